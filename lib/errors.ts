@@ -1,0 +1,84 @@
+import { errnoName } from './errno';
+
+/** Every code a PrivdropError can carry. */
+export const ErrorCodes = {
+  /** The platform is not Linux with glibc on x86_64 or arm64. */
+  UNSUPPORTED_PLATFORM: 'ERR_PRIVDROP_UNSUPPORTED_PLATFORM',
+  /** The native binary is missing or failed to load. */
+  BINDING_NOT_FOUND: 'ERR_PRIVDROP_BINDING_NOT_FOUND',
+  /** An argument has the right type but a value privdrop cannot accept. */
+  INVALID_ARGUMENT: 'ERR_PRIVDROP_INVALID_ARGUMENT',
+  /** Capability text that libcap's grammar rejects. */
+  INVALID_CAPABILITIES: 'ERR_PRIVDROP_INVALID_CAPABILITIES',
+  /** The user is not known to the system (NSS). */
+  UNKNOWN_USER: 'ERR_PRIVDROP_UNKNOWN_USER',
+  /** The group is not known to the system (NSS). */
+  UNKNOWN_GROUP: 'ERR_PRIVDROP_UNKNOWN_GROUP',
+  /** A capability asked for is not in the process's permitted set. */
+  CAPABILITY_NOT_HELD: 'ERR_PRIVDROP_CAPABILITY_NOT_HELD',
+  /** The process lacks a privilege the drop needs (cap_setuid, cap_setgid, cap_setpcap, cap_sys_chroot). */
+  NOT_PERMITTED: 'ERR_PRIVDROP_NOT_PERMITTED',
+  /** dropPrivileges() was called from a Worker or a thread other than the main thread. */
+  NOT_MAIN_THREAD: 'ERR_PRIVDROP_NOT_MAIN_THREAD',
+  /** The threads of the process disagree about their credentials before the drop. */
+  INCONSISTENT_THREADS: 'ERR_PRIVDROP_INCONSISTENT_THREADS',
+  /** A thread did not answer the no-op broadcast before the drop. */
+  THREAD_UNREACHABLE: 'ERR_PRIVDROP_THREAD_UNREACHABLE',
+  /** The chroot directory does not exist or is not a directory. */
+  INVALID_CHROOT: 'ERR_PRIVDROP_INVALID_CHROOT',
+  /** A configuration file could not be read or parsed. */
+  INVALID_CONFIG: 'ERR_PRIVDROP_INVALID_CONFIG',
+  /** execve failed: the command could not be run. */
+  EXEC_FAILED: 'ERR_PRIVDROP_EXEC_FAILED',
+  /** The command to execute was not found. */
+  COMMAND_NOT_FOUND: 'ERR_PRIVDROP_COMMAND_NOT_FOUND',
+  /** A system call failed outside the drop (reading /proc, NSS, libcap). */
+  SYSTEM: 'ERR_PRIVDROP_SYSTEM',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export interface PrivdropErrorDetails {
+  errno?: number;
+  syscall?: string;
+  step?: string;
+  path?: string;
+  cause?: unknown;
+}
+
+/**
+ * The one error class privdrop throws (besides TypeError for arguments of the wrong type).
+ * Shaped like Node's SystemError: branch on `code`, never on the message.
+ */
+export class PrivdropError extends Error {
+  readonly code: ErrorCode;
+  /** Positive errno value for system failures (Node's SystemError uses a negative one in `errno`; see `errnoName`). */
+  readonly errno?: number;
+  /** The errno's name, e.g. 'EPERM'. */
+  readonly errnoName?: string;
+  readonly syscall?: string;
+  /** The step of the drop that failed, e.g. 'resolve', 'validate', 'noop-broadcast'. */
+  readonly step?: string;
+  readonly path?: string;
+
+  constructor(code: ErrorCode, message: string, details: PrivdropErrorDetails = {}) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.name = 'PrivdropError';
+    this.code = code;
+    if (details.errno) {
+      this.errno = details.errno;
+      this.errnoName = errnoName(details.errno);
+    }
+    if (details.syscall) this.syscall = details.syscall;
+    if (details.step) this.step = details.step;
+    if (details.path) this.path = details.path;
+  }
+}
+
+const knownCodes = new Set<string>(Object.values(ErrorCodes));
+
+/** Made for the native side, which throws what this returns. */
+export function errorFromNative(code: string, message: string, errno: number, syscall: string, step: string): PrivdropError {
+  const known = (knownCodes.has(code) ? code : ErrorCodes.SYSTEM) as ErrorCode;
+  return new PrivdropError(known, message, { errno: errno || undefined, syscall: syscall || undefined, step: step || undefined });
+}

@@ -1,0 +1,349 @@
+// The only file that knows about Node: converts arguments and results, nothing else.
+#include <napi.h>
+
+#include <cerrno>
+#include <cstring>
+#include <limits>
+
+#include "caps.h"
+#include "drop.h"
+#include "error.h"
+#include "exec.h"
+#include "identity.h"
+#include "platform.h"
+
+namespace {
+
+using privdrop::CapMasks;
+
+struct AddonData {
+  Napi::FunctionReference errorFactory;
+};
+
+// Throws the JavaScript PrivdropError made by the factory lib/ registered.
+[[noreturn]] void ThrowCoded(Napi::Env env, const std::string& code,
+                             const std::string& message, int err = 0,
+                             const std::string& syscall = "",
+                             const std::string& step = "") {
+  AddonData* data = env.GetInstanceData<AddonData>();
+  if (data == nullptr || data->errorFactory.IsEmpty()) {
+    Napi::Error e = Napi::Error::New(env, message);
+    e.Set("code", Napi::String::New(env, code));
+    throw e;
+  }
+  Napi::Value made = data->errorFactory.Call(
+      {Napi::String::New(env, code), Napi::String::New(env, message),
+       Napi::Number::New(env, err), Napi::String::New(env, syscall),
+       Napi::String::New(env, step)});
+  throw Napi::Error(env, made);
+}
+
+[[noreturn]] void ThrowFrom(Napi::Env env, const privdrop::Error& e) {
+  ThrowCoded(env, e.code(), e.what(), e.err(), e.syscall(), e.step());
+}
+
+[[noreturn]] void ThrowArg(Napi::Env env, const std::string& message) {
+  ThrowCoded(env, "ERR_PRIVDROP_INVALID_ARGUMENT", message);
+}
+
+// Runs fn, converting a privdrop::Error into the JavaScript error class.
+template <typename Fn>
+auto Guard(Napi::Env env, Fn fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const privdrop::Error& e) {
+    ThrowFrom(env, e);
+  } catch (const std::bad_alloc&) {
+    ThrowCoded(env, "ERR_PRIVDROP_SYSTEM", "out of memory", ENOMEM);
+  }
+}
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (info.Length() <= i || !info[i].IsString()) ThrowArg(info.Env(), std::string(what) + " must be a string");
+  std::string s = info[i].As<Napi::String>().Utf8Value();
+  if (s.find('\0') != std::string::npos) ThrowArg(info.Env(), std::string(what) + " must not contain NUL bytes");
+  return s;
+}
+
+uint32_t U32(Napi::Env env, Napi::Value v, const char* what) {
+  if (!v.IsNumber()) ThrowArg(env, std::string(what) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > 4294967294.0 || d != static_cast<double>(static_cast<uint64_t>(d)))
+    ThrowArg(env, std::string(what) + " must be an integer from 0 to 4294967294");
+  return static_cast<uint32_t>(d);
+}
+
+int32_t I32(Napi::Env env, Napi::Value v, const char* what) {
+  if (!v.IsNumber()) ThrowArg(env, std::string(what) + " must be a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > std::numeric_limits<int32_t>::max() || d != static_cast<double>(static_cast<int64_t>(d)))
+    ThrowArg(env, std::string(what) + " must be a non-negative 32-bit integer");
+  return static_cast<int32_t>(d);
+}
+
+bool BoolProp(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsBoolean()) ThrowArg(o.Env(), std::string(key) + " must be a boolean");
+  return v.As<Napi::Boolean>().Value();
+}
+
+uint64_t MaskOf(Napi::Object o, const char* key) {
+  Napi::Value v = o.Get(key);
+  if (!v.IsBigInt()) ThrowArg(o.Env(), std::string(key) + " must be a bigint");
+  bool lossless = false;
+  uint64_t m = v.As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) ThrowArg(o.Env(), std::string(key) + " must fit in 64 bits");
+  return m;
+}
+
+CapMasks MasksArg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || !info[i].IsObject()) ThrowArg(info.Env(), "masks must be an object");
+  Napi::Object o = info[i].As<Napi::Object>();
+  CapMasks m;
+  m.effective = MaskOf(o, "effective");
+  m.permitted = MaskOf(o, "permitted");
+  m.inheritable = MaskOf(o, "inheritable");
+  return m;
+}
+
+Napi::Object MasksToJs(Napi::Env env, const CapMasks& m) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("effective", Napi::BigInt::New(env, m.effective));
+  o.Set("permitted", Napi::BigInt::New(env, m.permitted));
+  o.Set("inheritable", Napi::BigInt::New(env, m.inheritable));
+  return o;
+}
+
+std::vector<std::string> StringArray(Napi::Env env, Napi::Value v, const char* what) {
+  if (!v.IsArray()) ThrowArg(env, std::string(what) + " must be an array of strings");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<std::string> out;
+  out.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsString()) ThrowArg(env, std::string(what) + " must be an array of strings");
+    std::string s = e.As<Napi::String>().Utf8Value();
+    if (s.find('\0') != std::string::npos) ThrowArg(env, std::string(what) + " must not contain NUL bytes");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+// ---- exports ---------------------------------------------------------------------------
+
+Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsFunction()) ThrowArg(info.Env(), "factory must be a function");
+  info.Env().GetInstanceData<AddonData>()->errorFactory = Napi::Persistent(info[0].As<Napi::Function>());
+  return info.Env().Undefined();
+}
+
+Napi::Value PlatformJs(const Napi::CallbackInfo& info) {
+  privdrop::PlatformInfo p = privdrop::Platform();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("glibc", p.glibc);
+  o.Set("libcVersion", p.libcVersion);
+  o.Set("arch", p.arch);
+  o.Set("broadcastSupported", p.broadcastSupported);
+  return o;
+}
+
+Napi::Value GetTidJs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), privdrop::GetTid()); }
+Napi::Value IsMainThreadJs(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), privdrop::IsMainThread()); }
+Napi::Value GetSecurebitsJs(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(privdrop::GetSecurebits()));
+}
+
+Napi::Value CapMaxBitsJs(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), privdrop::CapMaxBits()); }
+
+Napi::Value CapNameJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) ThrowArg(env, "index is required");
+  uint32_t i = U32(env, info[0], "index");
+  if (i >= 64) ThrowArg(env, "index must be below 64");
+  return Guard(env, [&] { return Napi::String::New(env, privdrop::CapName(i)); });
+}
+
+Napi::Value CapFromTextJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string text = StringArg(info, 0, "text");
+  return Guard(env, [&] { return MasksToJs(env, privdrop::CapsFromText(text)); });
+}
+
+Napi::Value CapToTextJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CapMasks m = MasksArg(info, 0);
+  return Guard(env, [&] { return Napi::String::New(env, privdrop::CapsToText(m)); });
+}
+
+Napi::Value CapGetProcJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&] { return MasksToJs(env, privdrop::CapsOfCurrentThread()); });
+}
+
+Napi::Value CapGetPidJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) ThrowArg(env, "pid is required");
+  int32_t pid = I32(env, info[0], "pid");
+  return Guard(env, [&] { return MasksToJs(env, privdrop::CapsOfProcess(pid)); });
+}
+
+Napi::Value CapSetProcJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CapMasks m = MasksArg(info, 0);
+  Guard(env, [&] { privdrop::SetCapsOfCurrentThread(m); return 0; });
+  return env.Undefined();
+}
+
+Napi::Value UserToJs(Napi::Env env, const privdrop::UserEntry& u) {
+  if (!u.found) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", u.name);
+  o.Set("uid", Napi::Number::New(env, u.uid));
+  o.Set("gid", Napi::Number::New(env, u.gid));
+  o.Set("dir", u.dir);
+  o.Set("shell", u.shell);
+  return o;
+}
+
+Napi::Value GroupToJs(Napi::Env env, const privdrop::GroupEntry& g) {
+  if (!g.found) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", g.name);
+  o.Set("gid", Napi::Number::New(env, g.gid));
+  return o;
+}
+
+Napi::Value LookupUserJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) ThrowArg(env, "user is required");
+  if (info[0].IsNumber()) {
+    uint32_t uid = U32(env, info[0], "uid");
+    return Guard(env, [&] { return UserToJs(env, privdrop::LookupUserById(uid)); });
+  }
+  std::string name = StringArg(info, 0, "user");
+  return Guard(env, [&] { return UserToJs(env, privdrop::LookupUserByName(name)); });
+}
+
+Napi::Value LookupGroupJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) ThrowArg(env, "group is required");
+  if (info[0].IsNumber()) {
+    uint32_t gid = U32(env, info[0], "gid");
+    return Guard(env, [&] { return GroupToJs(env, privdrop::LookupGroupById(gid)); });
+  }
+  std::string name = StringArg(info, 0, "group");
+  return Guard(env, [&] { return GroupToJs(env, privdrop::LookupGroupByName(name)); });
+}
+
+Napi::Value GroupListJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string user = StringArg(info, 0, "user");
+  if (info.Length() < 2) ThrowArg(env, "gid is required");
+  uint32_t gid = U32(env, info[1], "gid");
+  std::vector<uint32_t> groups = Guard(env, [&] { return privdrop::GroupListOf(user, gid); });
+  Napi::Array a = Napi::Array::New(env, groups.size());
+  for (size_t i = 0; i < groups.size(); i++) a.Set(static_cast<uint32_t>(i), Napi::Number::New(env, groups[i]));
+  return a;
+}
+
+Napi::Object TimingToJs(Napi::Env env, const privdrop::BroadcastTiming& t) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", t.name);
+  o.Set("ms", Napi::Number::New(env, t.ms));
+  o.Set("threads", Napi::Number::New(env, t.threads));
+  return o;
+}
+
+Napi::Value DropJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) ThrowArg(env, "plan must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  privdrop::DropPlan plan;
+  plan.uid = U32(env, o.Get("uid"), "uid");
+  plan.gid = U32(env, o.Get("gid"), "gid");
+  Napi::Value groups = o.Get("groups");
+  if (!groups.IsArray()) ThrowArg(env, "groups must be an array");
+  Napi::Array ga = groups.As<Napi::Array>();
+  for (uint32_t i = 0; i < ga.Length(); i++) plan.groups.push_back(U32(env, ga.Get(i), "groups[]"));
+  Napi::Value caps = o.Get("caps");
+  if (!caps.IsObject()) ThrowArg(env, "caps must be an object");
+  Napi::Object co = caps.As<Napi::Object>();
+  plan.caps.effective = MaskOf(co, "effective");
+  plan.caps.permitted = MaskOf(co, "permitted");
+  plan.caps.inheritable = MaskOf(co, "inheritable");
+  plan.trimBounding = BoolProp(o, "trimBounding");
+  plan.ambient = BoolProp(o, "ambient");
+  plan.noNewPrivs = BoolProp(o, "noNewPrivs");
+  plan.lockSecurebits = BoolProp(o, "lockSecurebits");
+  Napi::Value chroot = o.Get("chroot");
+  if (!chroot.IsString()) ThrowArg(env, "chroot must be a string");
+  plan.chroot = chroot.As<Napi::String>().Utf8Value();
+  if (plan.chroot.find('\0') != std::string::npos) ThrowArg(env, "chroot must not contain NUL bytes");
+
+  privdrop::DropResult r = Guard(env, [&] { return privdrop::Drop(plan); });
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("threads", Napi::Number::New(env, r.threads));
+  out.Set("ms", Napi::Number::New(env, r.ms));
+  out.Set("regainChecked", Napi::Boolean::New(env, r.regainChecked));
+  Napi::Array b = Napi::Array::New(env, r.broadcasts.size());
+  for (size_t i = 0; i < r.broadcasts.size(); i++) b.Set(static_cast<uint32_t>(i), TimingToJs(env, r.broadcasts[i]));
+  out.Set("broadcasts", b);
+  return out;
+}
+
+Napi::Value ProbeBroadcastJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&] { return TimingToJs(env, privdrop::ProbeBroadcast()); });
+}
+
+Napi::Value GlibcSetgroupsBroadcastJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Guard(env, [&] { return TimingToJs(env, privdrop::GlibcSetgroupsBroadcast()); });
+}
+
+Napi::Value ExecJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string file = StringArg(info, 0, "file");
+  if (info.Length() < 4) ThrowArg(env, "exec(file, argv, env, keepFds)");
+  std::vector<std::string> argv = StringArray(env, info[1], "argv");
+  std::vector<std::string> envp = StringArray(env, info[2], "env");
+  if (!info[3].IsArray()) ThrowArg(env, "keepFds must be an array");
+  Napi::Array fa = info[3].As<Napi::Array>();
+  std::vector<int> fds;
+  for (uint32_t i = 0; i < fa.Length(); i++) fds.push_back(I32(env, fa.Get(i), "keepFds[]"));
+  Guard(env, [&] { privdrop::Exec(file, argv, envp, fds); return 0; });
+  return env.Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  env.SetInstanceData(new AddonData());
+  exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory));
+  exports.Set("platform", Napi::Function::New(env, PlatformJs));
+  exports.Set("gettid", Napi::Function::New(env, GetTidJs));
+  exports.Set("isMainThread", Napi::Function::New(env, IsMainThreadJs));
+  exports.Set("getSecurebits", Napi::Function::New(env, GetSecurebitsJs));
+  exports.Set("capMaxBits", Napi::Function::New(env, CapMaxBitsJs));
+  exports.Set("capName", Napi::Function::New(env, CapNameJs));
+  exports.Set("capFromText", Napi::Function::New(env, CapFromTextJs));
+  exports.Set("capToText", Napi::Function::New(env, CapToTextJs));
+  exports.Set("capGetProc", Napi::Function::New(env, CapGetProcJs));
+  exports.Set("capGetPid", Napi::Function::New(env, CapGetPidJs));
+  exports.Set("capSetProc", Napi::Function::New(env, CapSetProcJs));
+  exports.Set("lookupUser", Napi::Function::New(env, LookupUserJs));
+  exports.Set("lookupGroup", Napi::Function::New(env, LookupGroupJs));
+  exports.Set("groupList", Napi::Function::New(env, GroupListJs));
+  exports.Set("drop", Napi::Function::New(env, DropJs));
+  exports.Set("probeBroadcast", Napi::Function::New(env, ProbeBroadcastJs));
+  exports.Set("glibcSetgroupsBroadcast", Napi::Function::New(env, GlibcSetgroupsBroadcastJs));
+  exports.Set("exec", Napi::Function::New(env, ExecJs));
+#ifdef PRIVDROP_FAULT_INJECTION
+  exports.Set("faultInjection", Napi::Boolean::New(env, true));
+#else
+  exports.Set("faultInjection", Napi::Boolean::New(env, false));
+#endif
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(privdrop, Init)

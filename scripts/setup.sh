@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sets up a development checkout on a fresh machine: system packages (toolchain, python3,
+# pkg-config, libcap headers, capsh), then npm dependencies and the build.
+# As root it installs what is missing; otherwise it prints the exact command to run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing_debian() {
+  local pkgs=() p
+  for p in g++ make python3 pkg-config libcap-dev libcap2-bin; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
+  done
+  echo "${pkgs[*]:-}"
+}
+
+install_system_packages() {
+  local cmd=""
+  if command -v apt-get >/dev/null 2>&1; then
+    local need; need=$(missing_debian)
+    [ -z "$need" ] && return 0
+    cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $need"
+  elif command -v dnf >/dev/null 2>&1; then
+    rpm -q gcc-c++ make python3 pkgconf libcap-devel libcap >/dev/null 2>&1 && return 0
+    cmd="dnf install -y gcc-c++ make python3 pkgconf libcap-devel libcap"
+  elif command -v apk >/dev/null 2>&1; then
+    echo "setup: Alpine (musl) is not supported by privdrop; the package loads but every call throws ERR_PRIVDROP_UNSUPPORTED_PLATFORM." >&2
+    cmd="apk add g++ make python3 pkgconf libcap-dev"
+  else
+    echo "setup: no apt-get, dnf or apk here; install a C++ toolchain, python3, pkg-config and the libcap headers yourself." >&2
+    return 0
+  fi
+  if [ "$(id -u)" -eq 0 ]; then
+    echo "setup: installing system packages: $cmd"
+    sh -c "$cmd"
+  else
+    echo "setup: system packages are missing. Run as root:" >&2
+    echo "  sudo sh -c '$cmd'" >&2
+    exit 1
+  fi
+}
+
+install_system_packages
+
+# Dependencies exactly as locked; this also compiles the addon (install hook) and the
+# TypeScript (prepare hook).
+if [ -f package-lock.json ]; then npm ci; else npm install; fi
+echo "setup: done"
