@@ -1,5 +1,406 @@
-// PLACEHOLDER: replaced by processState().
-export interface ThreadCapabilities { x?: never }
-export interface ThreadState { tid: number }
-export interface ProcessState { threads: ThreadState[] }
-export function processState(): ProcessState { return { threads: [] }; }
+// processState(): every thread's credentials as the kernel reports them in /proc/self/task.
+// Credentials and capabilities are per thread (docs/threads.md §1), so one thread's view
+// proves nothing about the others; this reads them all and says where they disagree.
+import * as fs from 'fs';
+import { constants as osConstants } from 'os';
+import { binding, RawBinding } from './binding';
+import { ErrorCodes, PrivdropError } from './errors';
+
+/** One capability set of one thread. */
+export interface CapabilityMask {
+  /**
+   * Capability names, lowest number first, e.g. 'cap_net_bind_service'. A bit this system's
+   * libcap has no name for appears as its number, e.g. '41'.
+   */
+  names: string[];
+  /** Bit n set = capability number n. */
+  mask: bigint;
+}
+
+/** The five capability sets of one thread (the CapInh..CapAmb lines of its status file). */
+export interface ThreadCapabilities {
+  inheritable: CapabilityMask;
+  permitted: CapabilityMask;
+  effective: CapabilityMask;
+  bounding: CapabilityMask;
+  ambient: CapabilityMask;
+}
+
+/** The four ids of a Uid: or Gid: line. */
+export interface IdSet {
+  real: number;
+  effective: number;
+  saved: number;
+  fs: number;
+}
+
+/** One thread, as /proc/self/task/<tid>/status describes it. */
+export interface ThreadState {
+  tid: number;
+  /** The thread's name (comm), e.g. 'node', 'V8 Worker', 'libuv-worker'. */
+  name: string;
+  uid: IdSet;
+  gid: IdSet;
+  /** Supplementary groups, as the kernel lists them. */
+  groups: number[];
+  capabilities: ThreadCapabilities;
+  noNewPrivs: boolean;
+  /** Seccomp mode: 0 disabled, 1 strict, 2 filter. */
+  seccomp: number;
+}
+
+/** Names of the securebits (linux/securebits.h), bit 0 first. */
+export const SECUREBIT_NAMES = [
+  'noroot',
+  'noroot_locked',
+  'no_setuid_fixup',
+  'no_setuid_fixup_locked',
+  'keep_caps',
+  'keep_caps_locked',
+  'no_cap_ambient_raise',
+  'no_cap_ambient_raise_locked',
+  'exec_restrict_file',
+  'exec_restrict_file_locked',
+  'exec_deny_interactive',
+  'exec_deny_interactive_locked',
+] as const;
+
+export interface Securebits {
+  /** prctl(PR_GET_SECUREBITS) of the calling thread. */
+  value: number;
+  /** The names of the bits set, bit 0 first; an unknown bit appears as its number, e.g. '12'. */
+  flags: string[];
+}
+
+/** The status-file fields that must be equal on every thread. */
+export const CONSISTENCY_FIELDS = ['Uid', 'Gid', 'Groups', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs'] as const;
+export type ConsistencyField = (typeof CONSISTENCY_FIELDS)[number];
+
+/** One field on which threads disagree. */
+export interface StateDifference {
+  field: ConsistencyField;
+  /** Each value seen, written as in /proc (masks as 16 hex digits, ids space-separated), to the tids that have it. */
+  values: Record<string, number[]>;
+}
+
+export interface ProcessState {
+  pid: number;
+  /** The thread that called processState() (a Worker's own thread when called from a Worker). */
+  tid: number;
+  /** The calling thread's securebits (not in /proc, so only this thread's). */
+  securebits: Securebits;
+  /** Every thread that could be read, by ascending tid. */
+  threads: ThreadState[];
+  /** True when every thread has the same CONSISTENCY_FIELDS. */
+  consistent: boolean;
+  /** The fields that differ, in CONSISTENCY_FIELDS order; empty when consistent. */
+  differences: StateDifference[];
+}
+
+const TASK_DIR = '/proc/self/task';
+
+/**
+ * Reads every thread of this process. Synchronous: meant to be called right after a drop.
+ * A thread that exits while it is read is left out.
+ */
+export function processState(): ProcessState {
+  // First, so that an unsupported platform or a missing binary throws its own coded error.
+  const native = binding();
+  const decode = capabilityDecoder(native);
+  const tid = native.gettid();
+  const securebits = decodeSecurebits(native.getSecurebits());
+  const threads = readThreads(TASK_DIR, decode);
+  const differences = compareThreads(threads);
+  return { pid: process.pid, tid, securebits, threads, consistent: differences.length === 0, differences };
+}
+
+/** Internal (tests): reads every <tid>/status under taskDir, skipping threads that are gone. */
+export function readThreads(taskDir: string, decode: (hex: string) => CapabilityMask = capabilityDecoder(binding())): ThreadState[] {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(taskDir);
+  } catch (e) {
+    throw systemError(e, taskDir);
+  }
+  const tids = entries
+    .map(Number)
+    .filter((n) => Number.isInteger(n) && n > 0)
+    .sort((a, b) => a - b);
+  const threads: ThreadState[] = [];
+  for (const tid of tids) {
+    const text = readProcText(`${taskDir}/${tid}/status`);
+    if (text !== null) threads.push(threadFromStatus(tid, parseStatus(text), decode));
+  }
+  return threads;
+}
+
+/** The lines of a status file that processState() uses, as written there. */
+export interface StatusFields {
+  Name: string;
+  Uid: string;
+  Gid: string;
+  Groups: string;
+  CapInh: string;
+  CapPrm: string;
+  CapEff: string;
+  CapBnd: string;
+  CapAmb: string;
+  NoNewPrivs: string;
+  Seccomp: string;
+}
+
+const REQUIRED_FIELDS = ['Name', 'Uid', 'Gid', 'Groups', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd'] as const;
+// Kernels before 4.3 have no CapAmb line, before 4.10 no NoNewPrivs; without CONFIG_SECCOMP no Seccomp.
+const OPTIONAL_DEFAULTS = { CapAmb: '0000000000000000', NoNewPrivs: '0', Seccomp: '0' } as const;
+const WANTED = new Set<string>([...REQUIRED_FIELDS, ...Object.keys(OPTIONAL_DEFAULTS)]);
+
+/** Internal (tests): picks the wanted lines out of one /proc/<pid>/task/<tid>/status text. */
+export function parseStatus(text: string): StatusFields {
+  const found: Record<string, string> = {};
+  let start = 0;
+  let seen = 0;
+  while (start < text.length && seen < WANTED.size) {
+    let end = text.indexOf('\n', start);
+    if (end === -1) end = text.length;
+    const colon = text.indexOf(':', start);
+    if (colon !== -1 && colon < end) {
+      const key = text.slice(start, colon);
+      if (WANTED.has(key) && !(key in found)) {
+        // The kernel writes "Key:\tvalue"; a thread name may itself start or end with spaces.
+        const value = text.slice(colon + 1, end);
+        found[key] = key === 'Name' ? unescapeName(value.replace(/^\t/, '')) : value.trim();
+        seen++;
+      }
+    }
+    start = end + 1;
+  }
+  for (const key of REQUIRED_FIELDS) {
+    if (!(key in found)) throw new PrivdropError(ErrorCodes.SYSTEM, `unexpected /proc status format: no ${key}: line`);
+  }
+  return { ...OPTIONAL_DEFAULTS, ...found } as StatusFields;
+}
+
+// The kernel escapes only newline and backslash in the Name: line.
+function unescapeName(value: string): string {
+  return value.includes('\\') ? value.replace(/\\(n|\\)/g, (_m, c: string) => (c === 'n' ? '\n' : '\\')) : value;
+}
+
+function threadFromStatus(tid: number, f: StatusFields, decode: (hex: string) => CapabilityMask): ThreadState {
+  return {
+    tid,
+    name: f.Name,
+    uid: idSet(f.Uid, 'Uid'),
+    gid: idSet(f.Gid, 'Gid'),
+    groups: f.Groups === '' ? [] : f.Groups.split(/\s+/).map(Number),
+    capabilities: {
+      inheritable: decode(f.CapInh),
+      permitted: decode(f.CapPrm),
+      effective: decode(f.CapEff),
+      bounding: decode(f.CapBnd),
+      ambient: decode(f.CapAmb),
+    },
+    noNewPrivs: f.NoNewPrivs === '1',
+    seccomp: Number(f.Seccomp),
+  };
+}
+
+function idSet(line: string, key: string): IdSet {
+  const ids = line.split(/\s+/).map(Number);
+  if (ids.length !== 4 || ids.some((n) => !Number.isInteger(n))) {
+    throw new PrivdropError(ErrorCodes.SYSTEM, `unexpected /proc status format: ${key}: ${line}`);
+  }
+  return { real: ids[0], effective: ids[1], saved: ids[2], fs: ids[3] };
+}
+
+/**
+ * Internal (tests): decodes a status-file capability mask (hex) to names and a bigint.
+ * Names come from libcap (capName) for bits below capMaxBits, numbers above.
+ */
+export function capabilityDecoder(native: Pick<RawBinding, 'capMaxBits' | 'capName'>): (hex: string) => CapabilityMask {
+  const known = native.capMaxBits();
+  const table: string[] = [];
+  for (let i = 0; i < 64; i++) table.push(i < known ? native.capName(i) : String(i));
+  // Threads nearly always share masks: decode each distinct one once per call.
+  const cache = new Map<string, string[]>();
+  return (hex) => {
+    if (!/^[0-9a-fA-F]{1,16}$/.test(hex)) throw new PrivdropError(ErrorCodes.SYSTEM, `unexpected capability mask in /proc: ${hex}`);
+    let names = cache.get(hex);
+    if (!names) {
+      names = [];
+      for (let digit = 0; digit < hex.length; digit++) {
+        const nibble = parseInt(hex[hex.length - 1 - digit], 16);
+        for (let b = 0; b < 4; b++) if (nibble & (1 << b)) names.push(table[digit * 4 + b]);
+      }
+      cache.set(hex, names);
+    }
+    return { names: names.slice(), mask: BigInt('0x' + hex) };
+  };
+}
+
+/** Internal (tests): the names of the bits set in a securebits value. */
+export function decodeSecurebits(value: number): Securebits {
+  const flags: string[] = [];
+  for (let bit = 0; bit < 32; bit++) {
+    if ((value >>> bit) & 1) flags.push(bit < SECUREBIT_NAMES.length ? SECUREBIT_NAMES[bit] : String(bit));
+  }
+  return { value, flags };
+}
+
+/** A field of a thread written as /proc writes it (tabs as single spaces). */
+export function fieldValue(thread: ThreadState, field: ConsistencyField): string {
+  const ids = (s: IdSet) => `${s.real} ${s.effective} ${s.saved} ${s.fs}`;
+  const hex = (m: CapabilityMask) => m.mask.toString(16).padStart(16, '0');
+  const c = thread.capabilities;
+  switch (field) {
+    case 'Uid': return ids(thread.uid);
+    case 'Gid': return ids(thread.gid);
+    case 'Groups': return thread.groups.join(' ');
+    case 'CapInh': return hex(c.inheritable);
+    case 'CapPrm': return hex(c.permitted);
+    case 'CapEff': return hex(c.effective);
+    case 'CapBnd': return hex(c.bounding);
+    case 'CapAmb': return hex(c.ambient);
+    case 'NoNewPrivs': return thread.noNewPrivs ? '1' : '0';
+  }
+}
+
+/** Internal (tests): the fields on which the threads disagree. */
+export function compareThreads(threads: ThreadState[]): StateDifference[] {
+  const differences: StateDifference[] = [];
+  for (const field of CONSISTENCY_FIELDS) {
+    const values: Record<string, number[]> = {};
+    let distinct = 0;
+    for (const t of threads) {
+      const v = fieldValue(t, field);
+      if (!Object.prototype.hasOwnProperty.call(values, v)) {
+        values[v] = [];
+        distinct++;
+      }
+      values[v].push(t.tid);
+    }
+    if (distinct > 1) differences.push({ field, values });
+  }
+  return differences;
+}
+
+// One reused buffer: a status file is about 1.5 kB, and this runs for every thread.
+let readBuffer = Buffer.allocUnsafe(8192);
+
+/** The file's text, or null when the thread it belongs to is gone. */
+function readProcText(file: string): string | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    if (isVanished(e)) return null;
+    throw systemError(e, file);
+  }
+  try {
+    let length = 0;
+    for (;;) {
+      if (length === readBuffer.length) {
+        const bigger = Buffer.allocUnsafe(readBuffer.length * 2);
+        readBuffer.copy(bigger);
+        readBuffer = bigger;
+      }
+      const n = fs.readSync(fd, readBuffer, length, readBuffer.length - length, null);
+      if (n === 0) break;
+      length += n;
+    }
+    return readBuffer.toString('utf8', 0, length);
+  } catch (e) {
+    if (isVanished(e)) return null;
+    throw systemError(e, file);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function isVanished(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | null)?.code;
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+function systemError(e: unknown, file: string): PrivdropError {
+  const err = e as NodeJS.ErrnoException;
+  const errno = err.code ? (osConstants.errno as Record<string, number>)[err.code] : undefined;
+  const hint = file.startsWith(TASK_DIR) && err.code === 'ENOENT' ? ' (is /proc mounted? after a chroot it must be mounted inside the new root)' : '';
+  return new PrivdropError(ErrorCodes.SYSTEM, `cannot read ${file}: ${err.message}${hint}`, {
+    errno,
+    syscall: err.syscall,
+    path: file,
+    cause: e,
+  });
+}
+
+// ---- text form -------------------------------------------------------------------------
+
+const LABEL_WIDTH = 14;
+const LINE_WIDTH = 100;
+
+/**
+ * A readable, aligned text form of a processState() result: the calling thread's identity,
+ * groups, capability sets by name, securebits, no_new_privs, and a per-thread table of the
+ * fields that differ when the threads disagree.
+ */
+export function formatProcessState(state: ProcessState): string {
+  const lines: string[] = [];
+  const row = (label: string, value: string) => lines.push(label.padEnd(LABEL_WIDTH) + value);
+  const self = state.threads.find((t) => t.tid === state.tid) ?? state.threads[0];
+
+  row('process', `pid ${state.pid}, ${state.threads.length} threads, read from thread ${state.tid}`);
+  if (!self) return lines.join('\n') + '\n';
+  row('uid', formatIds(self.uid));
+  row('gid', formatIds(self.gid));
+  row('groups', self.groups.length ? self.groups.join(', ') : '(none)');
+  const c = self.capabilities;
+  const sets: [string, CapabilityMask][] = [
+    ['permitted', c.permitted],
+    ['effective', c.effective],
+    ['inheritable', c.inheritable],
+    ['ambient', c.ambient],
+    ['bounding', c.bounding],
+  ];
+  for (const [label, set] of sets) {
+    const same = label === 'effective' || label === 'bounding' ? set.mask === c.permitted.mask && set.names.length > 0 : false;
+    row(label, same ? `same as permitted (${set.names.length})` : formatNames(set.names));
+  }
+  const bits = state.securebits;
+  row('securebits', `0x${bits.value.toString(16)}${bits.flags.length ? ' ' + bits.flags.join(', ') : ' (none)'}`);
+  row('no_new_privs', self.noNewPrivs ? 'yes' : 'no');
+  row('seccomp', `${self.seccomp} (${['disabled', 'strict', 'filter'][self.seccomp] ?? 'unknown'})`);
+  if (state.consistent) {
+    row('threads', `all ${state.threads.length} agree`);
+  } else {
+    const fields = state.differences.map((d) => d.field);
+    row('threads', `DISAGREE on ${fields.join(', ')}; the values above are thread ${self.tid}'s`);
+    const columns = ['tid', 'name', ...fields];
+    const table = state.threads.map((t) => [String(t.tid), t.name, ...fields.map((f) => fieldValue(t, f) || '(none)')]);
+    const widths = columns.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+    const format = (cells: string[]) => '  ' + cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+    lines.push(format(columns));
+    for (const r of table) lines.push(format(r));
+  }
+  return lines.join('\n') + '\n';
+}
+
+function formatIds(s: IdSet): string {
+  if (s.real === s.effective && s.real === s.saved && s.real === s.fs) return String(s.real);
+  return `real ${s.real}, effective ${s.effective}, saved ${s.saved}, fs ${s.fs}`;
+}
+
+function formatNames(names: string[]): string {
+  if (names.length === 0) return '(none)';
+  const out: string[] = [];
+  let line = `(${names.length})`;
+  for (const name of names) {
+    if (line.length + 1 + name.length > LINE_WIDTH - LABEL_WIDTH) {
+      out.push(line);
+      line = name;
+    } else {
+      line += ' ' + name;
+    }
+  }
+  out.push(line);
+  return out.join('\n' + ' '.repeat(LABEL_WIDTH));
+}
