@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <memory>
+#include <type_traits>
 
 #include "error.h"
 
@@ -27,6 +28,14 @@ uint64_t* MaskFor(CapMasks& m, cap_flag_t flag) {
   }
 }
 
+uint64_t MaskOf(const CapMasks& m, cap_flag_t flag) {
+  switch (flag) {
+    case CAP_EFFECTIVE: return m.effective;
+    case CAP_PERMITTED: return m.permitted;
+    default: return m.inheritable;
+  }
+}
+
 CapMasks ToMasks(cap_t caps) {
   CapMasks m;
   for (cap_flag_t flag : kFlags) {
@@ -44,7 +53,7 @@ CapPtr FromMasks(const CapMasks& m) {
   CapPtr caps(cap_init());
   if (!caps) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "cap_init", "", "cannot allocate a capability set");
   for (cap_flag_t flag : kFlags) {
-    uint64_t mask = *MaskFor(const_cast<CapMasks&>(m), flag);
+    uint64_t mask = MaskOf(m, flag);
     for (unsigned bit = 0; bit < 64; bit++) {
       if (!(mask & (uint64_t{1} << bit))) continue;
       cap_value_t value = static_cast<cap_value_t>(bit);
