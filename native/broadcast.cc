@@ -1,5 +1,335 @@
-// placeholder until the broadcast lands
+// The all-thread broadcast: glibc's setxid technique, for capset and prctl.
+//
+// Capabilities, the bounding and ambient sets, keep-caps, securebits and no_new_privs are
+// per thread, and the kernel only lets a thread change its own. So the main thread runs the
+// operation itself and asks every other thread to run it from a signal handler:
+//   1. list the threads in /proc/self/task (getdents64 on an fd, no allocation);
+//   2. send each new thread signal 33 with rt_tgsigqueueinfo (SI_QUEUE, a slot pointer);
+//   3. the handler checks the slot and cookie, runs the operation (raw syscalls only),
+//      stores the result with an atomic write and returns;
+//   4. repeat until a pass finds no thread that has not answered, or the deadline passes.
+// Signal 33 is glibc's SIGSETXID: the only signal that also reaches Node's inspector thread,
+// which blocks every real-time signal above it. Signals that are not ours are passed on to
+// the handler that was there before (glibc's), so setuid() and friends keep working.
 #include "broadcast.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+
 namespace privdrop {
-BroadcastReport Broadcast(ThreadOp, const void*, int) { BroadcastReport r; r.err = 38; return r; }
+namespace {
+
+constexpr int kSignal = 33;
+constexpr int kMaxThreads = 16384;
+
+enum SlotState : int { kPending = 0, kDone = 1, kFailed = 2, kVanished = 3, kUnsent = 4 };
+
+struct Slot {
+  std::atomic<int> tid{0};
+  std::atomic<int> state{kPending};
+  std::atomic<uint64_t> cookie{0};
+  int err = 0;
+  const char* step = nullptr;
+};
+
+// The kernel's struct sigaction for rt_sigaction (x86_64 and arm64 share this layout).
+struct KernelSigaction {
+  void* handler;
+  unsigned long flags;
+  void (*restorer)(void);
+  uint64_t mask;
+};
+
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+Slot g_slots[kMaxThreads];
+int g_slotCount = 0;
+std::atomic<bool> g_active{false};
+std::atomic<uint64_t> g_cookie{0};
+std::atomic<ThreadOp> g_op{nullptr};
+std::atomic<const void*> g_arg{nullptr};
+KernelSigaction g_previous{};
+std::atomic<bool> g_previousSet{false};
+// The listing buffer lives outside the stack: no allocation while signals are out.
+alignas(8) char g_dents[32768];
+
+inline int RawTid() { return static_cast<int>(syscall(SYS_gettid)); }
+
+void Chain(int sig, siginfo_t* info, void* ctx) {
+  if (!g_previousSet.load(std::memory_order_acquire)) return;
+  void* h = g_previous.handler;
+  if (h == reinterpret_cast<void*>(SIG_DFL) || h == reinterpret_cast<void*>(SIG_IGN)) return;
+  if (g_previous.flags & SA_SIGINFO) {
+    reinterpret_cast<void (*)(int, siginfo_t*, void*)>(h)(sig, info, ctx);
+  } else {
+    reinterpret_cast<void (*)(int)>(h)(sig);
+  }
 }
+
+void Handler(int sig, siginfo_t* info, void* ctx) {
+  if (info != nullptr && info->si_code == SI_QUEUE && info->si_pid == getpid() &&
+      g_active.load(std::memory_order_acquire)) {
+    auto p = reinterpret_cast<uintptr_t>(info->si_value.sival_ptr);
+    auto base = reinterpret_cast<uintptr_t>(&g_slots[0]);
+    if (p >= base && p < base + sizeof(g_slots) && (p - base) % sizeof(Slot) == 0) {
+      Slot* slot = reinterpret_cast<Slot*>(p);
+      if (slot->cookie.load(std::memory_order_acquire) == g_cookie.load(std::memory_order_acquire) &&
+          slot->tid.load(std::memory_order_acquire) == RawTid() &&
+          slot->state.load(std::memory_order_acquire) == kPending) {
+        int saved = errno;
+        const char* step = nullptr;
+        ThreadOp op = g_op.load(std::memory_order_acquire);
+        int r = op(g_arg.load(std::memory_order_acquire), &step);
+        slot->err = r;
+        slot->step = step;
+        slot->state.store(r == 0 ? kDone : kFailed, std::memory_order_release);
+        errno = saved;
+        return;
+      }
+    }
+  }
+  Chain(sig, info, ctx);
+}
+
+// Installs Handler for signal 33 unless it is already there, keeping glibc's as the chain.
+int Install() {
+  KernelSigaction cur{};
+  if (syscall(SYS_rt_sigaction, kSignal, nullptr, &cur, sizeof(uint64_t)) != 0) return errno;
+  if (cur.handler == reinterpret_cast<void*>(&Handler)) return 0;
+#if defined(__x86_64__)
+  // x86_64 returns from a handler through the restorer; borrow glibc's.
+  if (!(cur.flags & SA_RESTORER) || cur.restorer == nullptr) return ENOTSUP;
+#endif
+  g_previousSet.store(false, std::memory_order_release);
+  g_previous = cur;
+  g_previousSet.store(true, std::memory_order_release);
+  KernelSigaction ours = cur;
+  ours.handler = reinterpret_cast<void*>(&Handler);
+  ours.flags = cur.flags | SA_SIGINFO | SA_ONSTACK | SA_RESTART;
+  if (syscall(SYS_rt_sigaction, kSignal, &ours, nullptr, sizeof(uint64_t)) != 0) return errno;
+  return 0;
+}
+
+double NowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+uint64_t NewCookie() {
+  uint64_t c = 0;
+  if (getrandom(&c, sizeof c, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof c)) {
+    c = static_cast<uint64_t>(NowMs() * 1e6) ^ (static_cast<uint64_t>(getpid()) << 32);
+  }
+  return c | 1;  // never 0, the value of an unused slot
+}
+
+struct LinuxDirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[1];
+};
+
+int ParseTid(const char* name) {
+  if (name[0] < '0' || name[0] > '9') return 0;
+  long v = 0;
+  for (const char* c = name; *c; c++) {
+    if (*c < '0' || *c > '9' || v > 0x3fffffff) return 0;
+    v = v * 10 + (*c - '0');
+  }
+  return static_cast<int>(v);
+}
+
+int FindSlot(int tid) {
+  for (int i = 0; i < g_slotCount; i++) {
+    if (g_slots[i].tid.load(std::memory_order_relaxed) == tid) return i;
+  }
+  return -1;
+}
+
+int Send(int pid, Slot* slot) {
+  siginfo_t info;
+  std::memset(&info, 0, sizeof info);
+  info.si_signo = kSignal;
+  info.si_code = SI_QUEUE;
+  info.si_pid = pid;
+  info.si_uid = getuid();
+  info.si_value.sival_ptr = slot;
+  if (syscall(SYS_rt_tgsigqueueinfo, pid, slot->tid.load(std::memory_order_relaxed), kSignal, &info) == 0) return 0;
+  return errno;
+}
+
+// One pass over /proc/self/task: gives every thread not seen yet a slot and a signal.
+// Returns how many new threads it found, or -errno.
+int Pass(int dirFd, int pid, int self, uint64_t cookie) {
+  if (lseek(dirFd, 0, SEEK_SET) < 0) return -errno;
+  int found = 0;
+  for (;;) {
+    long n = syscall(SYS_getdents64, dirFd, g_dents, sizeof g_dents);
+    if (n < 0) return -errno;
+    if (n == 0) break;
+    for (long off = 0; off < n;) {
+      auto* d = reinterpret_cast<LinuxDirent64*>(g_dents + off);
+      off += d->d_reclen;
+      int tid = ParseTid(d->d_name);
+      if (tid == 0 || tid == self || FindSlot(tid) >= 0) continue;
+      if (g_slotCount >= kMaxThreads) return -EMFILE;
+      Slot& slot = g_slots[g_slotCount++];
+      slot.err = 0;
+      slot.step = nullptr;
+      slot.state.store(kPending, std::memory_order_relaxed);
+      slot.tid.store(tid, std::memory_order_relaxed);
+      slot.cookie.store(cookie, std::memory_order_release);
+      found++;
+      int err = Send(pid, &slot);
+      if (err == ESRCH) slot.state.store(kVanished, std::memory_order_release);
+      else if (err == EAGAIN) slot.state.store(kUnsent, std::memory_order_release);  // queue full: next round
+      else if (err != 0) return -err;
+    }
+  }
+  return found;
+}
+
+}  // namespace
+
+BroadcastReport Broadcast(ThreadOp op, const void* arg, int deadlineMs) {
+  BroadcastReport report;
+  const double start = NowMs();
+  const int pid = getpid();
+  const int self = RawTid();
+  if (self != pid) {
+    report.err = EINVAL;
+    report.failedTid = self;
+    report.failedStep = "not-main-thread";
+    return report;
+  }
+  if (int err = Install()) {
+    report.err = err;
+    report.failedTid = self;
+    report.failedStep = "install-handler";
+    return report;
+  }
+
+  // Forget the previous broadcast's slots; its signals were all answered or their threads gone.
+  for (int i = 0; i < g_slotCount; i++) {
+    g_slots[i].cookie.store(0, std::memory_order_relaxed);
+    g_slots[i].tid.store(0, std::memory_order_relaxed);
+  }
+  g_slotCount = 0;
+  const uint64_t cookie = NewCookie();
+  g_op.store(op, std::memory_order_relaxed);
+  g_arg.store(arg, std::memory_order_relaxed);
+  g_cookie.store(cookie, std::memory_order_relaxed);
+  g_active.store(true, std::memory_order_seq_cst);
+
+  const char* step = nullptr;
+  int err = op(arg, &step);
+  if (err != 0) {
+    g_active.store(false, std::memory_order_seq_cst);
+    report.err = err;
+    report.failedTid = self;
+    report.failedStep = step;
+    report.ms = NowMs() - start;
+    return report;
+  }
+
+  int dirFd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (dirFd < 0) {
+    report.err = errno;
+    report.failedTid = self;
+    report.failedStep = "open-/proc/self/task";
+    g_active.store(false, std::memory_order_seq_cst);
+    return report;
+  }
+
+  const double deadline = start + deadlineMs;
+  bool finished = false;
+  while (!finished) {
+    int found = Pass(dirFd, pid, self, cookie);
+    if (found < 0) {
+      report.err = -found;
+      report.failedTid = self;
+      report.failedStep = "list-threads";
+      break;
+    }
+    // Wait for every slot handed out so far.
+    bool waiting = true;
+    for (unsigned spins = 0; waiting; spins++) {
+      waiting = false;
+      for (int i = 0; i < g_slotCount; i++) {
+        Slot& s = g_slots[i];
+        int st = s.state.load(std::memory_order_acquire);
+        if (st == kUnsent) {
+          s.state.store(kPending, std::memory_order_release);  // before the signal can arrive
+          int e = Send(pid, &s);
+          if (e == EAGAIN) s.state.store(kUnsent, std::memory_order_release);
+          else if (e == ESRCH) s.state.store(kVanished, std::memory_order_release);
+          else if (e != EAGAIN) { report.err = e; report.failedTid = s.tid; report.failedStep = "send-signal"; break; }
+          st = s.state.load(std::memory_order_acquire);
+        }
+        if (st == kPending || st == kUnsent) {
+          // A thread that exited before it could answer is done.
+          if (syscall(SYS_tgkill, pid, s.tid.load(std::memory_order_relaxed), 0) != 0 && errno == ESRCH) {
+            s.state.store(kVanished, std::memory_order_release);
+          } else {
+            waiting = true;
+          }
+        }
+      }
+      if (report.err != 0) break;
+      if (!waiting) break;
+      if (NowMs() > deadline) break;
+      if (spins < 200) {
+        sched_yield();
+      } else {
+        timespec pause{0, 20000};
+        nanosleep(&pause, nullptr);
+      }
+    }
+    if (report.err != 0) break;
+    if (waiting) {
+      report.timedOut = true;
+      report.err = ETIMEDOUT;
+      report.failedStep = "no-answer";
+      for (int i = 0; i < g_slotCount; i++) {
+        int st = g_slots[i].state.load(std::memory_order_acquire);
+        if (st == kPending || st == kUnsent) { report.failedTid = g_slots[i].tid; break; }
+      }
+      break;
+    }
+    finished = (found == 0);
+  }
+  close(dirFd);
+  g_active.store(false, std::memory_order_seq_cst);
+
+  report.threads = 1;
+  for (int i = 0; i < g_slotCount; i++) {
+    Slot& s = g_slots[i];
+    int st = s.state.load(std::memory_order_acquire);
+    if (st == kDone) report.threads++;
+    if (st == kFailed && report.err == 0) {
+      report.err = s.err;
+      report.failedTid = s.tid;
+      report.failedStep = s.step;
+    }
+  }
+  report.ok = report.err == 0;
+  report.ms = NowMs() - start;
+  return report;
+}
+
+}  // namespace privdrop

@@ -1,8 +1,519 @@
-// placeholder until the drop lands
+// dropPrivileges(): validate everything first, then the irreversible steps, then verify.
+// Order and reasons: shared threads.md §5. Every irreversible failure ends in Fatal().
 #include "drop.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/securebits.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "broadcast.h"
 #include "error.h"
+#include "platform.h"
+
 namespace privdrop {
-DropResult Drop(const DropPlan&) { throw Error("ERR_PRIVDROP_NOT_IMPLEMENTED", "not implemented yet"); }
-BroadcastTiming ProbeBroadcast() { throw Error("ERR_PRIVDROP_NOT_IMPLEMENTED", "not implemented yet"); }
-BroadcastTiming GlibcSetgroupsBroadcast() { throw Error("ERR_PRIVDROP_NOT_IMPLEMENTED", "not implemented yet"); }
+namespace {
+
+constexpr uint64_t Bit(unsigned cap) { return uint64_t{1} << cap; }
+
+double NowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
+
+// ---- test-only fault injection ---------------------------------------------------------
+// Compiled only into privdrop_faults.node. PRIVDROP_FAULT=<step> fails that step with EPERM
+// on the main thread; <step>@thread fails it on one other thread instead.
+#ifdef PRIVDROP_FAULT_INJECTION
+char g_fault[64];
+bool g_faultOnThread = false;
+void LoadFault() {
+  const char* f = getenv("PRIVDROP_FAULT");
+  g_fault[0] = '\0';
+  g_faultOnThread = false;
+  if (f == nullptr) return;
+  snprintf(g_fault, sizeof g_fault, "%s", f);
+  if (char* at = strchr(g_fault, '@')) {
+    g_faultOnThread = strcmp(at, "@thread") == 0;
+    *at = '\0';
+  }
+}
+// Async-signal-safe: reads only what LoadFault() wrote before the broadcast.
+bool Fault(const char* step) {
+  if (strcmp(g_fault, step) != 0) return false;
+  bool onMain = syscall(SYS_gettid) == getpid();
+  return g_faultOnThread ? !onMain : onMain;
+}
+#else
+void LoadFault() {}
+constexpr bool Fault(const char*) { return false; }
+#endif
+
+// ---- per-thread operations (run inside the signal handler: raw syscalls only) ----------
+
+struct CapData {
+  __user_cap_header_struct header;
+  __user_cap_data_struct data[2];
+};
+
+CapData MakeCapData(uint64_t effective, uint64_t permitted, uint64_t inheritable) {
+  CapData c{};
+  c.header.version = _LINUX_CAPABILITY_VERSION_3;
+  c.header.pid = 0;
+  c.data[0].effective = static_cast<uint32_t>(effective);
+  c.data[1].effective = static_cast<uint32_t>(effective >> 32);
+  c.data[0].permitted = static_cast<uint32_t>(permitted);
+  c.data[1].permitted = static_cast<uint32_t>(permitted >> 32);
+  c.data[0].inheritable = static_cast<uint32_t>(inheritable);
+  c.data[1].inheritable = static_cast<uint32_t>(inheritable >> 32);
+  return c;
+}
+
+int Capset(const CapData& c) {
+  CapData copy = c;  // the kernel may write the header back
+  return syscall(SYS_capset, &copy.header, copy.data) == 0 ? 0 : errno;
+}
+
+int Prctl(long option, unsigned long a2, unsigned long a3 = 0) {
+  return syscall(SYS_prctl, option, a2, a3, 0UL, 0UL) >= 0 ? 0 : errno;
+}
+
+int NoopOp(const void*, const char** step) {
+  if (Fault("noop-broadcast")) { *step = "noop (injected fault)"; return EPERM; }
+  return 0;
+}
+
+// While still privileged: raise effective to permitted (setuid and friends need it on every
+// thread), trim the bounding set, and arrange for permitted to survive the uid change.
+struct PrepareArgs {
+  CapData raise;
+  uint64_t dropBounding;
+  unsigned lastCap;
+  bool setSecurebits;
+  unsigned long securebits;
+  bool setKeepcaps;
+};
+
+int PrepareOp(const void* a, const char** step) {
+  const auto* p = static_cast<const PrepareArgs*>(a);
+  if (Fault("prepare-broadcast")) { *step = "prepare (injected fault)"; return EPERM; }
+  if (int e = Capset(p->raise)) { *step = "capset (raise effective)"; return e; }
+  for (unsigned cap = 0; cap <= p->lastCap && cap < 64; cap++) {
+    if (!(p->dropBounding & Bit(cap))) continue;
+    if (int e = Prctl(PR_CAPBSET_DROP, cap)) { *step = "prctl(PR_CAPBSET_DROP)"; return e; }
+  }
+  if (p->setSecurebits) {
+    if (int e = Prctl(PR_SET_SECUREBITS, p->securebits)) { *step = "prctl(PR_SET_SECUREBITS)"; return e; }
+  }
+  if (p->setKeepcaps) {
+    if (int e = Prctl(PR_SET_KEEPCAPS, 1)) { *step = "prctl(PR_SET_KEEPCAPS, 1)"; return e; }
+  }
+  return 0;
+}
+
+// After the uid change: exactly the retained sets, the ambient set, keep-caps off, no_new_privs.
+struct FinalArgs {
+  CapData caps;
+  uint64_t ambient;
+  bool clearKeepcaps;
+  bool noNewPrivs;
+};
+
+int FinalOp(const void* a, const char** step) {
+  const auto* f = static_cast<const FinalArgs*>(a);
+  if (Fault("final-broadcast")) { *step = "final (injected fault)"; return EPERM; }
+  if (int e = Capset(f->caps)) { *step = "capset (retained set)"; return e; }
+  if (int e = Prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)) { *step = "prctl(PR_CAP_AMBIENT_CLEAR_ALL)"; return e; }
+  for (unsigned cap = 0; cap < 64; cap++) {
+    if (!(f->ambient & Bit(cap))) continue;
+    if (int e = Prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap)) { *step = "prctl(PR_CAP_AMBIENT_RAISE)"; return e; }
+  }
+  if (f->clearKeepcaps) {
+    if (int e = Prctl(PR_SET_KEEPCAPS, 0)) { *step = "prctl(PR_SET_KEEPCAPS, 0)"; return e; }
+  }
+  if (f->noNewPrivs) {
+    if (int e = Prctl(PR_SET_NO_NEW_PRIVS, 1)) { *step = "prctl(PR_SET_NO_NEW_PRIVS)"; return e; }
+  }
+  return 0;
+}
+
+// ---- reading every thread's credentials from /proc -------------------------------------
+
+struct ThreadCreds {
+  int tid = 0;
+  uint32_t uid[4] = {0, 0, 0, 0};
+  uint32_t gid[4] = {0, 0, 0, 0};
+  std::vector<uint32_t> groups;  // sorted, unique
+  uint64_t inh = 0, prm = 0, eff = 0, bnd = 0, amb = 0;
+  int nnp = 0;
+};
+
+std::vector<uint32_t> SortedUnique(std::vector<uint32_t> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+bool ParseStatus(const std::string& text, ThreadCreds* c) {
+  std::istringstream in(text);
+  std::string line;
+  int seen = 0;
+  while (std::getline(in, line)) {
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string key = line.substr(0, colon);
+    std::istringstream v(line.substr(colon + 1));
+    if (key == "Uid") { v >> c->uid[0] >> c->uid[1] >> c->uid[2] >> c->uid[3]; seen++; }
+    else if (key == "Gid") { v >> c->gid[0] >> c->gid[1] >> c->gid[2] >> c->gid[3]; seen++; }
+    else if (key == "Groups") {
+      uint32_t g;
+      while (v >> g) c->groups.push_back(g);
+      c->groups = SortedUnique(c->groups);
+      seen++;
+    }
+    else if (key == "CapInh") { v >> std::hex >> c->inh; seen++; }
+    else if (key == "CapPrm") { v >> std::hex >> c->prm; seen++; }
+    else if (key == "CapEff") { v >> std::hex >> c->eff; seen++; }
+    else if (key == "CapBnd") { v >> std::hex >> c->bnd; seen++; }
+    else if (key == "CapAmb") { v >> std::hex >> c->amb; seen++; }
+    else if (key == "NoNewPrivs") { v >> c->nnp; seen++; }
+  }
+  return seen == 9;
+}
+
+// Every live thread; one that exits between the listing and the read is left out.
+std::vector<ThreadCreds> ReadThreads(int* err) {
+  std::vector<ThreadCreds> out;
+  *err = 0;
+  DIR* dir = opendir("/proc/self/task");
+  if (dir == nullptr) { *err = errno; return out; }
+  while (dirent* d = readdir(dir)) {
+    if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+    ThreadCreds c;
+    c.tid = atoi(d->d_name);
+    std::ifstream f(std::string("/proc/self/task/") + d->d_name + "/status");
+    if (!f) continue;
+    std::stringstream buf;
+    buf << f.rdbuf();
+    if (!ParseStatus(buf.str(), &c)) { if (errno != ESRCH && errno != ENOENT) *err = EPROTO; continue; }
+    out.push_back(std::move(c));
+  }
+  closedir(dir);
+  if (out.empty() && *err == 0) *err = ENOENT;
+  return out;
+}
+
+std::string Hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string Ids(const uint32_t v[4]) {
+  return std::to_string(v[0]) + "," + std::to_string(v[1]) + "," + std::to_string(v[2]) + "," + std::to_string(v[3]);
+}
+
+std::string GroupsText(const std::vector<uint32_t>& g) {
+  std::string s;
+  for (uint32_t x : g) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return "[" + s + "]";
+}
+
+// The first field in which a and b differ, or "" when they agree.
+std::string FirstDifference(const ThreadCreds& a, const ThreadCreds& b, std::string* av, std::string* bv) {
+  auto diff = [&](const char* name, const std::string& x, const std::string& y) -> std::string {
+    if (x == y) return "";
+    *av = x;
+    *bv = y;
+    return name;
+  };
+  std::string d;
+  if (!(d = diff("Uid", Ids(a.uid), Ids(b.uid))).empty()) return d;
+  if (!(d = diff("Gid", Ids(a.gid), Ids(b.gid))).empty()) return d;
+  if (!(d = diff("Groups", GroupsText(a.groups), GroupsText(b.groups))).empty()) return d;
+  if (!(d = diff("CapInh", Hex(a.inh), Hex(b.inh))).empty()) return d;
+  if (!(d = diff("CapPrm", Hex(a.prm), Hex(b.prm))).empty()) return d;
+  if (!(d = diff("CapEff", Hex(a.eff), Hex(b.eff))).empty()) return d;
+  if (!(d = diff("CapBnd", Hex(a.bnd), Hex(b.bnd))).empty()) return d;
+  if (!(d = diff("CapAmb", Hex(a.amb), Hex(b.amb))).empty()) return d;
+  return diff("NoNewPrivs", std::to_string(a.nnp), std::to_string(b.nnp));
+}
+
+std::string CapNames(uint64_t mask) {
+  std::string s;
+  for (unsigned cap = 0; cap < 64; cap++) {
+    if (!(mask & Bit(cap))) continue;
+    static const char* const kNames[] = {
+        "cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid", "cap_kill",
+        "cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable", "cap_net_bind_service",
+        "cap_net_broadcast", "cap_net_admin", "cap_net_raw", "cap_ipc_lock", "cap_ipc_owner",
+        "cap_sys_module", "cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace", "cap_sys_pacct",
+        "cap_sys_admin", "cap_sys_boot", "cap_sys_nice", "cap_sys_resource", "cap_sys_time",
+        "cap_sys_tty_config", "cap_mknod", "cap_lease", "cap_audit_write", "cap_audit_control",
+        "cap_setfcap", "cap_mac_override", "cap_mac_admin", "cap_syslog", "cap_wake_alarm",
+        "cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf", "cap_checkpoint_restore"};
+    s += s.empty() ? "" : ",";
+    s += cap < sizeof kNames / sizeof kNames[0] ? kNames[cap] : std::to_string(cap);
+  }
+  return s;
+}
+
+unsigned LastCap() {
+  std::ifstream f("/proc/sys/kernel/cap_last_cap");
+  unsigned v = 0;
+  if (f >> v && v < 64) return v;
+  return CAP_LAST_CAP;
+}
+
+// ---- failure paths ---------------------------------------------------------------------
+
+[[noreturn]] void Fatal(const char* step, int err, int tid, const std::string& detail) {
+  char msg[1024];
+  int n = snprintf(msg, sizeof msg,
+                   "privdrop: FATAL: the privilege drop failed after its first irreversible step, at step '%s' "
+                   "on thread %d: %s%s%s. The process may hold a mix of old and new credentials, so it is "
+                   "aborted now rather than return to JavaScript half-dropped (pid %d).\n",
+                   step, tid, err ? strerror(err) : "verification failed", detail.empty() ? "" : "; ",
+                   detail.c_str(), static_cast<int>(getpid()));
+  if (n > 0) {
+    size_t len = std::min(static_cast<size_t>(n), sizeof msg - 1);
+    ssize_t ignored = write(STDERR_FILENO, msg, len);
+    (void)ignored;
+  }
+  abort();
+}
+
+[[noreturn]] void FatalBroadcast(const char* name, const BroadcastReport& r) {
+  std::string detail = std::string(r.failedStep ? r.failedStep : "?") +
+                       (r.timedOut ? " (a thread did not answer within the deadline)" : "") + ", " +
+                       std::to_string(r.threads) + " threads answered";
+  Fatal(name, r.err, r.failedTid, detail);
+}
+
+[[noreturn]] void NotPermitted(const std::string& what) {
+  throw Error("ERR_PRIVDROP_NOT_PERMITTED", what, EPERM, "", "validate");
+}
+
+}  // namespace
+
+DropResult Drop(const DropPlan& plan) {
+  DropResult result;
+  const double t0 = NowMs();
+  const int pid = getpid();
+
+  // ---- 1. validation: nothing below changes the process until the prepare broadcast ----
+  PlatformInfo platform = Platform();
+  if (!platform.broadcastSupported)
+    throw Error("ERR_PRIVDROP_UNSUPPORTED_PLATFORM", "the all-thread broadcast needs glibc on x86_64 or arm64");
+  if (!IsMainThread())
+    throw Error("ERR_PRIVDROP_NOT_MAIN_THREAD", "dropPrivileges() must be called on the process's main thread");
+  LoadFault();
+  if (plan.uid == 0) throw Error("ERR_PRIVDROP_INVALID_ARGUMENT", "the target user is root (uid 0): nothing would be dropped");
+
+  int err = 0;
+  std::vector<ThreadCreds> before = ReadThreads(&err);
+  if (Fault("read-threads")) err = EIO;
+  if (err != 0) ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "read", "validate", "cannot read /proc/self/task/*/status");
+  auto mainIt = std::find_if(before.begin(), before.end(), [&](const ThreadCreds& c) { return c.tid == pid; });
+  if (mainIt == before.end()) throw Error("ERR_PRIVDROP_SYSTEM", "the main thread is missing from /proc/self/task", ESRCH);
+  const ThreadCreds cur = *mainIt;
+  for (const ThreadCreds& t : before) {
+    std::string a, b;
+    std::string field = FirstDifference(cur, t, &a, &b);
+    if (!field.empty())
+      throw Error("ERR_PRIVDROP_INCONSISTENT_THREADS",
+                  "the threads of this process already disagree before the drop: " + field + " is " + a +
+                      " on the main thread but " + b + " on thread " + std::to_string(t.tid) +
+                      " (something changed one thread's credentials; refusing to build on that)",
+                  0, "", "validate");
+  }
+
+  const unsigned lastCap = LastCap();
+  const uint64_t known = lastCap >= 63 ? ~uint64_t{0} : Bit(lastCap + 1) - 1;
+  const uint64_t keep = plan.caps.permitted;
+  const uint64_t effective = plan.caps.effective;
+  const uint64_t inheritable = plan.caps.inheritable | (plan.ambient ? keep : 0);
+  if ((keep | effective | inheritable) & ~known)
+    throw Error("ERR_PRIVDROP_INVALID_CAPABILITIES",
+                "capability " + CapNames((keep | effective | inheritable) & ~known) + " is unknown to this kernel", EINVAL);
+  if (effective & ~keep)
+    throw Error("ERR_PRIVDROP_INVALID_CAPABILITIES",
+                "effective capabilities must also be permitted: " + CapNames(effective & ~keep), EINVAL);
+  if (keep & ~cur.prm)
+    throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
+                "cannot keep capabilities this process does not hold in its permitted set: " + CapNames(keep & ~cur.prm),
+                EPERM, "", "validate");
+  if (inheritable & ~(cur.prm | cur.inh))
+    throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
+                "cannot make inheritable capabilities this process does not hold: " + CapNames(inheritable & ~(cur.prm | cur.inh)),
+                EPERM, "", "validate");
+  if (plan.trimBounding && (inheritable & ~keep))
+    throw Error("ERR_PRIVDROP_INVALID_ARGUMENT",
+                "inheritable capabilities outside the kept set would be dropped from the bounding set: " + CapNames(inheritable & ~keep));
+
+  const unsigned long secure = GetSecurebits();
+  const unsigned long lockBits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+                                 SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
+  const unsigned long newSecure = plan.lockSecurebits ? ((secure | lockBits) & ~static_cast<unsigned long>(SECBIT_KEEP_CAPS)) : secure;
+  const bool setSecurebits = newSecure != secure;
+  const std::vector<uint32_t> groups = SortedUnique(plan.groups);
+  const bool needUid = !(cur.uid[0] == plan.uid && cur.uid[1] == plan.uid && cur.uid[2] == plan.uid && cur.uid[3] == plan.uid);
+  const bool needGid = !(cur.gid[0] == plan.gid && cur.gid[1] == plan.gid && cur.gid[2] == plan.gid && cur.gid[3] == plan.gid);
+  const bool needGroups = groups != cur.groups;
+  const uint64_t trimMask = plan.trimBounding ? (cur.bnd & ~keep & known) : 0;
+  const bool keepsAcrossSetuid = (newSecure & SECBIT_NO_SETUID_FIXUP) != 0;
+  const bool useKeepcaps = needUid && keep != 0 && !keepsAcrossSetuid;
+
+  std::string missing;
+  auto require = [&](unsigned cap, bool needed, const char* why) {
+    if (needed && !(cur.prm & Bit(cap))) missing += std::string(missing.empty() ? "" : "; ") + CapNames(Bit(cap)) + " " + why;
+  };
+  require(CAP_SETUID, needUid, "to change the uid");
+  require(CAP_SETGID, needGid || needGroups, "to change the gid and supplementary groups");
+  require(CAP_SETPCAP, trimMask != 0, "to drop capabilities from the bounding set (or pass boundingSet: 'unchanged')");
+  require(CAP_SETPCAP, setSecurebits, "to lock the securebits");
+  require(CAP_SYS_CHROOT, !plan.chroot.empty(), "to chroot");
+  if (!missing.empty()) NotPermitted("this process lacks what the drop needs: " + missing);
+  if (setSecurebits && (secure & (SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED)))
+    NotPermitted("the securebits are already partly locked to other values");
+  if (useKeepcaps && (secure & SECBIT_KEEP_CAPS_LOCKED) && !(secure & SECBIT_KEEP_CAPS))
+    NotPermitted("keep-caps is locked off, so capabilities cannot survive the uid change");
+  if (plan.ambient && keep != 0 && (secure & SECBIT_NO_CAP_AMBIENT_RAISE))
+    NotPermitted("SECBIT_NO_CAP_AMBIENT_RAISE is set: the ambient set cannot be raised");
+
+  if (!plan.chroot.empty()) {
+    if (plan.chroot[0] != '/') throw Error("ERR_PRIVDROP_INVALID_CHROOT", "the chroot directory must be an absolute path", EINVAL, "", "validate");
+    int fd = open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+      int e = errno;
+      throw Error("ERR_PRIVDROP_INVALID_CHROOT",
+                  "the chroot directory " + plan.chroot + " cannot be used: " + strerror(e), e, "open", "validate");
+    }
+    close(fd);
+  }
+
+  // Prove that every thread answers before anything changes.
+  BroadcastReport noop = Broadcast(&NoopOp, nullptr);
+  result.broadcasts.push_back({"noop", noop.ms, noop.threads});
+  if (!noop.ok)
+    throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
+                std::string("not every thread answered the no-op broadcast (") + (noop.failedStep ? noop.failedStep : "?") +
+                    " on thread " + std::to_string(noop.failedTid) + "): " + strerror(noop.err) + "; nothing was changed",
+                noop.err, "rt_tgsigqueueinfo", "noop-broadcast");
+
+  // ---- 2. irreversible steps: from here on, a failure never returns -------------------
+  PrepareArgs prepare{};
+  prepare.raise = MakeCapData(cur.prm, cur.prm, cur.inh);
+  prepare.dropBounding = trimMask;
+  prepare.lastCap = lastCap;
+  prepare.setSecurebits = setSecurebits;
+  prepare.securebits = newSecure;
+  prepare.setKeepcaps = useKeepcaps;
+  BroadcastReport r = Broadcast(&PrepareOp, &prepare);
+  result.broadcasts.push_back({"prepare", r.ms, r.threads});
+  if (!r.ok) FatalBroadcast("prepare-broadcast", r);
+
+  if (!plan.chroot.empty()) {
+    if (Fault("chroot") || chroot(plan.chroot.c_str()) != 0) Fatal("chroot", Fault("chroot") ? EPERM : errno, pid, plan.chroot);
+    if (Fault("chdir") || chdir("/") != 0) Fatal("chdir", Fault("chdir") ? EPERM : errno, pid, "chdir(\"/\") after chroot");
+  }
+  // glibc broadcasts these three to every thread itself (and aborts if the threads disagree).
+  if (needGroups) {
+    std::vector<gid_t> list(groups.begin(), groups.end());
+    if (Fault("setgroups") || setgroups(list.size(), list.data()) != 0)
+      Fatal("setgroups", Fault("setgroups") ? EPERM : errno, pid, GroupsText(groups));
+  }
+  if (needGid && (Fault("setresgid") || setresgid(plan.gid, plan.gid, plan.gid) != 0))
+    Fatal("setresgid", Fault("setresgid") ? EPERM : errno, pid, std::to_string(plan.gid));
+  if (needUid && (Fault("setresuid") || setresuid(plan.uid, plan.uid, plan.uid) != 0))
+    Fatal("setresuid", Fault("setresuid") ? EPERM : errno, pid, std::to_string(plan.uid));
+
+  FinalArgs fin{};
+  fin.caps = MakeCapData(effective, keep, inheritable);
+  fin.ambient = plan.ambient ? keep : 0;
+  fin.clearKeepcaps = useKeepcaps;
+  fin.noNewPrivs = plan.noNewPrivs;
+  r = Broadcast(&FinalOp, &fin);
+  result.broadcasts.push_back({"final", r.ms, r.threads});
+  if (!r.ok) FatalBroadcast("final-broadcast", r);
+
+  // ---- 3. verification: every thread, as the kernel reports it -------------------------
+  ThreadCreds want = cur;
+  for (int i = 0; i < 4; i++) { want.uid[i] = plan.uid; want.gid[i] = plan.gid; }
+  want.groups = groups;
+  want.inh = inheritable;
+  want.prm = keep;
+  want.eff = effective;
+  want.bnd = cur.bnd & ~trimMask;
+  want.amb = plan.ambient ? keep : 0;
+  want.nnp = (plan.noNewPrivs || cur.nnp) ? 1 : 0;
+  std::vector<ThreadCreds> after = ReadThreads(&err);
+  if (Fault("verify")) err = EIO;
+  if (err != 0) Fatal("verify", err, pid, "cannot read /proc/self/task/*/status");
+  for (const ThreadCreds& t : after) {
+    std::string expected, actual;
+    std::string field = FirstDifference(want, t, &expected, &actual);
+    if (!field.empty()) Fatal("verify", 0, t.tid, field + " is " + actual + ", expected " + expected);
+  }
+  result.threads = static_cast<int>(after.size());
+
+  // CERT POS37-C: an attempt to regain root must fail (unless cap_setuid was kept on purpose).
+  result.regainChecked = !(keep & Bit(CAP_SETUID));
+  if (result.regainChecked) {
+    bool regained = syscall(SYS_setresuid, -1, 0, -1) == 0 || Fault("regain-check");
+    if (regained) Fatal("regain-check", 0, pid, "setresuid(-1, 0, -1) succeeded after the drop");
+  }
+  uint64_t notKept = known & ~keep;
+  if (notKept != 0) {
+    unsigned probe = static_cast<unsigned>(__builtin_ctzll(notKept));
+    CapData raise = MakeCapData(effective, keep | Bit(probe), inheritable);
+    if (Capset(raise) == 0) Fatal("regain-check", 0, pid, "capset could raise " + CapNames(Bit(probe)) + " again");
+  }
+
+  result.ms = NowMs() - t0;
+  return result;
+}
+
+BroadcastTiming ProbeBroadcast() {
+  if (!IsMainThread()) throw Error("ERR_PRIVDROP_NOT_MAIN_THREAD", "broadcasts must start on the main thread");
+  BroadcastReport r = Broadcast(&NoopOp, nullptr);
+  if (!r.ok)
+    throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
+                std::string("no-op broadcast failed on thread ") + std::to_string(r.failedTid) + ": " + strerror(r.err),
+                r.err, "rt_tgsigqueueinfo", "noop-broadcast");
+  return {"noop", r.ms, r.threads};
+}
+
+BroadcastTiming GlibcSetgroupsBroadcast() {
+  int n = getgroups(0, nullptr);
+  if (n < 0) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "getgroups", "", "cannot read the groups");
+  std::vector<gid_t> list(static_cast<size_t>(n) + 1);
+  n = getgroups(n, list.data());
+  if (n < 0) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "getgroups", "", "cannot read the groups");
+  const double t0 = NowMs();
+  if (setgroups(static_cast<size_t>(n), list.data()) != 0)
+    ThrowSystemError("ERR_PRIVDROP_NOT_PERMITTED", errno, "setgroups", "", "cannot time glibc's setgroups broadcast");
+  BroadcastTiming t{"glibc-setgroups", NowMs() - t0, 0};
+  DIR* dir = opendir("/proc/self/task");
+  if (dir != nullptr) {
+    while (dirent* d = readdir(dir)) t.threads += d->d_name[0] >= '0' && d->d_name[0] <= '9';
+    closedir(dir);
+  }
+  return t;
+}
+
+}  // namespace privdrop
