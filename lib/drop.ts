@@ -1,4 +1,252 @@
-// PLACEHOLDER: replaced by dropPrivileges().
-export interface DropOptions { user: string | number }
-export interface DropResult { uid: number }
-export function dropPrivileges(_options: DropOptions): DropResult { throw new Error('not yet'); }
+// dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
+// the native drop, which re-checks what only it can see and never returns half-dropped.
+import { isMainThread } from 'worker_threads';
+import { binding, RawGroup, RawUser } from './binding';
+import { CapabilitySet } from './capabilities';
+import { ErrorCodes, PrivdropError } from './errors';
+
+export type Id = string | number;
+
+export interface DropOptions {
+  /** User name or uid to become. Required. */
+  user: Id;
+  /** Group name or gid. Default: the user's primary group. */
+  group?: Id;
+  /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list. */
+  supplementaryGroups?: 'init' | 'clear' | Id[];
+  /** Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none. */
+  capabilities?: string | readonly string[] | CapabilitySet;
+  /** chroot into this absolute path (after resolving names), then chdir('/'). */
+  chroot?: string;
+  /** 'retained' (default): drop every other capability from the bounding set. 'unchanged': leave it. */
+  boundingSet?: 'retained' | 'unchanged';
+  /** Raise the kept capabilities into the ambient set, so exec'd children keep them. Default false. */
+  ambient?: boolean;
+  /** Set no_new_privs on every thread: exec can never gain privileges again. Default false. */
+  noNewPrivileges?: boolean;
+  /** Set and lock SECBIT_NOROOT and SECBIT_NO_SETUID_FIXUP, and lock keep-caps off. Default false. */
+  lockSecurebits?: boolean;
+}
+
+export interface BroadcastTiming {
+  /** 'noop' (every thread answers), 'prepare' (bounding set, keep-caps) or 'final' (capset, ambient). */
+  name: string;
+  ms: number;
+  /** Threads that ran this step, the calling one included. */
+  threads: number;
+}
+
+export interface DropResult {
+  uid: number;
+  gid: number;
+  /** Supplementary groups now set, sorted. */
+  groups: number[];
+  /** The kept capabilities in libcap's canonical text ('=' when none). */
+  capabilities: string;
+  /** Threads whose credentials were verified in /proc/self/task after the drop. */
+  threads: number;
+  /** Whether the call proved that uid 0 cannot be regained (false only when cap_setuid is kept). */
+  regainRootChecked: boolean;
+  /** Wall time of the whole native drop, in milliseconds. */
+  ms: number;
+  broadcasts: BroadcastTiming[];
+}
+
+const optionKeys = new Set([
+  'user', 'group', 'supplementaryGroups', 'capabilities', 'chroot', 'boundingSet', 'ambient', 'noNewPrivileges', 'lockSecurebits',
+]);
+
+const MAX_ID = 4294967294; // (uid_t)-1 means "unchanged" to the kernel
+
+function invalid(message: string): PrivdropError {
+  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message);
+}
+
+function checkId(value: unknown, what: string): Id {
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || value < 0 || value > MAX_ID) {
+      throw new RangeError(`${what} must be an integer from 0 to ${MAX_ID}, got ${value}`);
+    }
+    return value;
+  }
+  if (typeof value === 'string') {
+    if (value.length === 0 || value.length > 256 || value.includes('\0') || /[\s:]/.test(value)) {
+      throw invalid(`${what} ${JSON.stringify(value.slice(0, 64))} is not a valid name`);
+    }
+    return value;
+  }
+  throw new TypeError(`${what} must be a name (string) or an id (number), got ${value === null ? 'null' : typeof value}`);
+}
+
+function checkBoolean(value: unknown, what: string): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean, got ${typeof value}`);
+  return value;
+}
+
+/** A name is looked up first; a name made only of digits that NSS does not know is taken as a number (as setpriv does). */
+function resolveUser(user: Id): { uid: number; entry: RawUser | null } {
+  const native = binding();
+  const entry = native.lookupUser(user);
+  if (entry) return { uid: entry.uid, entry };
+  if (typeof user === 'number') return { uid: user, entry: null };
+  if (/^\d+$/.test(user) && Number(user) <= MAX_ID) {
+    const uid = Number(user);
+    return { uid, entry: native.lookupUser(uid) };
+  }
+  throw new PrivdropError(ErrorCodes.UNKNOWN_USER, `unknown user ${JSON.stringify(user)}: no such entry in the user database`, {
+    step: 'resolve',
+  });
+}
+
+function resolveGroup(group: Id, what: string): number {
+  const native = binding();
+  const entry: RawGroup | null = native.lookupGroup(group);
+  if (entry) return entry.gid;
+  if (typeof group === 'number') return group;
+  if (/^\d+$/.test(group) && Number(group) <= MAX_ID) return Number(group);
+  throw new PrivdropError(ErrorCodes.UNKNOWN_GROUP, `unknown ${what} ${JSON.stringify(group)}: no such entry in the group database`, {
+    step: 'resolve',
+  });
+}
+
+function toCapabilitySet(value: DropOptions['capabilities']): CapabilitySet {
+  if (value === undefined) return CapabilitySet.empty();
+  if (value instanceof CapabilitySet) return value;
+  if (typeof value === 'string') return CapabilitySet.parse(value);
+  if (Array.isArray(value)) {
+    for (const name of value) {
+      if (typeof name !== 'string') throw new TypeError('capabilities must be an array of capability names (strings)');
+    }
+    return CapabilitySet.from(value, 'ep');
+  }
+  throw new TypeError('capabilities must be libcap text, an array of names or a CapabilitySet');
+}
+
+export interface ResolvedDrop {
+  uid: number;
+  gid: number;
+  groups: number[];
+  capabilities: CapabilitySet;
+  chroot: string;
+  trimBounding: boolean;
+  ambient: boolean;
+  noNewPrivileges: boolean;
+  lockSecurebits: boolean;
+}
+
+/**
+ * Checks and resolves options without changing anything: what dropPrivileges() would do.
+ * User and group names are resolved here, through NSS, before any chroot.
+ */
+export function resolveDropOptions(options: DropOptions): ResolvedDrop {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError('dropPrivileges() takes an options object, e.g. { user: "www-data", capabilities: "cap_net_bind_service+ep" }');
+  }
+  for (const key of Object.keys(options)) {
+    if (!optionKeys.has(key)) throw invalid(`unknown option ${JSON.stringify(key)}; known options: ${[...optionKeys].join(', ')}`);
+  }
+  const own = (key: keyof DropOptions): unknown => (Object.prototype.hasOwnProperty.call(options, key) ? options[key] : undefined);
+
+  binding(); // the platform error comes before any argument error
+  if (own('user') === undefined) throw invalid('the user option is required');
+  const user = checkId(own('user'), 'user');
+  const groupOption = own('group') === undefined ? undefined : checkId(own('group'), 'group');
+  const capabilities = toCapabilitySet(own('capabilities') as DropOptions['capabilities']);
+  const chrootOption = own('chroot');
+  if (chrootOption !== undefined && typeof chrootOption !== 'string') throw new TypeError('chroot must be a string');
+  if (typeof chrootOption === 'string' && (!chrootOption.startsWith('/') || chrootOption.includes('\0'))) {
+    throw new PrivdropError(ErrorCodes.INVALID_CHROOT, `chroot must be an absolute path without NUL bytes, got ${JSON.stringify(chrootOption.slice(0, 256))}`);
+  }
+  const bounding = own('boundingSet') ?? 'retained';
+  if (bounding !== 'retained' && bounding !== 'unchanged') throw invalid(`boundingSet must be 'retained' or 'unchanged', got ${String(bounding)}`);
+  const ambient = checkBoolean(own('ambient'), 'ambient');
+  const noNewPrivileges = checkBoolean(own('noNewPrivileges'), 'noNewPrivileges');
+  const lockSecurebits = checkBoolean(own('lockSecurebits'), 'lockSecurebits');
+  const sgOption = own('supplementaryGroups') ?? 'init';
+  if (!(sgOption === 'init' || sgOption === 'clear' || Array.isArray(sgOption))) {
+    throw new TypeError(`supplementaryGroups must be 'init', 'clear' or an array of group names or ids`);
+  }
+  const sgList = Array.isArray(sgOption) ? sgOption.map((g: unknown, i: number) => checkId(g, `supplementaryGroups[${i}]`)) : [];
+
+  const masks = capabilities.masks;
+  if (masks.effective & ~masks.permitted) {
+    throw new PrivdropError(
+      ErrorCodes.INVALID_CAPABILITIES,
+      `effective capabilities must also be permitted: ${capabilities.toString()} (write +ep, not +e)`,
+    );
+  }
+
+  const { uid, entry } = resolveUser(user);
+  if (uid === 0) throw invalid(`user ${JSON.stringify(user)} is root (uid 0): dropPrivileges() drops to an unprivileged user`);
+  let gid: number;
+  if (groupOption !== undefined) gid = resolveGroup(groupOption, 'group');
+  else if (entry) gid = entry.gid;
+  else throw invalid(`uid ${uid} has no entry in the user database, so it has no primary group: give the group option`);
+
+  let groups: number[];
+  if (sgOption === 'init') {
+    if (!entry) throw invalid(`supplementaryGroups 'init' needs a user known to the user database; uid ${uid} is not: use 'clear' or a list`);
+    groups = binding().groupList(entry.name, gid);
+  } else if (sgOption === 'clear') {
+    groups = [];
+  } else {
+    groups = sgList.map((g) => resolveGroup(g, 'supplementary group'));
+  }
+  groups = [...new Set(groups)].sort((a, b) => a - b);
+
+  return {
+    uid,
+    gid,
+    groups,
+    capabilities,
+    chroot: typeof chrootOption === 'string' ? chrootOption : '',
+    trimBounding: bounding === 'retained',
+    ambient,
+    noNewPrivileges,
+    lockSecurebits,
+  };
+}
+
+/** The sets every thread holds after the drop: with ambient, the kept ones are inheritable too. */
+export function keptSet(plan: ResolvedDrop): CapabilitySet {
+  const m = plan.capabilities.masks;
+  return plan.ambient ? CapabilitySet.fromMasks({ ...m, inheritable: m.inheritable | m.permitted }) : plan.capabilities;
+}
+
+/**
+ * Become `user` and `group` on every thread of this process, keeping exactly `capabilities`.
+ *
+ * Everything that can be checked without side effects is checked first; any failure there
+ * throws a PrivdropError and leaves the process exactly as it was. A failure after the first
+ * irreversible step never returns: privdrop writes a diagnostic to stderr and aborts.
+ */
+export function dropPrivileges(options: DropOptions): DropResult {
+  if (!isMainThread) {
+    throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, 'dropPrivileges() must be called from the main thread, not from a Worker', {
+      step: 'validate',
+    });
+  }
+  const plan = resolveDropOptions(options);
+  const raw = binding().drop({
+    uid: plan.uid,
+    gid: plan.gid,
+    groups: plan.groups,
+    caps: plan.capabilities.masks,
+    trimBounding: plan.trimBounding,
+    ambient: plan.ambient,
+    noNewPrivs: plan.noNewPrivileges,
+    lockSecurebits: plan.lockSecurebits,
+    chroot: plan.chroot,
+  });
+  return {
+    uid: plan.uid,
+    gid: plan.gid,
+    groups: plan.groups,
+    capabilities: keptSet(plan).toString(),
+    threads: raw.threads,
+    regainRootChecked: raw.regainChecked,
+    ms: raw.ms,
+    broadcasts: raw.broadcasts.map((b) => ({ ...b })),
+  };
+}
