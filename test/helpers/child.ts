@@ -29,6 +29,8 @@ export interface RunOptions {
   nodeArgs?: string[];
   timeoutMs?: number;
   cwd?: string;
+  /** Run node under this command line, e.g. ['setpriv', '--reuid=65534']. */
+  wrapper?: string[];
 }
 
 /**
@@ -39,7 +41,12 @@ export function runNode(code: string, options: RunOptions = {}): ChildResult {
   const prelude =
     `const privdrop = require(${JSON.stringify(distEntry)});\n` +
     `const report = (v) => process.stdout.write(JSON.stringify(v, (k, x) => typeof x === 'bigint' ? x.toString() : x) + '\\n');\n`;
-  return runProcess(process.execPath, [...(options.nodeArgs ?? []), '-e', prelude + code], options);
+  const args = [...(options.nodeArgs ?? []), '-e', prelude + code];
+  if (options.wrapper?.length) {
+    const [file, ...rest] = options.wrapper;
+    return runProcess(file, [...rest, process.execPath, ...args], options);
+  }
+  return runProcess(process.execPath, args, options);
 }
 
 export function runProcess(file: string, args: string[], options: RunOptions & SpawnSyncOptions = {}): ChildResult {
