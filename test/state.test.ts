@@ -213,6 +213,24 @@ describeAsRoot('processState() as root', () => {
     expect(text).toMatch(new RegExp(`^  ${pid} `, 'm'));
   });
 
+  test('right after a drop to nobody, every thread is read and agrees', () => {
+    const r = runNode(
+      withExtraThreads(`
+        privdrop.dropPrivileges({ user: 'nobody', capabilities: ['cap_net_bind_service'], noNewPrivileges: true });
+        report(privdrop.processState());
+      `),
+    );
+    expect(r.stderr).toBe('');
+    const state = r.json;
+    expect(state.threads.length).toBeGreaterThan(5);
+    expect(state.consistent).toBe(true);
+    for (const t of state.threads as ThreadState[]) {
+      expect(t.uid.effective).toBe(65534);
+      expect(t.capabilities.permitted.names).toEqual(['cap_net_bind_service']);
+      expect(t.noNewPrivs).toBe(true);
+    }
+  });
+
   test('securebits set by capsh --secbits are decoded by name and match capsh --print', () => {
     // noroot, noroot_locked, no_setuid_fixup, no_cap_ambient_raise: 0x47 (keep_caps would not survive exec).
     const code = `
