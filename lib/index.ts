@@ -6,3 +6,5 @@ export { dropPrivileges, resolveDropOptions } from './drop';
 export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id } from './drop';
 export { PrivdropError, ErrorCodes } from './errors';
 export type { ErrorCode } from './errors';
+export { loadSecurityConfig, parseSecurityConfig } from './config';
+export type { SecurityConfig } from './config';
