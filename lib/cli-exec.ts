@@ -1,0 +1,277 @@
+// `privdrop exec`: drop privileges, then execve COMMAND in place (same PID). Everything that can
+// fail is checked before the drop, so a failure runs nothing.
+import * as fs from 'fs';
+import * as path from 'path';
+import { binding } from './binding';
+import { hasFlag, optionValue, parseArgs, UsageError } from './cli-args';
+import { readSecurityConfig } from './config';
+import { DropOptions, dropPrivileges, keptSet, resolveDropOptions, ResolvedDrop } from './drop';
+import { ErrorCodes, PrivdropError } from './errors';
+
+export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
+
+Become an unprivileged user on every thread, keep the named capabilities, and run COMMAND
+in place of privdrop (same PID, signals go straight to COMMAND). If anything fails, nothing
+runs: the reason goes to stderr and the exit status is 127.
+
+Options:
+  --user USER            user name or uid to become (required, here or in --config)
+  --group GROUP          group name or gid (default: the user's primary group)
+  --groups init|clear|LIST
+                         supplementary groups: the user's (init, default), none (clear),
+                         or a comma-separated list of names or gids
+  --caps CAPS            capabilities to keep: libcap text ("cap_net_bind_service+ep") or a
+                         comma-separated list of names (kept effective and permitted)
+  --ambient              raise the kept capabilities into the ambient set so COMMAND keeps
+                         them across exec (default)
+  --no-ambient           do not: COMMAND starts without them unless it has file capabilities
+  --bounding-set retained|unchanged
+                         drop every other capability from the bounding set (retained,
+                         default), or leave the bounding set as it is
+  --chroot DIR           chroot into DIR after resolving names; COMMAND is looked up inside DIR
+  --no-new-privs         set no_new_privs: nothing exec'd later can gain privileges
+  --lock-securebits      set and lock noroot and no_setuid_fixup (root has no special powers)
+  --keep-fd N            keep file descriptor N open in COMMAND (repeatable); 0-2 are always
+                         kept, every other inherited descriptor is closed
+  --config FILE          read these settings from FILE (JSON or a Security { } stanza);
+                         options given here override the file
+  --dry-run              check everything and print what would be done, change nothing
+  -h, --help             show this help
+
+COMMAND is searched for in PATH (inside DIR with --chroot) before anything changes.
+
+Exit status: COMMAND's own; 127 if privdrop fails or COMMAND is not found or cannot be run
+(nothing ran); 2 for a usage error; 0 for a successful --dry-run.
+`;
+
+const SPECS = {
+  user: { value: true },
+  group: { value: true },
+  groups: { value: true },
+  caps: { value: true },
+  ambient: { value: false },
+  'no-ambient': { value: false },
+  'bounding-set': { value: true },
+  chroot: { value: true },
+  'no-new-privs': { value: false },
+  'lock-securebits': { value: false },
+  'keep-fd': { value: true, repeat: true },
+  config: { value: true },
+  'dry-run': { value: false },
+  help: { value: false },
+};
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+const O_CLOEXEC = 0o2000000;
+
+export interface ExecRequest {
+  options: DropOptions;
+  command: string[];
+  keepFds: number[];
+  dryRun: boolean;
+}
+
+/** Options and COMMAND from the arguments and the config file; throws UsageError for exit 2. */
+export function execRequest(args: string[]): ExecRequest | 'help' {
+  const parsed = parseArgs('exec', args, SPECS, { short: { h: 'help' }, stopAtPositional: true });
+  if (hasFlag(parsed, 'help')) return 'help';
+  const command = parsed.rest;
+  if (command.length === 0) throw new UsageError('no COMMAND given', 'exec');
+  if (hasFlag(parsed, 'ambient') && hasFlag(parsed, 'no-ambient')) {
+    throw new UsageError('--ambient and --no-ambient contradict each other', 'exec');
+  }
+  const keepFds = (parsed.options.get('keep-fd') ?? []).map((v) => {
+    if (!/^\d+$/.test(v) || Number(v) > 0x7fffffff) throw new UsageError(`--keep-fd needs a file descriptor number, got ${JSON.stringify(v)}`, 'exec');
+    return Number(v);
+  });
+
+  const configFile = optionValue(parsed, 'config');
+  const options: Record<string, unknown> = configFile === undefined ? {} : { ...readSecurityConfig(configFile) };
+  const set = (key: keyof DropOptions, value: unknown) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('user', optionValue(parsed, 'user'));
+  set('group', optionValue(parsed, 'group'));
+  set('chroot', optionValue(parsed, 'chroot'));
+  const groups = optionValue(parsed, 'groups');
+  if (groups !== undefined) {
+    set('supplementaryGroups', groups === 'init' || groups === 'clear' ? groups : groups === '' ? [] : groups.split(',').map((g) => g.trim()));
+  }
+  const caps = optionValue(parsed, 'caps');
+  if (caps !== undefined) {
+    // Names alone (no operator) mean "keep these": cap_net_bind_service,cap_chown
+    set('capabilities', /[=+-]/.test(caps) ? caps : caps.split(/[\s,]+/).filter(Boolean));
+  }
+  const bounding = optionValue(parsed, 'bounding-set');
+  if (bounding !== undefined && bounding !== 'retained' && bounding !== 'unchanged') {
+    throw new UsageError(`--bounding-set must be retained or unchanged, got ${JSON.stringify(bounding)}`, 'exec');
+  }
+  set('boundingSet', bounding);
+  if (hasFlag(parsed, 'ambient')) options.ambient = true;
+  else if (hasFlag(parsed, 'no-ambient')) options.ambient = false;
+  else if (options.ambient === undefined) options.ambient = true;
+  if (hasFlag(parsed, 'no-new-privs')) options.noNewPrivileges = true;
+  if (hasFlag(parsed, 'lock-securebits')) options.lockSecurebits = true;
+  if (options.user === undefined) throw new UsageError('no user given: use --user USER (or user in --config)', 'exec');
+  return { options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run') };
+}
+
+/** The path's file status as seen from inside `root`: absolute symlinks stay inside it, as after chroot. */
+function statInRoot(root: string, file: string): fs.Stats | null {
+  let parts = file.split('/').filter(Boolean);
+  let resolved: string[] = [];
+  let hops = 0;
+  try {
+    while (parts.length) {
+      const part = parts.shift() as string;
+      if (part === '.') continue;
+      if (part === '..') {
+        resolved.pop();
+        continue;
+      }
+      const host = path.join(root, ...resolved, part);
+      if (fs.lstatSync(host).isSymbolicLink()) {
+        if (++hops > 40) return null;
+        const target = fs.readlinkSync(host);
+        if (target.startsWith('/')) resolved = [];
+        parts = [...target.split('/').filter(Boolean), ...parts];
+        continue;
+      }
+      resolved.push(part);
+    }
+    return fs.statSync(path.join(root, ...resolved));
+  } catch {
+    return null;
+  }
+}
+
+export interface ResolvedCommand {
+  /** The path execve gets: inside the chroot when there is one. */
+  file: string;
+  stat: fs.Stats;
+}
+
+/** Finds COMMAND as execvp would after the drop (PATH of privdrop's environment, empty and relative entries skipped). */
+export function resolveCommand(command: string, chroot: string, searchPath = process.env.PATH || DEFAULT_PATH): ResolvedCommand {
+  const root = chroot || '/';
+  const candidates: string[] = [];
+  if (command.includes('/')) {
+    // After chroot the working directory is the new root.
+    candidates.push(chroot && !command.startsWith('/') ? '/' + command : command);
+  } else if (command !== '') {
+    for (const dir of searchPath.split(':')) if (dir.startsWith('/')) candidates.push(path.posix.join(dir, command));
+  }
+  let notExecutable: string | undefined;
+  for (const file of candidates) {
+    const st = statInRoot(root, file.startsWith('/') ? file : path.resolve(file));
+    if (!st || st.isDirectory()) continue;
+    if (!st.isFile() || (st.mode & 0o111) === 0) {
+      notExecutable ??= file;
+      continue;
+    }
+    return { file, stat: st };
+  }
+  if (notExecutable !== undefined) {
+    throw new PrivdropError(ErrorCodes.EXEC_FAILED, `${command}: ${notExecutable}${chroot ? ` (in ${chroot})` : ''} is not an executable file`);
+  }
+  const where = command.includes('/') ? '' : chroot ? ` in PATH inside ${chroot}` : ' in PATH';
+  throw new PrivdropError(ErrorCodes.COMMAND_NOT_FOUND, `${command}: command not found${where}`, { path: command });
+}
+
+// The permission check execve will make as the new user, so "permission denied" also runs nothing.
+function checkExecutableBy(cmd: ResolvedCommand, plan: ResolvedDrop, display: string): void {
+  if (plan.capabilities.has('cap_dac_override', 'effective')) return;
+  const { uid, gid, mode } = cmd.stat;
+  const bit = uid === plan.uid ? 0o100 : gid === plan.gid || plan.groups.includes(gid) ? 0o010 : 0o001;
+  if ((mode & bit) === 0) {
+    throw new PrivdropError(ErrorCodes.EXEC_FAILED, `${display}: ${cmd.file} is not executable by uid ${plan.uid} (mode ${(mode & 0o7777).toString(8)})`);
+  }
+}
+
+/** Inherited descriptors that would leak into COMMAND: open without close-on-exec, not kept. */
+function leakingFds(keep: Set<number>): number[] {
+  const out: number[] = [];
+  let entries: string[];
+  try {
+    entries = fs.readdirSync('/proc/self/fd');
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    const fd = Number(name);
+    if (!Number.isInteger(fd) || fd <= 2 || keep.has(fd)) continue;
+    try {
+      const m = /^flags:\s*([0-7]+)/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'));
+      if (m && (parseInt(m[1], 8) & O_CLOEXEC) === 0) out.push(fd);
+    } catch {
+      /* the directory's own descriptor, closed by now */
+    }
+  }
+  return out;
+}
+
+function describeId(kind: 'user' | 'group', id: number): string {
+  const entry = kind === 'user' ? binding().lookupUser(id) : binding().lookupGroup(id);
+  return entry ? `${id} (${entry.name})` : String(id);
+}
+
+/** What --dry-run prints. */
+export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: ExecRequest): string {
+  const kept = keptSet(plan);
+  const names = (list: string[]) => (list.length ? list.join(' ') : '(none)');
+  const rows: [string, string][] = [
+    ['user', describeId('user', plan.uid)],
+    ['group', describeId('group', plan.gid)],
+    ['groups', plan.groups.length ? plan.groups.map((g) => describeId('group', g)).join(', ') : '(none)'],
+    ['capabilities', kept.toString()],
+    ['ambient', plan.ambient ? names(plan.capabilities.permitted) : '(none)'],
+    ['bounding set', plan.trimBounding ? `only ${names(plan.capabilities.permitted)}` : 'unchanged'],
+    ['chroot', plan.chroot || '(none)'],
+    ['no_new_privs', plan.noNewPrivileges ? 'set' : 'unchanged'],
+    ['securebits', plan.lockSecurebits ? 'noroot, no_setuid_fixup, locked' : 'unchanged'],
+    ['command', [cmd.file, ...request.command.slice(1)].map(shellQuote).join(' ')],
+    ['argv[0]', shellQuote(request.command[0])],
+    ['keep fds', [0, 1, 2, ...request.keepFds].join(' ')],
+  ];
+  return 'dry run: checked, nothing changed; would do:\n' + rows.map(([k, v]) => `  ${k.padEnd(14)}${v}`).join('\n') + '\n';
+}
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Runs `privdrop exec`. Returns an exit status only for --help and --dry-run; otherwise execs or throws. */
+export function runExec(args: string[], out: (s: string) => void): number {
+  const request = execRequest(args);
+  if (request === 'help') {
+    out(EXEC_HELP);
+    return 0;
+  }
+  const plan = resolveDropOptions(request.options);
+  const cmd = resolveCommand(request.command[0], plan.chroot);
+  checkExecutableBy(cmd, plan, request.command[0]);
+  for (const fd of request.keepFds) {
+    try {
+      fs.fstatSync(fd);
+    } catch {
+      throw new PrivdropError(ErrorCodes.EXEC_FAILED, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
+    }
+  }
+  if (request.dryRun) {
+    out(describePlan(plan, cmd, request));
+    return 0;
+  }
+  // Read before the drop: after a chroot there may be no /proc.
+  const leaking = leakingFds(new Set(request.keepFds));
+  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
+  dropPrivileges(request.options);
+  for (const fd of leaking) {
+    try {
+      fs.closeSync(fd);
+    } catch {
+      /* already closed */
+    }
+  }
+  binding().exec(cmd.file, request.command, env, request.keepFds);
+  throw new PrivdropError(ErrorCodes.EXEC_FAILED, `${request.command[0]}: execve returned`);
+}
