@@ -1,7 +1,7 @@
 export { CapabilitySet, capabilityNames } from './capabilities';
-export type { CapabilityFlag, CapabilityName } from './capabilities';
-export { processState } from './state';
-export type { ProcessState, ThreadState, ThreadCapabilities } from './state';
+export type { CapabilityFlag, CapabilityName, CapabilityMasks, CapabilitySetJSON } from './capabilities';
+export { processState, formatProcessState } from './state';
+export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state';
 export { dropPrivileges, resolveDropOptions } from './drop';
 export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id } from './drop';
 export { PrivdropError, ErrorCodes } from './errors';
