@@ -390,9 +390,9 @@ function checkValue(src: Source, spec: KeySpec, key: Located, v: Located, value:
   }
 }
 
-/** Which format a file is in: JSON when its first non-blank character is "{". */
-export function configFormat(text: string): 'json' | 'stanza' {
-  return /^\s*\{/.test(text) ? 'json' : 'stanza';
+/** Which format a file is in: JSON when its name ends in .json or it starts with "{", "[" or a quote. */
+export function configFormat(text: string, path = ''): 'json' | 'stanza' {
+  return /\.json$/i.test(path) || /^\s*[{["]/.test(text) ? 'json' : 'stanza';
 }
 
 /**
@@ -401,7 +401,7 @@ export function configFormat(text: string): 'json' | 'stanza' {
  */
 export function parseSecurityConfig(text: string, path = '<config>'): SecurityConfig {
   const src = new Source(path, text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  const json = configFormat(src.text) === 'json';
+  const json = configFormat(src.text, path) === 'json';
   const entries = json ? parseJson(src) : parseStanza(src);
   const specs = json ? JSON_KEYS : STANZA_KEYS;
   const options: Record<string, unknown> = {};
