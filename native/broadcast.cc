@@ -206,7 +206,7 @@ int Pass(int dirFd, int pid, int self, uint64_t cookie) {
 
 }  // namespace
 
-BroadcastReport Broadcast(ThreadOp op, const void* arg, int deadlineMs) {
+BroadcastReport Broadcast(ThreadOp op, const void* arg, int taskDirFd, int deadlineMs) {
   BroadcastReport report;
   const double start = NowMs();
   const int pid = getpid();
@@ -247,7 +247,9 @@ BroadcastReport Broadcast(ThreadOp op, const void* arg, int deadlineMs) {
     return report;
   }
 
-  int dirFd = static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  const bool ownFd = taskDirFd < 0;
+  int dirFd = ownFd ? static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC))
+                    : taskDirFd;
   if (dirFd < 0) {
     report.err = errno;
     report.failedTid = self;
@@ -313,7 +315,7 @@ BroadcastReport Broadcast(ThreadOp op, const void* arg, int deadlineMs) {
     }
     finished = (found == 0);
   }
-  close(dirFd);
+  if (ownFd) close(dirFd);
   g_active.store(false, std::memory_order_seq_cst);
 
   report.threads = 1;

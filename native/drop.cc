@@ -19,6 +19,7 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string>
 
 #include "broadcast.h"
 #include "error.h"
@@ -196,26 +197,45 @@ bool ParseStatus(const std::string& text, ThreadCreds* c) {
 }
 
 // Every live thread; one that exits between the listing and the read is left out.
-std::vector<ThreadCreds> ReadThreads(int* err) {
+// dirFd is /proc/self/task, opened before any chroot (the jail usually has no /proc).
+std::vector<ThreadCreds> ReadThreads(int dirFd, int* err) {
   std::vector<ThreadCreds> out;
   *err = 0;
-  DIR* dir = opendir("/proc/self/task");
-  if (dir == nullptr) { *err = errno; return out; }
+  int listFd = fcntl(dirFd, F_DUPFD_CLOEXEC, 0);
+  if (listFd < 0) { *err = errno; return out; }
+  DIR* dir = fdopendir(listFd);
+  if (dir == nullptr) { *err = errno; close(listFd); return out; }
+  rewinddir(dir);
   while (dirent* d = readdir(dir)) {
     if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+    int fd = openat(dirFd, (std::string(d->d_name) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue;  // exited since the listing
+    std::string text;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+    close(fd);
     ThreadCreds c;
     c.tid = atoi(d->d_name);
-    std::ifstream f(std::string("/proc/self/task/") + d->d_name + "/status");
-    if (!f) continue;
-    std::stringstream buf;
-    buf << f.rdbuf();
-    if (!ParseStatus(buf.str(), &c)) { if (errno != ESRCH && errno != ENOENT) *err = EPROTO; continue; }
-    out.push_back(std::move(c));
+    if (ParseStatus(text, &c)) out.push_back(std::move(c));  // an empty read: the thread is gone
   }
   closedir(dir);
   if (out.empty() && *err == 0) *err = ENOENT;
   return out;
 }
+
+// Owns the /proc/self/task descriptor for the length of a drop.
+class TaskDir {
+ public:
+  TaskDir() : fd_(open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+  ~TaskDir() { if (fd_ >= 0) close(fd_); }
+  TaskDir(const TaskDir&) = delete;
+  TaskDir& operator=(const TaskDir&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
 
 std::string Hex(uint64_t v) {
   char b[24];
@@ -324,8 +344,10 @@ DropResult Drop(const DropPlan& plan) {
   LoadFault();
   if (plan.uid == 0) throw Error("ERR_PRIVDROP_INVALID_ARGUMENT", "the target user is root (uid 0): nothing would be dropped");
 
+  TaskDir task;
+  if (task.fd() < 0) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "open", "validate", "cannot open /proc/self/task (is /proc mounted?)");
   int err = 0;
-  std::vector<ThreadCreds> before = ReadThreads(&err);
+  std::vector<ThreadCreds> before = ReadThreads(task.fd(), &err);
   if (Fault("read-threads")) err = EIO;
   if (err != 0) ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "read", "validate", "cannot read /proc/self/task/*/status");
   auto mainIt = std::find_if(before.begin(), before.end(), [&](const ThreadCreds& c) { return c.tid == pid; });
@@ -407,7 +429,7 @@ DropResult Drop(const DropPlan& plan) {
   }
 
   // Prove that every thread answers before anything changes.
-  BroadcastReport noop = Broadcast(&NoopOp, nullptr);
+  BroadcastReport noop = Broadcast(&NoopOp, nullptr, task.fd());
   result.broadcasts.push_back({"noop", noop.ms, noop.threads});
   if (!noop.ok)
     throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
@@ -423,7 +445,7 @@ DropResult Drop(const DropPlan& plan) {
   prepare.setSecurebits = setSecurebits;
   prepare.securebits = newSecure;
   prepare.setKeepcaps = useKeepcaps;
-  BroadcastReport r = Broadcast(&PrepareOp, &prepare);
+  BroadcastReport r = Broadcast(&PrepareOp, &prepare, task.fd());
   result.broadcasts.push_back({"prepare", r.ms, r.threads});
   if (!r.ok) FatalBroadcast("prepare-broadcast", r);
 
@@ -447,7 +469,7 @@ DropResult Drop(const DropPlan& plan) {
   fin.ambient = plan.ambient ? keep : 0;
   fin.clearKeepcaps = useKeepcaps;
   fin.noNewPrivs = plan.noNewPrivs;
-  r = Broadcast(&FinalOp, &fin);
+  r = Broadcast(&FinalOp, &fin, task.fd());
   result.broadcasts.push_back({"final", r.ms, r.threads});
   if (!r.ok) FatalBroadcast("final-broadcast", r);
 
@@ -461,7 +483,7 @@ DropResult Drop(const DropPlan& plan) {
   want.bnd = cur.bnd & ~trimMask;
   want.amb = plan.ambient ? keep : 0;
   want.nnp = (plan.noNewPrivs || cur.nnp) ? 1 : 0;
-  std::vector<ThreadCreds> after = ReadThreads(&err);
+  std::vector<ThreadCreds> after = ReadThreads(task.fd(), &err);
   if (Fault("verify")) err = EIO;
   if (err != 0) Fatal("verify", err, pid, "cannot read /proc/self/task/*/status");
   for (const ThreadCreds& t : after) {

@@ -132,6 +132,25 @@ describeAsRoot('dropPrivileges() keeps exactly the named capabilities', () => {
   });
 });
 
+describeAsRoot('chroot', () => {
+  test('the process is confined to the directory, with its cwd at its root, and every thread still verified', () => {
+    const jail = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-jail-'));
+    fs.chmodSync(jail, 0o755);
+    fs.writeFileSync(path.join(jail, 'inside.txt'), 'inside\n', { mode: 0o644 });
+    try {
+      const r = scenario(`
+        const d = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep', chroot: ${JSON.stringify(jail)} });
+        const read = (f) => { try { return fs.readFileSync(f, 'utf8').trim(); } catch (e) { return e.code; } };
+        report({ d, cwd: process.cwd(), inside: read('/inside.txt'), hostPasswd: read('/etc/passwd'), port80: await listen(80) });
+      `);
+      expect(r.json).toMatchObject({ d: { ok: true }, cwd: '/', inside: 'inside', hostPasswd: 'ENOENT', port80: 'ok' });
+      expect(r.json.d.result.threads).toBeGreaterThan(1);
+    } finally {
+      fs.rmSync(jail, { recursive: true, force: true });
+    }
+  });
+});
+
 describeAsRoot('user, group and supplementary groups', () => {
   test('user and group by number', () => {
     const r = scenario(`report({ d: tryDrop({ user: 65534, group: 65534, supplementaryGroups: 'clear' }), s: summary() });`);
