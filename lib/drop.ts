@@ -239,6 +239,8 @@ export function dropPrivileges(options: DropOptions): DropResult {
     lockSecurebits: plan.lockSecurebits,
     chroot: plan.chroot,
   });
+  // Node caches the working directory; the native chdir('/') after chroot bypassed it.
+  if (plan.chroot) process.chdir('/');
   return {
     uid: plan.uid,
     gid: plan.gid,
