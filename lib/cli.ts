@@ -128,6 +128,13 @@ export function run(
 
 /** The bin entry point: runs the command line and sets the exit status. */
 export function main(args: string[]): void {
+  // `privdrop show | head -1`: a closed pipe ends the output quietly, without a stack trace.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
   process.exitCode = run(args);
 }
 
