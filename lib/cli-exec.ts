@@ -248,6 +248,9 @@ export function runExec(args: string[], out: (s: string) => void): number {
     return 0;
   }
   const plan = resolveDropOptions(request.options);
+  if (plan.chroot && !statInRoot('/', plan.chroot)?.isDirectory()) {
+    throw new PrivdropError(ErrorCodes.INVALID_CHROOT, `--chroot ${plan.chroot}: no such directory`, { path: plan.chroot });
+  }
   const cmd = resolveCommand(request.command[0], plan.chroot);
   checkExecutableBy(cmd, plan, request.command[0]);
   for (const fd of request.keepFds) {

@@ -179,6 +179,13 @@ describeAsRoot('privdrop exec, as root', () => {
       expect(fs.existsSync(marker)).toBe(false);
     });
 
+    test('a --chroot directory that does not exist: exit 127', () => {
+      const r = privdrop('exec', '--user', 'nobody', '--chroot', path.join(tmp, 'no-such-root'), '--', 'sh', '-c', markerScript());
+      expect(r.status).toBe(127);
+      expect(r.stderr).toBe(`privdrop exec: --chroot ${path.join(tmp, 'no-such-root')}: no such directory\n`);
+      expect(fs.existsSync(marker)).toBe(false);
+    });
+
     test('COMMAND not found: exit 127', () => {
       const r = privdrop('exec', '--user', 'nobody', '--', 'privdrop-no-such-command');
       expect(r.status).toBe(127);
