@@ -236,17 +236,6 @@ BroadcastReport Broadcast(ThreadOp op, const void* arg, int taskDirFd, int deadl
   g_cookie.store(cookie, std::memory_order_relaxed);
   g_active.store(true, std::memory_order_seq_cst);
 
-  const char* step = nullptr;
-  int err = op(arg, &step);
-  if (err != 0) {
-    g_active.store(false, std::memory_order_seq_cst);
-    report.err = err;
-    report.failedTid = self;
-    report.failedStep = step;
-    report.ms = NowMs() - start;
-    return report;
-  }
-
   const bool ownFd = taskDirFd < 0;
   int dirFd = ownFd ? static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC))
                     : taskDirFd;
@@ -260,14 +249,25 @@ BroadcastReport Broadcast(ThreadOp op, const void* arg, int taskDirFd, int deadl
 
   const double deadline = start + deadlineMs;
   bool finished = false;
+  bool selfDone = false;
   while (!finished) {
     int found = Pass(dirFd, pid, self, cookie);
-    if (found < 0) {
+    if (!selfDone) {
+      // The calling thread's own share runs while the signalled threads run theirs.
+      selfDone = true;
+      const char* step = nullptr;
+      if (int err = op(arg, &step)) {
+        report.err = err;
+        report.failedTid = self;
+        report.failedStep = step;
+      }
+    }
+    if (found < 0 && report.err == 0) {
       report.err = -found;
       report.failedTid = self;
       report.failedStep = "list-threads";
-      break;
     }
+    if (report.err != 0) break;
     // Wait for every slot handed out so far.
     bool waiting = true;
     for (unsigned spins = 0; waiting; spins++) {
@@ -280,12 +280,13 @@ BroadcastReport Broadcast(ThreadOp op, const void* arg, int taskDirFd, int deadl
           int e = Send(pid, &s);
           if (e == EAGAIN) s.state.store(kUnsent, std::memory_order_release);
           else if (e == ESRCH) s.state.store(kVanished, std::memory_order_release);
-          else if (e != EAGAIN) { report.err = e; report.failedTid = s.tid; report.failedStep = "send-signal"; break; }
+          else if (e != 0) { report.err = e; report.failedTid = s.tid; report.failedStep = "send-signal"; break; }
           st = s.state.load(std::memory_order_acquire);
         }
         if (st == kPending || st == kUnsent) {
-          // A thread that exited before it could answer is done.
-          if (syscall(SYS_tgkill, pid, s.tid.load(std::memory_order_relaxed), 0) != 0 && errno == ESRCH) {
+          // A thread that exited before it could answer is done. Checked now and then only:
+          // most threads answer within microseconds.
+          if (spins % 32 == 31 && syscall(SYS_tgkill, pid, s.tid.load(std::memory_order_relaxed), 0) != 0 && errno == ESRCH) {
             s.state.store(kVanished, std::memory_order_release);
           } else {
             waiting = true;
