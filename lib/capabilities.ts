@@ -72,8 +72,8 @@ function describeValue(v: unknown): string {
   return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v).slice(0, 40)}`;
 }
 
-function invalidCapabilities(message: string): PrivdropError {
-  return new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, message);
+function invalidCapabilities(message: string, where?: { clause: string; offset: number }): PrivdropError {
+  return new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, message, where ?? {});
 }
 
 function invalidArgument(message: string): PrivdropError {
@@ -207,6 +207,7 @@ function parseError(text: string, clauses: Clause[]): PrivdropError {
     if (why === undefined) continue;
     return invalidCapabilities(
       `invalid capability text: clause ${quoteClause(clause.text)} at offset ${clause.offset}${why ? `: ${why}` : ''}`,
+      { clause: clause.text, offset: clause.offset },
     );
   }
   return invalidCapabilities(`invalid capability text: ${quoteClause(text)}`);

@@ -78,7 +78,7 @@ class Source {
 
   error(offset: number, message: string): PrivdropError {
     const { line, column } = this.position(offset);
-    return new PrivdropError(ErrorCodes.INVALID_CONFIG, `${this.path}:${line}:${column}: ${message}`, { path: this.path });
+    return new PrivdropError(ErrorCodes.INVALID_CONFIG, `${this.path}:${line}:${column}: ${message}`, { path: this.path, line, column });
   }
 }
 

@@ -43,6 +43,12 @@ export interface PrivdropErrorDetails {
   syscall?: string;
   step?: string;
   path?: string;
+  /** Configuration errors: where in the file (1-based). */
+  line?: number;
+  column?: number;
+  /** Capability text errors: the first clause that fails and its offset in the text. */
+  clause?: string;
+  offset?: number;
   cause?: unknown;
 }
 
@@ -60,6 +66,12 @@ export class PrivdropError extends Error {
   /** The step of the drop that failed, e.g. 'resolve', 'validate', 'noop-broadcast'. */
   readonly step?: string;
   readonly path?: string;
+  /** ERR_PRIVDROP_INVALID_CONFIG: 1-based line and column of the problem. */
+  readonly line?: number;
+  readonly column?: number;
+  /** ERR_PRIVDROP_INVALID_CAPABILITIES: the offending clause and its offset in the input. */
+  readonly clause?: string;
+  readonly offset?: number;
 
   constructor(code: ErrorCode, message: string, details: PrivdropErrorDetails = {}) {
     super(message, details.cause === undefined ? undefined : { cause: details.cause });
@@ -72,6 +84,10 @@ export class PrivdropError extends Error {
     if (details.syscall) this.syscall = details.syscall;
     if (details.step) this.step = details.step;
     if (details.path) this.path = details.path;
+    if (details.line !== undefined) this.line = details.line;
+    if (details.column !== undefined) this.column = details.column;
+    if (details.clause !== undefined) this.clause = details.clause;
+    if (details.offset !== undefined) this.offset = details.offset;
   }
 }
 

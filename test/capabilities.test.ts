@@ -444,3 +444,16 @@ describe('CapabilitySet.current and ofProcess', () => {
     }
   });
 });
+
+describe('CapabilitySet.parse errors carry the clause and offset as properties', () => {
+  test('clause and offset are on the error, not only in its message', () => {
+    let caught: unknown;
+    try {
+      CapabilitySet.parse('cap_chown+ep  cap_nope+e');
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(PrivdropError);
+    expect(caught).toMatchObject({ code: ErrorCodes.INVALID_CAPABILITIES, clause: 'cap_nope+e', offset: 14 });
+  });
+});

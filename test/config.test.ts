@@ -164,3 +164,16 @@ describe('config errors point at the file, line and column', () => {
     }
   });
 });
+
+describe('config errors carry the position as properties', () => {
+  test('line and column are on the error, not only in its message', () => {
+    let caught: unknown;
+    try {
+      parseSecurityConfig('Security {\n  user = nobody\n  colour = blue\n}\n', '/etc/x.conf');
+    } catch (e) {
+      caught = e;
+    }
+    expect(caught).toBeInstanceOf(PrivdropError);
+    expect(caught).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, path: '/etc/x.conf', line: 3, column: 3 });
+  });
+});
