@@ -12,6 +12,7 @@
       "native/error.cc",
       "native/drop.cc",
       "native/exec.cc",
+      "native/faults.cc",
       "native/identity.cc",
       "native/platform.cc"
     ],

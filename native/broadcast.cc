@@ -13,6 +13,8 @@
 // the handler that was there before (glibc's), so setuid() and friends keep working.
 #include "broadcast.h"
 
+#include "faults.h"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -161,7 +163,8 @@ int FindSlot(int tid) {
   return -1;
 }
 
-int Send(int pid, Slot* slot) {
+int Send(const char* phase, int pid, Slot* slot) {
+  if (Fault("rt_tgsigqueueinfo", phase)) return EPERM;
   siginfo_t info;
   std::memset(&info, 0, sizeof info);
   info.si_signo = kSignal;
@@ -175,11 +178,11 @@ int Send(int pid, Slot* slot) {
 
 // One pass over /proc/self/task: gives every thread not seen yet a slot and a signal.
 // Returns how many new threads it found, or -errno.
-int Pass(int dirFd, int pid, int self, uint64_t cookie) {
+int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie) {
   if (lseek(dirFd, 0, SEEK_SET) < 0) return -errno;
   int found = 0;
   for (;;) {
-    long n = syscall(SYS_getdents64, dirFd, g_dents, sizeof g_dents);
+    long n = Fault("getdents64", phase) ? (errno = EPERM, -1) : syscall(SYS_getdents64, dirFd, g_dents, sizeof g_dents);
     if (n < 0) return -errno;
     if (n == 0) break;
     for (long off = 0; off < n;) {
@@ -195,7 +198,7 @@ int Pass(int dirFd, int pid, int self, uint64_t cookie) {
       slot.tid.store(tid, std::memory_order_relaxed);
       slot.cookie.store(cookie, std::memory_order_release);
       found++;
-      int err = Send(pid, &slot);
+      int err = Send(phase, pid, &slot);
       if (err == ESRCH) slot.state.store(kVanished, std::memory_order_release);
       else if (err == EAGAIN) slot.state.store(kUnsent, std::memory_order_release);  // queue full: next round
       else if (err != 0) return -err;
@@ -206,7 +209,7 @@ int Pass(int dirFd, int pid, int self, uint64_t cookie) {
 
 }  // namespace
 
-BroadcastReport Broadcast(ThreadOp op, const void* arg, int taskDirFd, int deadlineMs) {
+BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int taskDirFd, int deadlineMs) {
   BroadcastReport report;
   const double start = NowMs();
   const int pid = getpid();
@@ -217,7 +220,7 @@ BroadcastReport Broadcast(ThreadOp op, const void* arg, int taskDirFd, int deadl
     report.failedStep = "not-main-thread";
     return report;
   }
-  if (int err = Install()) {
+  if (int err = Fault("rt_sigaction", name) ? EPERM : Install()) {
     report.err = err;
     report.failedTid = self;
     report.failedStep = "install-handler";
@@ -251,7 +254,7 @@ BroadcastReport Broadcast(ThreadOp op, const void* arg, int taskDirFd, int deadl
   bool finished = false;
   bool selfDone = false;
   while (!finished) {
-    int found = Pass(dirFd, pid, self, cookie);
+    int found = Pass(name, dirFd, pid, self, cookie);
     if (!selfDone) {
       // The calling thread's own share runs while the signalled threads run theirs.
       selfDone = true;
@@ -277,7 +280,7 @@ BroadcastReport Broadcast(ThreadOp op, const void* arg, int taskDirFd, int deadl
         int st = s.state.load(std::memory_order_acquire);
         if (st == kUnsent) {
           s.state.store(kPending, std::memory_order_release);  // before the signal can arrive
-          int e = Send(pid, &s);
+          int e = Send(name, pid, &s);
           if (e == EAGAIN) s.state.store(kUnsent, std::memory_order_release);
           else if (e == ESRCH) s.state.store(kVanished, std::memory_order_release);
           else if (e != 0) { report.err = e; report.failedTid = s.tid; report.failedStep = "send-signal"; break; }

@@ -22,7 +22,7 @@ struct BroadcastReport {
 };
 
 // Must be called on the main thread. Never throws; never allocates while signals are out.
-// taskDirFd: an open /proc/self/task (kept from before a chroot), or -1 to open it here.
-BroadcastReport Broadcast(ThreadOp op, const void* arg, int taskDirFd = -1, int deadlineMs = 1000);
+// name: for diagnostics and fault injection. taskDirFd: an open /proc/self/task (kept from before a chroot), or -1 to open it here.
+BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int taskDirFd = -1, int deadlineMs = 1000);
 
 }  // namespace privdrop

@@ -22,6 +22,7 @@
 
 #include "broadcast.h"
 #include "error.h"
+#include "faults.h"
 #include "platform.h"
 
 namespace privdrop {
@@ -34,34 +35,6 @@ double NowMs() {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
-
-// ---- test-only fault injection ---------------------------------------------------------
-// Compiled only into privdrop_faults.node. PRIVDROP_FAULT=<step> fails that step with EPERM
-// on the main thread; <step>@thread fails it on one other thread instead.
-#ifdef PRIVDROP_FAULT_INJECTION
-char g_fault[64];
-bool g_faultOnThread = false;
-void LoadFault() {
-  const char* f = getenv("PRIVDROP_FAULT");
-  g_fault[0] = '\0';
-  g_faultOnThread = false;
-  if (f == nullptr) return;
-  snprintf(g_fault, sizeof g_fault, "%s", f);
-  if (char* at = strchr(g_fault, '@')) {
-    g_faultOnThread = strcmp(at, "@thread") == 0;
-    *at = '\0';
-  }
-}
-// Async-signal-safe: reads only what LoadFault() wrote before the broadcast.
-bool Fault(const char* step) {
-  if (strcmp(g_fault, step) != 0) return false;
-  bool onMain = syscall(SYS_gettid) == getpid();
-  return g_faultOnThread ? !onMain : onMain;
-}
-#else
-void LoadFault() {}
-constexpr bool Fault(const char*) { return false; }
-#endif
 
 // ---- per-thread operations (run inside the signal handler: raw syscalls only) ----------
 
@@ -83,17 +56,20 @@ CapData MakeCapData(uint64_t effective, uint64_t permitted, uint64_t inheritable
   return c;
 }
 
-int Capset(const CapData& c) {
+// Each call names itself, so that a test build can make exactly that call fail.
+int Capset(const char* fault, const CapData& c) {
+  if (Fault(fault)) return EPERM;
   CapData copy = c;  // the kernel may write the header back
   return syscall(SYS_capset, &copy.header, copy.data) == 0 ? 0 : errno;
 }
 
-int Prctl(long option, unsigned long a2, unsigned long a3 = 0) {
+int Prctl(const char* fault, long option, unsigned long a2, unsigned long a3 = 0) {
+  if (Fault(fault)) return EPERM;
   return syscall(SYS_prctl, option, a2, a3, 0UL, 0UL) >= 0 ? 0 : errno;
 }
 
 int NoopOp(const void*, const char** step) {
-  if (Fault("noop-broadcast")) { *step = "noop (injected fault)"; return EPERM; }
+  if (Fault("noop")) { *step = "noop (injected fault)"; return EPERM; }
   return 0;
 }
 
@@ -110,17 +86,16 @@ struct PrepareArgs {
 
 int PrepareOp(const void* a, const char** step) {
   const auto* p = static_cast<const PrepareArgs*>(a);
-  if (Fault("prepare-broadcast")) { *step = "prepare (injected fault)"; return EPERM; }
-  if (int e = Capset(p->raise)) { *step = "capset (raise effective)"; return e; }
+  if (int e = Capset("capset-raise", p->raise)) { *step = "capset (raise effective)"; return e; }
   for (unsigned cap = 0; cap <= p->lastCap && cap < 64; cap++) {
     if (!(p->dropBounding & Bit(cap))) continue;
-    if (int e = Prctl(PR_CAPBSET_DROP, cap)) { *step = "prctl(PR_CAPBSET_DROP)"; return e; }
+    if (int e = Prctl("capbset-drop", PR_CAPBSET_DROP, cap)) { *step = "prctl(PR_CAPBSET_DROP)"; return e; }
   }
   if (p->setSecurebits) {
-    if (int e = Prctl(PR_SET_SECUREBITS, p->securebits)) { *step = "prctl(PR_SET_SECUREBITS)"; return e; }
+    if (int e = Prctl("securebits", PR_SET_SECUREBITS, p->securebits)) { *step = "prctl(PR_SET_SECUREBITS)"; return e; }
   }
   if (p->setKeepcaps) {
-    if (int e = Prctl(PR_SET_KEEPCAPS, 1)) { *step = "prctl(PR_SET_KEEPCAPS, 1)"; return e; }
+    if (int e = Prctl("keepcaps-set", PR_SET_KEEPCAPS, 1)) { *step = "prctl(PR_SET_KEEPCAPS, 1)"; return e; }
   }
   return 0;
 }
@@ -135,18 +110,17 @@ struct FinalArgs {
 
 int FinalOp(const void* a, const char** step) {
   const auto* f = static_cast<const FinalArgs*>(a);
-  if (Fault("final-broadcast")) { *step = "final (injected fault)"; return EPERM; }
-  if (int e = Capset(f->caps)) { *step = "capset (retained set)"; return e; }
-  if (int e = Prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)) { *step = "prctl(PR_CAP_AMBIENT_CLEAR_ALL)"; return e; }
+  if (int e = Capset("capset-final", f->caps)) { *step = "capset (retained set)"; return e; }
+  if (int e = Prctl("ambient-clear", PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)) { *step = "prctl(PR_CAP_AMBIENT_CLEAR_ALL)"; return e; }
   for (unsigned cap = 0; cap < 64; cap++) {
     if (!(f->ambient & Bit(cap))) continue;
-    if (int e = Prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap)) { *step = "prctl(PR_CAP_AMBIENT_RAISE)"; return e; }
+    if (int e = Prctl("ambient-raise", PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap)) { *step = "prctl(PR_CAP_AMBIENT_RAISE)"; return e; }
   }
   if (f->clearKeepcaps) {
-    if (int e = Prctl(PR_SET_KEEPCAPS, 0)) { *step = "prctl(PR_SET_KEEPCAPS, 0)"; return e; }
+    if (int e = Prctl("keepcaps-clear", PR_SET_KEEPCAPS, 0)) { *step = "prctl(PR_SET_KEEPCAPS, 0)"; return e; }
   }
   if (f->noNewPrivs) {
-    if (int e = Prctl(PR_SET_NO_NEW_PRIVS, 1)) { *step = "prctl(PR_SET_NO_NEW_PRIVS)"; return e; }
+    if (int e = Prctl("no-new-privs", PR_SET_NO_NEW_PRIVS, 1)) { *step = "prctl(PR_SET_NO_NEW_PRIVS)"; return e; }
   }
   return 0;
 }
@@ -245,7 +219,7 @@ std::vector<ThreadCreds> ReadThreads(int dirFd, int* err) {
 // Owns the /proc/self/task descriptor for the length of a drop.
 class TaskDir {
  public:
-  TaskDir() : fd_(open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
+  TaskDir() : fd_(Fault("open-task") ? (errno = EPERM, -1) : open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
   ~TaskDir() { if (fd_ >= 0) close(fd_); }
   TaskDir(const TaskDir&) = delete;
   TaskDir& operator=(const TaskDir&) = delete;
@@ -437,7 +411,7 @@ DropResult Drop(const DropPlan& plan) {
 
   if (!plan.chroot.empty()) {
     if (plan.chroot[0] != '/') throw Error("ERR_PRIVDROP_INVALID_CHROOT", "the chroot directory must be an absolute path", EINVAL, "", "validate");
-    int fd = open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    int fd = Fault("open-chroot") ? (errno = EPERM, -1) : open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) {
       int e = errno;
       throw Error("ERR_PRIVDROP_INVALID_CHROOT",
@@ -447,7 +421,7 @@ DropResult Drop(const DropPlan& plan) {
   }
 
   // Prove that every thread answers before anything changes.
-  BroadcastReport noop = Broadcast(&NoopOp, nullptr, task.fd());
+  BroadcastReport noop = Broadcast("noop", &NoopOp, nullptr, task.fd());
   result.broadcasts.push_back({"noop", noop.ms, noop.threads});
   if (!noop.ok)
     throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
@@ -463,7 +437,7 @@ DropResult Drop(const DropPlan& plan) {
   prepare.setSecurebits = setSecurebits;
   prepare.securebits = newSecure;
   prepare.setKeepcaps = useKeepcaps;
-  BroadcastReport r = Broadcast(&PrepareOp, &prepare, task.fd());
+  BroadcastReport r = Broadcast("prepare", &PrepareOp, &prepare, task.fd());
   result.broadcasts.push_back({"prepare", r.ms, r.threads});
   if (!r.ok) FatalBroadcast("prepare-broadcast", r);
 
@@ -487,7 +461,7 @@ DropResult Drop(const DropPlan& plan) {
   fin.ambient = plan.ambient ? keep : 0;
   fin.clearKeepcaps = useKeepcaps;
   fin.noNewPrivs = plan.noNewPrivs;
-  r = Broadcast(&FinalOp, &fin, task.fd());
+  r = Broadcast("final", &FinalOp, &fin, task.fd());
   result.broadcasts.push_back({"final", r.ms, r.threads});
   if (!r.ok) FatalBroadcast("final-broadcast", r);
 
@@ -521,7 +495,7 @@ DropResult Drop(const DropPlan& plan) {
   if (notKept != 0) {
     unsigned probe = static_cast<unsigned>(__builtin_ctzll(notKept));
     CapData raise = MakeCapData(effective, keep | Bit(probe), inheritable);
-    if (Capset(raise) == 0) Fatal("regain-check", 0, pid, "capset could raise " + CapNames(Bit(probe)) + " again");
+    if (Capset("", raise) == 0) Fatal("regain-check", 0, pid, "capset could raise " + CapNames(Bit(probe)) + " again");
   }
 
   result.ms = NowMs() - t0;
@@ -530,7 +504,7 @@ DropResult Drop(const DropPlan& plan) {
 
 BroadcastTiming ProbeBroadcast() {
   if (!IsMainThread()) throw Error("ERR_PRIVDROP_NOT_MAIN_THREAD", "broadcasts must start on the main thread");
-  BroadcastReport r = Broadcast(&NoopOp, nullptr);
+  BroadcastReport r = Broadcast("noop", &NoopOp, nullptr);
   if (!r.ok)
     throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
                 std::string("no-op broadcast failed on thread ") + std::to_string(r.failedTid) + ": " + strerror(r.err),

@@ -1,0 +1,43 @@
+#include "faults.h"
+
+#ifdef PRIVDROP_FAULT_INJECTION
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace privdrop {
+namespace {
+char g_fault[96];
+bool g_faultOnThread = false;
+
+bool OnRightThread() {
+  bool onMain = syscall(SYS_gettid) == getpid();
+  return g_faultOnThread ? !onMain : onMain;
+}
+}  // namespace
+
+void LoadFault() {
+  const char* f = getenv("PRIVDROP_FAULT");
+  g_fault[0] = '\0';
+  g_faultOnThread = false;
+  if (f == nullptr) return;
+  snprintf(g_fault, sizeof g_fault, "%s", f);
+  if (char* at = strchr(g_fault, '@')) {
+    g_faultOnThread = strcmp(at, "@thread") == 0;
+    *at = '\0';
+  }
+}
+
+bool Fault(const char* name) { return g_fault[0] != '\0' && strcmp(g_fault, name) == 0 && OnRightThread(); }
+
+bool Fault(const char* call, const char* phase) {
+  size_t n = strlen(call);
+  return g_fault[0] != '\0' && strncmp(g_fault, call, n) == 0 && g_fault[n] == ':' && strcmp(g_fault + n + 1, phase) == 0 &&
+         OnRightThread();
+}
+
+}  // namespace privdrop
+#endif
