@@ -11,6 +11,9 @@ export type SecurityConfig = Partial<DropOptions>;
 /** A config file larger than this is refused: a Security stanza is a few hundred bytes. */
 export const MAX_CONFIG_BYTES = 1024 * 1024;
 
+// Deeper JSON would overflow the recursive reader's stack (a RangeError instead of a coded error).
+const MAX_JSON_DEPTH = 64;
+
 // Keys that must never become object properties, whatever the format.
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
@@ -226,11 +229,12 @@ function parseJson(src: Source): Map<string, { key: Located; value: Located }> {
   };
   const expected = (what: string): PrivdropError => src.error(i, `invalid JSON: expected ${what}, found ${describeChar(text[i])}`);
 
-  const value = (): Located => {
+  const value = (depth = 0): Located => {
     ws();
     const offset = i;
     const c = text[i];
     if (c === '"') return { value: string(), offset };
+    if ((c === '{' || c === '[') && depth >= MAX_JSON_DEPTH) throw src.error(offset, `invalid JSON: nested deeper than ${MAX_JSON_DEPTH} levels`);
     if (c === '{') {
       i++;
       const obj = new Map<string, Located>();
@@ -249,7 +253,7 @@ function parseJson(src: Source): Map<string, { key: Located; value: Located }> {
         ws();
         if (text[i] !== ':') throw expected('":"');
         i++;
-        const v = value();
+        const v = value(depth + 1);
         obj.set(key, { value: { key, keyOffset, v }, offset: keyOffset });
         ws();
         if (text[i] === ',') {
@@ -272,7 +276,7 @@ function parseJson(src: Source): Map<string, { key: Located; value: Located }> {
         return { value: arr, offset };
       }
       for (;;) {
-        arr.push(value());
+        arr.push(value(depth + 1));
         ws();
         if (text[i] === ',') {
           i++;
