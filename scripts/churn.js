@@ -21,8 +21,10 @@
 //
 // Outcomes: ok (dropped, every thread consistent), failed-closed (a coded PrivdropError and
 // the credentials unchanged), inconsistent (threads disagree after the call), hang (killed at
-// the deadline), crash (killed by a signal, e.g. privdrop's own abort), unexpected (anything
-// else). Exits 1 if any run was inconsistent, hung, crashed or unexpected.
+// the deadline after it reached the drop; the state of every thread is printed), crash (killed
+// by a signal, e.g. privdrop's own abort), unexpected (anything else), setup-timeout (killed at
+// the deadline before the drop started: a harness problem, counted apart). Exits 1 if any run
+// was not ok or failed-closed.
 'use strict';
 const { spawn } = require('child_process');
 const path = require('path');
@@ -97,8 +99,7 @@ async function child(mode, seed) {
     const n = mode === 'mixed' ? 12 : 24;
     for (let i = 0; i < n; i++) {
       const w = new Worker(code, { eval: true, workerData: { gate, spinUs: Math.floor(random() * 1500) } });
-      w.on('error', () => {});
-      parked.push(new Promise((res) => w.once('message', res)));
+      parked.push(new Promise((res) => { w.once('message', res); w.once('error', res); w.once('exit', res); }));
     }
   }
   await Promise.all(parked);
@@ -106,6 +107,7 @@ async function child(mode, seed) {
 
   const before = creds();
   const tidsBefore = tids();
+  fs.writeSync(1, 'phase: dropping\n');
   if (parked.length) { Atomics.store(gate, 0, 1); Atomics.notify(gate, 0); }
   let drop;
   const t0 = process.hrtime.bigint();
@@ -172,20 +174,42 @@ function runOne(i, o) {
     let hung = false;
     cp.stdout.on('data', (d) => { stdout += d; });
     cp.stderr.on('data', (d) => { if (stderr.length < 8192) stderr += d; });
-    const timer = setTimeout(() => { hung = true; cp.kill('SIGKILL'); }, o.deadline);
+    let where = '';
+    const timer = setTimeout(() => {
+      hung = true;
+      where = threadsOf(cp.pid);
+      cp.kill('SIGKILL');
+    }, o.deadline);
     cp.on('close', (status, signal) => {
       clearTimeout(timer);
       let json = null;
       for (const line of stdout.trim().split('\n').reverse()) {
         try { json = JSON.parse(line); break; } catch { /* not JSON */ }
       }
-      resolve({ i, mode, inspect, status, signal, hung, json, stderr });
+      const phase = /phase: dropping/.test(stdout) ? (json ? 'reported' : 'in-drop') : 'setup';
+      resolve({ i, mode, inspect, status, signal, hung, json, stderr, phase, where });
     });
   });
 }
 
+// For a run that missed its deadline: every thread of the node process (the child of
+// prlimit, if any), its state, kernel wait channel and system call.
+function threadsOf(pid) {
+  const fs = require('fs');
+  const read = (f) => { try { return fs.readFileSync(f, 'utf8').trim(); } catch { return '?'; } };
+  const nodePid = pid;
+  let tasks = [];
+  try { tasks = fs.readdirSync(`/proc/${nodePid}/task`); } catch { return 'gone'; }
+  return tasks.map((t) => {
+    const d = `/proc/${nodePid}/task/${t}`;
+    const stat = read(`${d}/stat`);
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return `${t}:${read(`${d}/comm`)}:${state}:${read(`${d}/wchan`)}:${read(`${d}/syscall`).split(' ')[0]}`;
+  }).join(' ');
+}
+
 function classify(r) {
-  if (r.hung) return 'hang';
+  if (r.hung) return r.phase === 'setup' ? 'setup-timeout' : 'hang';
   if (r.signal) return 'crash';
   const j = r.json;
   if (!j || r.status !== 0) return 'unexpected';
@@ -197,7 +221,7 @@ function classify(r) {
 
 async function parent(o) {
   const t0 = Date.now();
-  const counts = { runs: 0, ok: 0, 'failed-closed': 0, inconsistent: 0, hang: 0, crash: 0, unexpected: 0 };
+  const counts = { runs: 0, ok: 0, 'failed-closed': 0, inconsistent: 0, hang: 0, crash: 0, unexpected: 0, 'setup-timeout': 0 };
   const seen = { inspect: 0, vanishedRuns: 0, vanishedThreads: 0, exitMidRuns: 0, exitMidVanished: 0, broadcastCountsDiffer: 0, maxThreads: 0 };
   const failCodes = {};
   const problems = [];
@@ -224,7 +248,7 @@ async function parent(o) {
         }
       }
       if (kind !== 'ok' && kind !== 'failed-closed') {
-        problems.push({ run: r.i, kind, mode: r.mode, inspect: r.inspect, status: r.status, signal: r.signal,
+        problems.push({ run: r.i, kind, mode: r.mode, inspect: r.inspect, status: r.status, signal: r.signal, phase: r.phase, where: r.where,
           stderr: r.stderr.split('\n').filter(Boolean).slice(0, 3).join(' | '), json: j });
       }
       if (o.verbose) console.error(`run ${r.i} ${r.mode}${r.inspect ? ' --inspect' : ''}: ${kind}${j ? ` (vanished ${j.vanished})` : ''}`);
@@ -236,17 +260,19 @@ async function parent(o) {
   const pct = (p) => (callMs.length ? callMs[Math.min(callMs.length - 1, Math.floor(callMs.length * p))] : 0);
   const summary = { ...counts, seconds, ...seen, failCodes, sigpending: o.sigpending || undefined,
     callMsMedian: pct(0.5), callMsP99: pct(0.99), callMsMax: callMs[callMs.length - 1] || 0, problems: problems.slice(0, 20) };
-  for (const p of problems.slice(0, 10)) console.error(`churn: run ${p.run} (${p.mode}${p.inspect ? ', --inspect' : ''}): ${p.kind}: status ${p.status} signal ${p.signal} ${p.stderr}`);
+  for (const p of problems.slice(0, 10)) console.error(`churn: run ${p.run} (${p.mode}${p.inspect ? ', --inspect' : ''}): ${p.kind} (phase ${p.phase}): status ${p.status} signal ${p.signal} ${p.stderr}${p.where ? ` threads: ${p.where}` : ''}`);
   if (o.json) console.log(JSON.stringify(summary));
   console.log(
     `churn: runs=${counts.runs} ok=${counts.ok} failed-closed=${counts['failed-closed']} inconsistent=${counts.inconsistent} ` +
-      `hangs=${counts.hang} crashes=${counts.crash} unexpected=${counts.unexpected} | inspect=${seen.inspect} ` +
+      `hangs=${counts.hang} crashes=${counts.crash} unexpected=${counts.unexpected} setup-timeouts=${counts['setup-timeout']} | inspect=${seen.inspect} ` +
       `thread-vanished-during-drop=${seen.vanishedRuns} runs (${seen.vanishedThreads} threads; exit-mid/mixed ${seen.exitMidVanished}/${seen.exitMidRuns}) ` +
       `broadcast-thread-counts-differ=${seen.broadcastCountsDiffer} max-threads=${seen.maxThreads} ` +
       `drop-ms median=${summary.callMsMedian.toFixed(2)} p99=${summary.callMsP99.toFixed(2)} max=${summary.callMsMax.toFixed(2)} ` +
       `${Object.keys(failCodes).length ? `fail-codes=${JSON.stringify(failCodes)} ` : ''}${o.sigpending ? `sigpending=${o.sigpending} ` : ''}time=${seconds.toFixed(1)}s`,
   );
-  return counts.inconsistent + counts.hang + counts.crash + counts.unexpected === 0 ? 0 : 1;
+  // A run that timed out before it reached the drop (Workers that never started under load)
+  // is reported apart: it says nothing about privdrop, but it is still a failed run.
+  return counts.inconsistent + counts.hang + counts.crash + counts.unexpected + counts['setup-timeout'] === 0 ? 0 : 1;
 }
 
 if (process.argv[2] === '--child') {

@@ -36,10 +36,20 @@ describeAsRoot('the broadcast when signals cannot be queued (RLIMIT_SIGPENDING =
   // broadcast must retry them. Regression: a retry that succeeded ended the wait early, so the
   // no-op broadcast reported success with threads that had not answered (4 of 15 answered),
   // and a real drop then aborted at the prepare or final step or at verification.
+  //
+  // The kernel counts queued signals per (real) user across the whole machine, so these
+  // children run as users of their own: with uid 0 any other root process's pending signal
+  // (a parallel test) would take the one slot and the broadcast would rightly time out.
   const workers = `
     const { Worker } = require('worker_threads');
     const ws = Array.from({ length: 8 }, () => new Worker('setInterval(() => {}, 1000)', { eval: true }));
     await Promise.all(ws.map((w) => new Promise((r) => w.once('online', r))));`;
+  const caps = '+setuid,+setgid,+setpcap,+net_bind_service';
+  const asUser = (uid: number, withCaps: boolean) => [
+    'setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups',
+    ...(withCaps ? [`--inh-caps=${caps}`, `--ambient-caps=${caps}`] : []),
+    'prlimit', '--sigpending=1',
+  ];
 
   test('every thread answers every no-op broadcast', () => {
     const r = runNode(
@@ -54,7 +64,7 @@ describeAsRoot('the broadcast when signals cannot be queued (RLIMIT_SIGPENDING =
         report(out);
         process.exit(0);
       })();`,
-      { wrapper: ['prlimit', '--sigpending=1'] },
+      { wrapper: asUser(47211, false) },
     );
     expect(r.stderr).toBe('');
     for (const [answered, threads] of r.json) expect(answered).toBe(threads);
@@ -65,15 +75,15 @@ describeAsRoot('the broadcast when signals cannot be queued (RLIMIT_SIGPENDING =
       const r = runNode(
         `(async () => {
           ${workers}
-          const d = privdrop.dropPrivileges({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
+          const d = privdrop.dropPrivileges({ user: 47213, group: 47213, supplementaryGroups: 'clear', capabilities: 'cap_net_bind_service+ep' });
           const s = privdrop.processState();
-          report({ threads: d.threads, broadcasts: d.broadcasts.map((x) => x.threads), consistent: s.consistent, n: s.threads.length });
+          report({ threads: d.threads, broadcasts: d.broadcasts.map((x) => x.threads), consistent: s.consistent, n: s.threads.length, uid: s.threads[0].uid.real });
           process.exit(0);
         })();`,
-        { wrapper: ['prlimit', '--sigpending=1'] },
+        { wrapper: asUser(47212, true) },
       );
       expect({ signal: r.signal, stderr: r.stderr }).toEqual({ signal: null, stderr: '' });
-      expect(r.json.consistent).toBe(true);
+      expect(r.json).toMatchObject({ consistent: true, uid: 47213 });
       expect(r.json.broadcasts).toEqual([r.json.n, r.json.n, r.json.n]);
     }
   });
