@@ -418,6 +418,23 @@ export function parseSecurityConfig(text: string, path = '<config>'): SecurityCo
   return options as SecurityConfig;
 }
 
+// stat() says 0 bytes for /dev/zero or a pipe (--config <(...)), which never end or end late:
+// read no more than the limit, whatever the size said.
+function readAtMost(path: string, limit: number): string {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const buf = Buffer.alloc(limit + 1);
+    let length = 0;
+    for (let n; length <= limit && (n = fs.readSync(fd, buf, length, limit + 1 - length, null)) > 0; ) length += n;
+    if (length > limit) {
+      throw new PrivdropError(ErrorCodes.INVALID_CONFIG, `${path}: more than ${limit} bytes; a config file may be at most ${limit}`, { path });
+    }
+    return buf.toString('utf8', 0, length);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Reads and parses a config file; the user may be missing (the command line can give it). */
 export function readSecurityConfig(path: string): SecurityConfig {
   if (typeof path !== 'string' || path === '') throw new TypeError('the config path must be a non-empty string');
@@ -427,7 +444,7 @@ export function readSecurityConfig(path: string): SecurityConfig {
     if (size > MAX_CONFIG_BYTES) {
       throw new PrivdropError(ErrorCodes.INVALID_CONFIG, `${path}: ${size} bytes; a config file may be at most ${MAX_CONFIG_BYTES}`, { path });
     }
-    text = fs.readFileSync(path, 'utf8');
+    text = readAtMost(path, MAX_CONFIG_BYTES);
   } catch (e) {
     if (e instanceof PrivdropError) throw e;
     const err = e as NodeJS.ErrnoException;

@@ -1,7 +1,8 @@
 // Bad input, at scale (CI size): the fast-check targets of scripts/fuzz.js with a fixed seed, and
 // one regression test per bug they found. `npm run fuzz` runs the same targets 1,000,000 times.
 import * as path from 'path';
-import { parseSecurityConfig } from '../lib/config';
+import { loadSecurityConfig, parseSecurityConfig } from '../lib/config';
+import { run } from '../lib/cli';
 import { ErrorCodes, PrivdropError } from '../lib/errors';
 
 const fixtures = path.join(__dirname, 'fixtures');
@@ -26,5 +27,19 @@ describe('regressions found by the fuzzer', () => {
     // 64 levels are still read (and judged on their content).
     const ok = `{"user":"nobody","supplementaryGroups":${'['.repeat(63)}${']'.repeat(63)}}`;
     expect(codedError(() => parseSecurityConfig(ok, 'x.json')).message).toMatch(/entries must be group names or ids/);
+  });
+
+  test('a config "file" that never ends (/dev/zero) is refused at the size limit instead of hanging', () => {
+    for (const file of ['/dev/zero', '/dev/urandom']) {
+      const err = codedError(() => loadSecurityConfig(file));
+      expect(err.code).toBe(ErrorCodes.INVALID_CONFIG);
+      expect(err.message).toBe(`${file}: more than 1048576 bytes; a config file may be at most 1048576`);
+    }
+    let stderr = '';
+    expect(run(['exec', '--dry-run', '--config', '/dev/zero', '--', 'true'], () => {}, (s) => (stderr += s))).toBe(127);
+    expect(stderr).toMatch(/^privdrop exec: \/dev\/zero: more than 1048576 bytes/);
+    // Files whose size stat() cannot tell are still read: an empty device, a config fixture.
+    expect(codedError(() => loadSecurityConfig('/dev/null')).message).toBe('/dev/null:1:1: the file is empty: expected "Security {"');
+    expect(loadSecurityConfig(path.join(fixtures, 'fuzz-stanza.conf')).user).toBe('nobody');
   });
 });
