@@ -335,13 +335,14 @@ function jsonValue(src: Source, spec: KeySpec, key: Located, v: Located): unknow
   const name = key.value as string;
   const plain = (x: Located): unknown => (Array.isArray(x.value) ? x.value.map(plain) : x.value);
   const bad = (what: string) => src.error(v.offset, `"${name}" must be ${what}`);
-  const isId = (x: unknown) => typeof x === 'string' || (typeof x === 'number' && Number.isInteger(x) && x >= 0);
+  // 4294967295 is (uid_t)-1, "unchanged" to the kernel: dropPrivileges() refuses it with a RangeError.
+  const isId = (x: unknown) => typeof x === 'string' || (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 4294967294);
   switch (spec.kind) {
     case 'boolean':
       if (typeof v.value !== 'boolean') throw bad('true or false');
       return v.value;
     case 'id':
-      if (!isId(v.value)) throw bad('a name (string) or an id (non-negative integer)');
+      if (!isId(v.value)) throw bad('a name (string) or an id (integer from 0 to 4294967294)');
       return v.value;
     case 'path':
     case 'bounding':

@@ -42,4 +42,18 @@ describe('regressions found by the fuzzer', () => {
     expect(codedError(() => loadSecurityConfig('/dev/null')).message).toBe('/dev/null:1:1: the file is empty: expected "Security {"');
     expect(loadSecurityConfig(path.join(fixtures, 'fuzz-stanza.conf')).user).toBe('nobody');
   });
+
+  test('a JSON config with an id past 4294967294 is ERR_PRIVDROP_INVALID_CONFIG at the value, not a RangeError from dropPrivileges() later', () => {
+    const cases: [string, string][] = [
+      ['{"user": 4294967295}', 'x.json:1:10: "user" must be a name (string) or an id (integer from 0 to 4294967294)'],
+      ['{"user": "nobody", "group": 4294967296}', 'x.json:1:29: "group" must be a name (string) or an id (integer from 0 to 4294967294)'],
+      ['{"user": "nobody", "supplementaryGroups": [4, 1e300]}', 'x.json:1:47: "supplementaryGroups" entries must be group names or ids'],
+    ];
+    for (const [text, message] of cases) {
+      const err = codedError(() => parseSecurityConfig(text, 'x.json'));
+      expect(err.code).toBe(ErrorCodes.INVALID_CONFIG);
+      expect(err.message).toBe(message);
+    }
+    expect(parseSecurityConfig('{"user": 4294967294, "group": 0}', 'x.json')).toEqual({ user: 4294967294, group: 0 });
+  });
 });
