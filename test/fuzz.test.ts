@@ -7,6 +7,46 @@ import { ErrorCodes, PrivdropError } from '../lib/errors';
 
 const fixtures = path.join(__dirname, 'fixtures');
 
+// The targets live in scripts/fuzz.js (one definition for CI and for `npm run fuzz`); they load dist/.
+interface TargetResult {
+  name: string;
+  cases: number;
+  failures: number;
+  examples: { reason: string; input: string }[];
+  outcomes: Record<string, number>;
+}
+interface FuzzSummary {
+  results: TargetResult[];
+  problems: string[];
+  cases: number;
+  failures: number;
+}
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const fuzz = require('../scripts/fuzz.js') as { runAll(o: { total: number; seed: number; only?: string[] }): FuzzSummary; TARGETS: { name: string }[] };
+
+// Fixed seed and size for CI; FUZZ_SEED / FUZZ_CASES explore further.
+const seed = Number(process.env.FUZZ_SEED ?? 20261126);
+const total = Number(process.env.FUZZ_CASES ?? 16000);
+
+describe('bad input, at scale (fixed seed)', () => {
+  let summary: FuzzSummary;
+  beforeAll(() => {
+    summary = fuzz.runAll({ total, seed });
+  }, 120000);
+
+  test.each(fuzz.TARGETS.map((t) => t.name))('%s: every case works or throws the documented error', (name) => {
+    const r = summary.results.find((x) => x.name === name) as TargetResult;
+    expect(r.cases).toBeGreaterThan(0);
+    expect(r.examples).toEqual([]);
+    expect(r.failures).toBe(0);
+  });
+
+  test('nothing reached the native drop, exec or capset; no prototype changed; process state identical before and after', () => {
+    expect(summary.problems).toEqual([]);
+    expect(summary.cases).toBeGreaterThanOrEqual(total - fuzz.TARGETS.length);
+  });
+});
+
 function codedError(fn: () => unknown): PrivdropError {
   try {
     fn();
