@@ -12,6 +12,9 @@
 # without /proc and wants its stderr empty. The sh there runs with libasan too (the test copies
 # `ldd /bin/sh`, which lists the preload, into the root), and libasan started with any
 # ASAN_OPTIONS warns on stderr that it cannot read /proc/self/exe. The rest of --chroot is run.
+# test/regain.test.ts is left out too: its attempts run gdb, python3 and setuid programs, which
+# inherit LD_PRELOAD, and gdb -p with libasan preloaded did not finish in 40 s (0.2 s without),
+# so every case hits its 60 s timeout. Its drops are the same code drop.test.ts runs here.
 #
 # Every sanitizer report is also recorded in one file (see the hook below): most tests run
 # privdrop in child processes whose stderr the test swallows. Any report fails the run,
@@ -155,7 +158,7 @@ export PRIVDROP_BINDING="$work/build/Release/privdrop.node"
 echo "sanitize: running jest against $PRIVDROP_BINDING (LD_PRELOAD=$libasan)"
 set +e
 skip='privdrop exec, as root --chroot into a minimal root \(sh and its libraries\) COMMAND is found inside the root'
-(cd "$work" && node node_modules/jest/bin/jest.js --ci --testNamePattern "^(?!$skip)" "$@")
+(cd "$work" && node node_modules/jest/bin/jest.js --ci --testNamePattern "^(?!$skip)" --testPathIgnorePatterns /regain.test.ts "$@")
 jest_status=$?
 set -e
 unset LD_PRELOAD
