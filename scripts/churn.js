@@ -4,7 +4,8 @@
 // reports processState().consistent and the drop result; this parent enforces a deadline per
 // run and counts the outcomes.
 //
-//   node scripts/churn.js [--runs N] [--jobs J] [--deadline MS] [--sigpending N] [--json]
+//   node scripts/churn.js [--runs N] [--jobs J] [--deadline MS] [--mode M] [--sigpending N] [--gdb] [--json]
+//   (--gdb: on a missed deadline, also print the main thread's native stack)
 //
 // Modes, taken in turn (run i uses modes[i % 3]):
 //   random   Workers spawned every millisecond, each exiting on a random 0-3 ms timer (some
@@ -136,7 +137,7 @@ async function child(mode, seed) {
 // The parent: N children, J at a time, each with a deadline.
 // ---------------------------------------------------------------------------------------
 function parseArgs(argv) {
-  const o = { runs: 1000, jobs: 2, deadline: 10000, sigpending: 0, json: false, verbose: false };
+  const o = { runs: 1000, jobs: 2, deadline: 10000, sigpending: 0, json: false, verbose: false, gdb: false, modes: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -150,8 +151,10 @@ function parseArgs(argv) {
     else if (a === '--sigpending') o.sigpending = num();
     else if (a === '--json') o.json = true;
     else if (a === '--verbose') o.verbose = true;
+    else if (a === '--gdb') o.gdb = true;
+    else if (a === '--mode') { const m = argv[++i]; if (!MODES.includes(m)) { console.error(`churn: --mode is one of ${MODES.join(', ')}`); process.exit(2); } o.modes = [m]; }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node scripts/churn.js [--runs N (1000)] [--jobs J (2)] [--deadline MS (10000)] [--sigpending N] [--json] [--verbose]');
+      console.log('usage: node scripts/churn.js [--runs N (1000)] [--jobs J (2)] [--deadline MS (10000)] [--mode random|exit-mid|mixed] [--sigpending N] [--gdb] [--json] [--verbose]');
       process.exit(0);
     } else { console.error(`churn: unknown argument ${a}`); process.exit(2); }
   }
@@ -161,7 +164,8 @@ function parseArgs(argv) {
 const MODES = ['random', 'exit-mid', 'mixed'];
 
 function runOne(i, o) {
-  const mode = MODES[i % MODES.length];
+  const modes = o.modes || MODES;
+  const mode = modes[i % modes.length];
   const inspect = i % 2 === 1;
   const nodeArgs = [...(inspect ? ['--inspect=127.0.0.1:0'] : []), __filename, '--child', mode, String((i + 1) * 2654435761 >>> 0)];
   const [file, args] = o.sigpending > 0
@@ -178,6 +182,7 @@ function runOne(i, o) {
     const timer = setTimeout(() => {
       hung = true;
       where = threadsOf(cp.pid);
+      if (o.gdb) where += ' | main thread: ' + mainStack(cp.pid);
       cp.kill('SIGKILL');
     }, o.deadline);
     cp.on('close', (status, signal) => {
@@ -206,6 +211,12 @@ function threadsOf(pid) {
     const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
     return `${t}:${read(`${d}/comm`)}:${state}:${read(`${d}/wchan`)}:${read(`${d}/syscall`).split(' ')[0]}`;
   }).join(' ');
+}
+
+// The main thread's native stack, from gdb (--gdb): slow, so only on a missed deadline.
+function mainStack(pid) {
+  const r = require('child_process').spawnSync('gdb', ['-batch', '-nx', '-p', String(pid), '-ex', 'bt 25'], { encoding: 'utf8', timeout: 30000 });
+  return (r.stdout || '').split('\n').filter((l) => /^#\d/.test(l)).map((l) => l.replace(/^#(\d+)\s+(0x[0-9a-f]+ in )?/, '#$1 ').replace(/\(.*$/, '')).join(' < ') || 'gdb: ' + (r.error ? r.error.code : r.stderr.trim().split('\n').pop());
 }
 
 function classify(r) {
