@@ -158,7 +158,8 @@ export PRIVDROP_BINDING="$work/build/Release/privdrop.node"
 echo "sanitize: running jest against $PRIVDROP_BINDING (LD_PRELOAD=$libasan)"
 set +e
 skip='privdrop exec, as root --chroot into a minimal root \(sh and its libraries\) COMMAND is found inside the root'
-(cd "$work" && node node_modules/jest/bin/jest.js --ci --testNamePattern "^(?!$skip)" --testPathIgnorePatterns /regain.test.ts "$@")
+# "$@" first: --testPathIgnorePatterns takes every argument after it.
+(cd "$work" && node node_modules/jest/bin/jest.js --ci "$@" --testNamePattern "^(?!$skip)" --testPathIgnorePatterns /regain.test.ts)
 jest_status=$?
 set -e
 unset LD_PRELOAD
