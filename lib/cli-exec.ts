@@ -86,6 +86,7 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
   });
 
   const configFile = optionValue(parsed, 'config');
+  if (configFile === '') throw new UsageError('--config needs a file name', 'exec');
   const options: Record<string, unknown> = configFile === undefined ? {} : { ...readSecurityConfig(configFile) };
   const set = (key: keyof DropOptions, value: unknown) => {
     if (value !== undefined) options[key] = value;

@@ -96,4 +96,10 @@ describe('regressions found by the fuzzer', () => {
     }
     expect(parseSecurityConfig('{"user": 4294967294, "group": 0}', 'x.json')).toEqual({ user: 4294967294, group: 0 });
   });
+
+  test('privdrop exec --config "" is a usage error (exit 2), not a TypeError reported as exit 127', () => {
+    let stderr = '';
+    expect(run(['exec', '--dry-run', '--config', '', '--', 'true'], () => {}, (s) => (stderr += s))).toBe(2);
+    expect(stderr).toBe("privdrop exec: --config needs a file name\nTry 'privdrop exec --help'.\n");
+  });
 });
