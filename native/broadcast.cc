@@ -26,6 +26,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 namespace privdrop {
@@ -34,7 +35,7 @@ namespace {
 constexpr int kSignal = 33;
 constexpr int kMaxThreads = 16384;
 
-enum SlotState : int { kPending = 0, kDone = 1, kFailed = 2, kVanished = 3, kUnsent = 4 };
+enum SlotState : int { kPending = 0, kDone = 1, kFailed = 2, kVanished = 3, kUnsent = 4, kAlready = 5 };
 
 struct Slot {
   std::atomic<int> tid{0};
@@ -64,8 +65,9 @@ std::atomic<ThreadOp> g_op{nullptr};
 std::atomic<const void*> g_arg{nullptr};
 KernelSigaction g_previous{};
 std::atomic<bool> g_previousSet{false};
-// The listing buffer lives outside the stack: no allocation while signals are out.
+// The listing and status buffers live outside the stack: no allocation while signals are out.
 alignas(8) char g_dents[32768];
+char g_status[8192];
 
 inline int RawTid() { return static_cast<int>(syscall(SYS_gettid)); }
 
@@ -176,9 +178,43 @@ int Send(const char* phase, int pid, Slot* slot) {
   return errno;
 }
 
-// One pass over /proc/self/task: gives every thread not seen yet a slot and a signal.
-// Returns how many new threads it found, or -errno.
-int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie) {
+// The hex value after "\n<key>:" in g_status, or false when absent.
+bool StatusField(const char* key, uint64_t* out, int base) {
+  const char* p = strstr(g_status, key);
+  if (p == nullptr) return false;
+  *out = strtoull(p + strlen(key), nullptr, base);
+  return true;
+}
+
+// Whether thread `tid` already shows the target state (read from /proc, no allocation).
+bool AlreadyThere(int dirFd, int tid, const StatusTarget& t) {
+  if (t.any) return true;
+  char path[32];
+  char digits[16];
+  int n = 0;
+  for (int v = tid; v > 0 && n < 15; v /= 10) digits[n++] = static_cast<char>('0' + v % 10);
+  int len = 0;
+  while (n > 0) path[len++] = digits[--n];
+  std::memcpy(path + len, "/status", 8);
+  int fd = static_cast<int>(syscall(SYS_openat, dirFd, path, O_RDONLY | O_CLOEXEC));
+  if (fd < 0) return false;
+  ssize_t got = 0, r;
+  while (got < static_cast<ssize_t>(sizeof g_status) - 1 &&
+         (r = read(fd, g_status + got, sizeof g_status - 1 - static_cast<size_t>(got))) > 0) got += r;
+  close(fd);
+  g_status[got > 0 ? got : 0] = '\0';
+  uint64_t inh, prm, eff, bnd, amb, nnp = 0;
+  if (!StatusField("\nCapInh:", &inh, 16) || !StatusField("\nCapPrm:", &prm, 16) || !StatusField("\nCapEff:", &eff, 16) ||
+      !StatusField("\nCapBnd:", &bnd, 16) || !StatusField("\nCapAmb:", &amb, 16))
+    return false;
+  StatusField("\nNoNewPrivs:", &nnp, 10);
+  return inh == t.inh && prm == t.prm && eff == t.eff && bnd == t.bnd && amb == t.amb && static_cast<int>(nnp) == t.nnp;
+}
+
+// One pass over /proc/self/task: gives every thread not seen yet a slot and, unless it already
+// shows the target state (passes after the first), a signal.
+// Returns how many new threads it signalled, or -errno.
+int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie, bool firstPass, const StatusTarget* target) {
   if (lseek(dirFd, 0, SEEK_SET) < 0) return -errno;
   int found = 0;
   for (;;) {
@@ -197,6 +233,10 @@ int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie) {
       slot.state.store(kPending, std::memory_order_relaxed);
       slot.tid.store(tid, std::memory_order_relaxed);
       slot.cookie.store(cookie, std::memory_order_release);
+      if (!firstPass && target != nullptr && AlreadyThere(dirFd, tid, *target)) {
+        slot.state.store(kAlready, std::memory_order_release);
+        continue;
+      }
       found++;
       int err = Send(phase, pid, &slot);
       if (err == ESRCH) slot.state.store(kVanished, std::memory_order_release);
@@ -209,7 +249,8 @@ int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie) {
 
 }  // namespace
 
-BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int taskDirFd, int deadlineMs) {
+BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int taskDirFd, const StatusTarget* target,
+                          int deadlineMs) {
   BroadcastReport report;
   const double start = NowMs();
   const int pid = getpid();
@@ -250,11 +291,16 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
     return report;
   }
 
-  const double deadline = start + deadlineMs;
+  // deadlineMs bounds the time without progress (no thread answering); a machine so loaded
+  // that threads wait long for a CPU still finishes, within kMaxFactor times that overall.
+  constexpr int kMaxFactor = 10;
+  const double hardDeadline = start + static_cast<double>(deadlineMs) * kMaxFactor;
+  double lastProgress = start;
+  int answered = 0;
   bool finished = false;
   bool selfDone = false;
   while (!finished) {
-    int found = Pass(name, dirFd, pid, self, cookie);
+    int found = Pass(name, dirFd, pid, self, cookie, !selfDone, target);
     if (!selfDone) {
       // The calling thread's own share runs while the signalled threads run theirs.
       selfDone = true;
@@ -275,9 +321,11 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
     bool waiting = true;
     for (unsigned spins = 0; waiting; spins++) {
       waiting = false;
+      int settled = 0;
       for (int i = 0; i < g_slotCount; i++) {
         Slot& s = g_slots[i];
         int st = s.state.load(std::memory_order_acquire);
+        if (st != kPending && st != kUnsent) settled++;
         if (st == kUnsent) {
           s.state.store(kPending, std::memory_order_release);  // before the signal can arrive
           int e = Send(name, pid, &s);
@@ -298,7 +346,12 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
       }
       if (report.err != 0) break;
       if (!waiting) break;
-      if (NowMs() > deadline) break;
+      const double now = NowMs();
+      if (settled > answered) {
+        answered = settled;
+        lastProgress = now;
+      }
+      if (now - lastProgress > deadlineMs || now > hardDeadline) break;
       if (spins < 200) {
         sched_yield();
       } else {
@@ -326,7 +379,7 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
   for (int i = 0; i < g_slotCount; i++) {
     Slot& s = g_slots[i];
     int st = s.state.load(std::memory_order_acquire);
-    if (st == kDone) report.threads++;
+    if (st == kDone || st == kAlready) report.threads++;
     if (st == kFailed && report.err == 0) {
       report.err = s.err;
       report.failedTid = s.tid;

@@ -216,6 +216,38 @@ std::vector<ThreadCreds> ReadThreads(int dirFd, int* err) {
   return out;
 }
 
+// One thread's credentials; false if it is gone.
+bool ReadThread(int dirFd, int tid, ThreadCreds* c) {
+  int fd = openat(dirFd, (std::to_string(tid) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  std::string text;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  close(fd);
+  c->tid = tid;
+  return ParseStatus(text, c);
+}
+
+StatusTarget Target(uint64_t inh, uint64_t prm, uint64_t eff, uint64_t bnd, uint64_t amb, int nnp) {
+  StatusTarget t;
+  t.inh = inh;
+  t.prm = prm;
+  t.eff = eff;
+  t.bnd = bnd;
+  t.amb = amb;
+  t.nnp = nnp;
+  return t;
+}
+
+// The target, when the operation visibly changes a thread that has not run it yet; else null
+// (then every thread found is signalled, however long threads keep being created).
+const StatusTarget* VisibleChange(const ThreadCreds& before, const StatusTarget& t) {
+  bool visible = before.inh != t.inh || before.prm != t.prm || before.eff != t.eff || before.bnd != t.bnd ||
+                 before.amb != t.amb || before.nnp != t.nnp;
+  return visible ? &t : nullptr;
+}
+
 // Owns the /proc/self/task descriptor for the length of a drop.
 class TaskDir {
  public:
@@ -421,7 +453,9 @@ DropResult Drop(const DropPlan& plan) {
   }
 
   // Prove that every thread answers before anything changes.
-  BroadcastReport noop = Broadcast("noop", &NoopOp, nullptr, task.fd());
+  StatusTarget anyThread;
+  anyThread.any = true;
+  BroadcastReport noop = Broadcast("noop", &NoopOp, nullptr, task.fd(), &anyThread);
   result.broadcasts.push_back({"noop", noop.ms, noop.threads});
   if (!noop.ok)
     throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
@@ -437,7 +471,8 @@ DropResult Drop(const DropPlan& plan) {
   prepare.setSecurebits = setSecurebits;
   prepare.securebits = newSecure;
   prepare.setKeepcaps = useKeepcaps;
-  BroadcastReport r = Broadcast("prepare", &PrepareOp, &prepare, task.fd());
+  StatusTarget prepared = Target(cur.inh, cur.prm, cur.prm, cur.bnd & ~trimMask, cur.amb, cur.nnp);
+  BroadcastReport r = Broadcast("prepare", &PrepareOp, &prepare, task.fd(), VisibleChange(cur, prepared));
   result.broadcasts.push_back({"prepare", r.ms, r.threads});
   if (!r.ok) FatalBroadcast("prepare-broadcast", r);
 
@@ -461,7 +496,11 @@ DropResult Drop(const DropPlan& plan) {
   fin.ambient = plan.ambient ? keep : 0;
   fin.clearKeepcaps = useKeepcaps;
   fin.noNewPrivs = plan.noNewPrivs;
-  r = Broadcast("final", &FinalOp, &fin, task.fd());
+  StatusTarget finished = Target(inheritable, keep, effective, cur.bnd & ~trimMask, plan.ambient ? keep : 0,
+                                 (plan.noNewPrivs || cur.nnp) ? 1 : 0);
+  ThreadCreds beforeFinal;
+  const bool selfRead = ReadThread(task.fd(), pid, &beforeFinal);
+  r = Broadcast("final", &FinalOp, &fin, task.fd(), selfRead ? VisibleChange(beforeFinal, finished) : nullptr);
   result.broadcasts.push_back({"final", r.ms, r.threads});
   if (!r.ok) FatalBroadcast("final-broadcast", r);
 

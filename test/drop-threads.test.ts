@@ -68,6 +68,23 @@ describeAsRoot('every thread is dropped', () => {
     expectAllThreadsDropped(r.json);
   });
 
+  test('with another Worker creating short-lived Workers throughout the drop (threads born during every pass)', () => {
+    const r = scenario(`
+      const spawner = new Worker(\`
+        const { Worker, parentPort } = require('worker_threads');
+        parentPort.postMessage('up');
+        setInterval(() => { for (let i = 0; i < 2; i++) new Worker('setTimeout(() => {}, Math.random() * 5)', { eval: true }).on('error', () => {}); }, 1);
+      \`, { eval: true });
+      await new Promise((res) => spawner.once('message', res));
+      await new Promise((res) => setTimeout(res, 100));
+      const d = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
+      const s = summary();
+      report({ d, s });
+      process.exit(0);
+    `, { timeoutMs: 60000 });
+    expectAllThreadsDropped(r.json);
+  });
+
   test('threads started after the drop inherit it (threadpool growth, new Workers)', () => {
     const r = scenario(`
       const d = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
