@@ -405,6 +405,8 @@ export function configFormat(text: string, path = ''): 'json' | 'stanza' {
  * file in error messages. Throws ERR_PRIVDROP_INVALID_CONFIG with "path:line:column: why".
  */
 export function parseSecurityConfig(text: string, path = '<config>'): SecurityConfig {
+  if (typeof text !== 'string') throw new TypeError('parseSecurityConfig(text, path?): text must be a string');
+  if (typeof path !== 'string') throw new TypeError('parseSecurityConfig(text, path?): path must be a string');
   const src = new Source(path, text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
   const json = configFormat(src.text, path) === 'json';
   const entries = json ? parseJson(src) : parseStanza(src);

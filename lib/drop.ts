@@ -58,6 +58,13 @@ const optionKeys = new Set([
 
 const MAX_ID = 4294967294; // (uid_t)-1 means "unchanged" to the kernel
 
+/** A value's kind for an error message; never calls the value's own toString (it may throw). */
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value)}`;
+}
+
 function invalid(message: string): PrivdropError {
   return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message);
 }
@@ -75,12 +82,12 @@ function checkId(value: unknown, what: string): Id {
     }
     return value;
   }
-  throw new TypeError(`${what} must be a name (string) or an id (number), got ${value === null ? 'null' : typeof value}`);
+  throw new TypeError(`${what} must be a name (string) or an id (number), got ${describe(value)}`);
 }
 
 function checkBoolean(value: unknown, what: string): boolean {
   if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean, got ${typeof value}`);
+  if (typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean, got ${describe(value)}`);
   return value;
 }
 
@@ -159,7 +166,8 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
     throw new PrivdropError(ErrorCodes.INVALID_CHROOT, `chroot must be an absolute path without NUL bytes, got ${JSON.stringify(chrootOption.slice(0, 256))}`);
   }
   const bounding = own('boundingSet') ?? 'retained';
-  if (bounding !== 'retained' && bounding !== 'unchanged') throw invalid(`boundingSet must be 'retained' or 'unchanged', got ${String(bounding)}`);
+  if (typeof bounding !== 'string') throw new TypeError(`boundingSet must be 'retained' or 'unchanged', got ${describe(bounding)}`);
+  if (bounding !== 'retained' && bounding !== 'unchanged') throw invalid(`boundingSet must be 'retained' or 'unchanged', got ${JSON.stringify(bounding.slice(0, 64))}`);
   const ambient = checkBoolean(own('ambient'), 'ambient');
   const noNewPrivileges = checkBoolean(own('noNewPrivileges'), 'noNewPrivileges');
   const lockSecurebits = checkBoolean(own('lockSecurebits'), 'lockSecurebits');

@@ -104,3 +104,28 @@ describe('dropPrivileges() from a Worker', () => {
     expect(r.json.m).toBe('ERR_PRIVDROP_NOT_MAIN_THREAD');
   });
 });
+
+describe('option values that are not even strings', () => {
+  test('a boundingSet of the wrong type is a TypeError, and a null-prototype value does not crash the message', () => {
+    const r = runNode(`
+      const out = [];
+      for (const boundingSet of [1, {}, Object.create(null), ['retained']]) {
+        try { privdrop.resolveDropOptions({ user: 'nobody', boundingSet }); out.push('ok'); } catch (e) { out.push(e.name); }
+      }
+      try { privdrop.resolveDropOptions({ user: Object.create(null) }); } catch (e) { out.push(e.name); }
+      report(out);
+    `);
+    expect(r.json).toEqual(['TypeError', 'TypeError', 'TypeError', 'TypeError', 'TypeError']);
+  });
+
+  test('parseSecurityConfig() with a text or path that is not a string is a TypeError', () => {
+    const r = runNode(`
+      const out = [];
+      for (const [text, path] of [[1, 'x'], [null, 'x'], ['user = a', 5]]) {
+        try { privdrop.parseSecurityConfig(text, path); out.push('ok'); } catch (e) { out.push(e.name); }
+      }
+      report(out);
+    `);
+    expect(r.json).toEqual(['TypeError', 'TypeError', 'TypeError']);
+  });
+});
