@@ -297,21 +297,13 @@ std::string FirstDifference(const ThreadCreds& a, const ThreadCreds& b, std::str
   return diff("NoNewPrivs", std::to_string(a.nnp), std::to_string(b.nnp));
 }
 
+// "cap_net_raw,cap_sys_admin": libcap's names for the bits of mask.
 std::string CapNames(uint64_t mask) {
   std::string s;
   for (unsigned cap = 0; cap < 64; cap++) {
     if (!(mask & Bit(cap))) continue;
-    static const char* const kNames[] = {
-        "cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_fsetid", "cap_kill",
-        "cap_setgid", "cap_setuid", "cap_setpcap", "cap_linux_immutable", "cap_net_bind_service",
-        "cap_net_broadcast", "cap_net_admin", "cap_net_raw", "cap_ipc_lock", "cap_ipc_owner",
-        "cap_sys_module", "cap_sys_rawio", "cap_sys_chroot", "cap_sys_ptrace", "cap_sys_pacct",
-        "cap_sys_admin", "cap_sys_boot", "cap_sys_nice", "cap_sys_resource", "cap_sys_time",
-        "cap_sys_tty_config", "cap_mknod", "cap_lease", "cap_audit_write", "cap_audit_control",
-        "cap_setfcap", "cap_mac_override", "cap_mac_admin", "cap_syslog", "cap_wake_alarm",
-        "cap_block_suspend", "cap_audit_read", "cap_perfmon", "cap_bpf", "cap_checkpoint_restore"};
     s += s.empty() ? "" : ",";
-    s += cap < sizeof kNames / sizeof kNames[0] ? kNames[cap] : std::to_string(cap);
+    s += CapName(cap);
   }
   return s;
 }
