@@ -83,6 +83,7 @@ rm -rf "$hook_dir"
 mkdir -p "$hook_dir"
 cat >"$hook_dir/hook.c" <<'C'
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdlib.h>
