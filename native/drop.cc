@@ -188,34 +188,6 @@ bool ParseStatus(const std::string& text, ThreadCreds* c) {
   return seen == 9;
 }
 
-// Every live thread; one that exits between the listing and the read is left out.
-// dirFd is /proc/self/task, opened before any chroot (the jail usually has no /proc).
-std::vector<ThreadCreds> ReadThreads(int dirFd, int* err) {
-  std::vector<ThreadCreds> out;
-  *err = 0;
-  int listFd = fcntl(dirFd, F_DUPFD_CLOEXEC, 0);
-  if (listFd < 0) { *err = errno; return out; }
-  DIR* dir = fdopendir(listFd);
-  if (dir == nullptr) { *err = errno; close(listFd); return out; }
-  rewinddir(dir);
-  while (dirent* d = readdir(dir)) {
-    if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-    int fd = openat(dirFd, (std::string(d->d_name) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) continue;  // exited since the listing
-    std::string text;
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-    close(fd);
-    ThreadCreds c;
-    c.tid = atoi(d->d_name);
-    if (ParseStatus(text, &c)) out.push_back(std::move(c));  // an empty read: the thread is gone
-  }
-  closedir(dir);
-  if (out.empty() && *err == 0) *err = ENOENT;
-  return out;
-}
-
 // One thread's credentials; false if it is gone.
 bool ReadThread(int dirFd, int tid, ThreadCreds* c) {
   int fd = openat(dirFd, (std::to_string(tid) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
@@ -229,14 +201,35 @@ bool ReadThread(int dirFd, int tid, ThreadCreds* c) {
   return ParseStatus(text, c);
 }
 
-StatusTarget Target(uint64_t inh, uint64_t prm, uint64_t eff, uint64_t bnd, uint64_t amb, int nnp) {
+// Every live thread; one that exits between the listing and the read is left out.
+// dirFd is /proc/self/task, opened before any chroot (the jail usually has no /proc).
+std::vector<ThreadCreds> ReadThreads(int dirFd, int* err) {
+  std::vector<ThreadCreds> out;
+  *err = 0;
+  int listFd = fcntl(dirFd, F_DUPFD_CLOEXEC, 0);
+  if (listFd < 0) { *err = errno; return out; }
+  DIR* dir = fdopendir(listFd);
+  if (dir == nullptr) { *err = errno; close(listFd); return out; }
+  rewinddir(dir);
+  while (dirent* d = readdir(dir)) {
+    if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+    ThreadCreds c;
+    if (ReadThread(dirFd, atoi(d->d_name), &c)) out.push_back(std::move(c));  // else: exited since the listing
+  }
+  closedir(dir);
+  if (out.empty() && *err == 0) *err = ENOENT;
+  return out;
+}
+
+// What a thread with credentials c shows in the fields a broadcast can compare.
+StatusTarget TargetOf(const ThreadCreds& c) {
   StatusTarget t;
-  t.inh = inh;
-  t.prm = prm;
-  t.eff = eff;
-  t.bnd = bnd;
-  t.amb = amb;
-  t.nnp = nnp;
+  t.inh = c.inh;
+  t.prm = c.prm;
+  t.eff = c.eff;
+  t.bnd = c.bnd;
+  t.amb = c.amb;
+  t.nnp = c.nnp;
   return t;
 }
 
@@ -463,7 +456,10 @@ DropResult Drop(const DropPlan& plan) {
   prepare.setSecurebits = setSecurebits;
   prepare.securebits = newSecure;
   prepare.setKeepcaps = useKeepcaps;
-  StatusTarget prepared = Target(cur.inh, cur.prm, cur.prm, cur.bnd & ~trimMask, cur.amb, cur.nnp);
+  ThreadCreds afterPrepare = cur;
+  afterPrepare.eff = cur.prm;
+  afterPrepare.bnd = cur.bnd & ~trimMask;
+  StatusTarget prepared = TargetOf(afterPrepare);
   BroadcastReport r = Broadcast("prepare", &PrepareOp, &prepare, task.fd(), VisibleChange(cur, prepared));
   result.broadcasts.push_back({"prepare", r.ms, r.threads});
   if (!r.ok) FatalBroadcast("prepare-broadcast", r);
@@ -488,15 +484,7 @@ DropResult Drop(const DropPlan& plan) {
   fin.ambient = plan.ambient ? keep : 0;
   fin.clearKeepcaps = useKeepcaps;
   fin.noNewPrivs = plan.noNewPrivs;
-  StatusTarget finished = Target(inheritable, keep, effective, cur.bnd & ~trimMask, plan.ambient ? keep : 0,
-                                 (plan.noNewPrivs || cur.nnp) ? 1 : 0);
-  ThreadCreds beforeFinal;
-  const bool selfRead = ReadThread(task.fd(), pid, &beforeFinal);
-  r = Broadcast("final", &FinalOp, &fin, task.fd(), selfRead ? VisibleChange(beforeFinal, finished) : nullptr);
-  result.broadcasts.push_back({"final", r.ms, r.threads});
-  if (!r.ok) FatalBroadcast("final-broadcast", r);
-
-  // ---- 3. verification: every thread, as the kernel reports it -------------------------
+  // What every thread must show at the end: the final broadcast's target and what is verified.
   ThreadCreds want = cur;
   for (int i = 0; i < 4; i++) { want.uid[i] = plan.uid; want.gid[i] = plan.gid; }
   want.groups = groups;
@@ -506,6 +494,14 @@ DropResult Drop(const DropPlan& plan) {
   want.bnd = cur.bnd & ~trimMask;
   want.amb = plan.ambient ? keep : 0;
   want.nnp = (plan.noNewPrivs || cur.nnp) ? 1 : 0;
+  StatusTarget finished = TargetOf(want);
+  ThreadCreds beforeFinal;
+  const bool selfRead = ReadThread(task.fd(), pid, &beforeFinal);
+  r = Broadcast("final", &FinalOp, &fin, task.fd(), selfRead ? VisibleChange(beforeFinal, finished) : nullptr);
+  result.broadcasts.push_back({"final", r.ms, r.threads});
+  if (!r.ok) FatalBroadcast("final-broadcast", r);
+
+  // ---- 3. verification: every thread, as the kernel reports it -------------------------
   std::vector<ThreadCreds> after = ReadThreads(task.fd(), &err);
   if (Fault("verify")) err = EIO;
   if (err != 0) Fatal("verify", err, pid, "cannot read /proc/self/task/*/status");
