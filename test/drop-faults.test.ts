@@ -34,8 +34,10 @@ describe('the fault-injection switch', () => {
     });
     expect(faults.json).toBe(true);
   });
+});
 
-  test('a fault name is ignored by the normal build', () => {
+describeAsRoot('the normal build', () => {
+  test('ignores a fault name', () => {
     const r = runNode(`${prelude}\nreport(tryDrop({ user: 'nobody' }))`, { env: { PRIVDROP_FAULT: 'setresuid' } });
     expect(r.signal).toBeNull();
     expect(r.json.ok).toBe(true);
