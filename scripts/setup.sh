@@ -45,4 +45,6 @@ install_system_packages
 # Dependencies exactly as locked; this also compiles the addon (install hook) and the
 # TypeScript (prepare hook).
 if [ -f package-lock.json ]; then npm ci; else npm install; fi
+# The examples' own dependencies (express, fastify): the example tests run them for real.
+npm ci --prefix examples --ignore-scripts --no-audit --no-fund
 echo "setup: done"

@@ -1,11 +1,11 @@
 // Thread churn: drops while Workers start and exit (some in the middle of a broadcast), the
-// threadpool is busy and, on half the runs, the inspector is on. scripts/churn.js does 1000
-// runs (`node scripts/churn.js`); CI runs a few here. Plus the broadcast's retry path when
+// threadpool is busy and, on half the runs, the inspector is on. evidence/churn.js does 1000
+// runs (`node evidence/churn.js`); CI runs a few here. Plus the broadcast's retry path when
 // signals cannot be queued (RLIMIT_SIGPENDING exhausted).
 import * as path from 'path';
 import { describeAsRoot, repoRoot, runNode, runProcess } from './helpers/child';
 
-const churn = path.join(repoRoot, 'scripts', 'churn.js');
+const churn = path.join(repoRoot, 'evidence', 'churn.js');
 
 function summaryOf(stdout: string): Record<string, number> {
   const line = stdout.trim().split('\n').find((l) => l.startsWith('{'));

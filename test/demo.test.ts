@@ -5,7 +5,7 @@ import { describeAsRoot, repoRoot, runProcess } from './helpers/child';
 describeAsRoot('npm run demo', () => {
   test('drops to an unprivileged user, binds a privileged port after the drop and serves its state', () => {
     const port = 600 + Math.floor(Math.random() * 90);
-    const r = runProcess(process.execPath, [path.join(repoRoot, 'scripts', 'demo.js'), '--once', '--port', String(port)]);
+    const r = runProcess(process.execPath, [path.join(repoRoot, 'examples', 'demo.js'), '--once', '--port', String(port)]);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/dropped root to (www-data|nobody) \(uid \d+, gid \d+\), kept cap_net_bind_service=ep/);

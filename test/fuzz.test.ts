@@ -1,4 +1,4 @@
-// Bad input, at scale (CI size): the fast-check targets of scripts/fuzz.js with a fixed seed, and
+// Bad input, at scale (CI size): the fast-check targets of evidence/fuzz.js with a fixed seed, and
 // one regression test per bug they found. `npm run fuzz` runs the same targets 1,000,000 times.
 import * as path from 'path';
 import { loadSecurityConfig, parseSecurityConfig } from '../lib/config';
@@ -7,7 +7,7 @@ import { ErrorCodes, PrivdropError } from '../lib/errors';
 
 const fixtures = path.join(__dirname, 'fixtures');
 
-// The targets live in scripts/fuzz.js (one definition for CI and for `npm run fuzz`); they load dist/.
+// The targets live in evidence/fuzz.js (one definition for CI and for `npm run fuzz`); they load dist/.
 interface TargetResult {
   name: string;
   cases: number;
@@ -22,7 +22,7 @@ interface FuzzSummary {
   failures: number;
 }
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const fuzz = require('../scripts/fuzz.js') as { runAll(o: { total: number; seed: number; only?: string[] }): FuzzSummary; TARGETS: { name: string }[] };
+const fuzz = require('../evidence/fuzz.js') as { runAll(o: { total: number; seed: number; only?: string[] }): FuzzSummary; TARGETS: { name: string }[] };
 
 // Fixed seed and size for CI; FUZZ_SEED / FUZZ_CASES explore further.
 const seed = Number(process.env.FUZZ_SEED ?? 20261126);

@@ -1,7 +1,7 @@
 // The leak check's reading of a valgrind log: only "definitely lost" records whose stack passes
 // through privdrop.node or libcap count against privdrop; node's own records are totalled only.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const { analyseValgrindLog } = require('../scripts/leakcheck.js');
+const { analyseValgrindLog } = require('../evidence/leakcheck.js');
 
 const log = `==7== Memcheck, a memory error detector
 ==7== 

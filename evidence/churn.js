@@ -4,7 +4,7 @@
 // reports processState().consistent and the drop result; this parent enforces a deadline per
 // run and counts the outcomes.
 //
-//   node scripts/churn.js [--runs N] [--jobs J] [--deadline MS] [--mode M] [--sigpending N] [--gdb] [--json]
+//   node evidence/churn.js [--runs N] [--jobs J] [--deadline MS] [--mode M] [--sigpending N] [--gdb] [--json]
 //   (--gdb: on a missed deadline, also print the main thread's native stack)
 //
 // Modes, taken in turn (run i uses modes[i % 3]):
@@ -154,7 +154,7 @@ function parseArgs(argv) {
     else if (a === '--gdb') o.gdb = true;
     else if (a === '--mode') { const m = argv[++i]; if (!MODES.includes(m)) { console.error(`churn: --mode is one of ${MODES.join(', ')}`); process.exit(2); } o.modes = [m]; }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node scripts/churn.js [--runs N (1000)] [--jobs J (2)] [--deadline MS (10000)] [--mode random|exit-mid|mixed] [--sigpending N] [--gdb] [--json] [--verbose]');
+      console.log('usage: node evidence/churn.js [--runs N (1000)] [--jobs J (2)] [--deadline MS (10000)] [--mode random|exit-mid|mixed] [--sigpending N] [--gdb] [--json] [--verbose]');
       process.exit(0);
     } else { console.error(`churn: unknown argument ${a}`); process.exit(2); }
   }

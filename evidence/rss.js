@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Resident memory over 1,000,000 calls of the leak check's call mix (scripts/leakcheck.js),
+// Resident memory over 1,000,000 calls of the leak check's call mix (evidence/leakcheck.js),
 // sampled with process.memoryUsage().rss after a forced GC, next to a baseline loop of the
 // same length that makes no privdrop calls (the same loop, the same closures, an empty body).
 // V8's heap settles during the first calls, so growth is measured from the end of a warm-up
@@ -13,7 +13,7 @@
 // the run pins them with --max-semi-space-size=1; RSS then measures what is left: native memory,
 // old space and code.
 //
-//   node scripts/rss.js [--calls N]     (re-execs itself with --expose-gc --max-semi-space-size=1)
+//   node evidence/rss.js [--calls N]     (re-execs itself with --expose-gc --max-semi-space-size=1)
 // Exit: 0 flat, 1 grew past the bound.
 'use strict';
 const { spawnSync } = require('child_process');

@@ -7,8 +7,8 @@
 // some of that as lost too; those records are counted and printed as a total, not failed on.
 // Valgrind errors (invalid reads/writes, uninitialised values) in privdrop frames also fail.
 //
-//   node scripts/leakcheck.js [--calls N] [--keep-log]
-//   PRIVDROP_BINDING=/path/x.node node scripts/leakcheck.js   checks another build
+//   node evidence/leakcheck.js [--calls N] [--keep-log]
+//   PRIVDROP_BINDING=/path/x.node node evidence/leakcheck.js   checks another build
 // Exit: 0 clean, 1 leak or error attributed to privdrop, 2 could not run.
 'use strict';
 const { spawnSync } = require('child_process');
@@ -19,7 +19,7 @@ const path = require('path');
 const repoRoot = path.resolve(__dirname, '..');
 
 /**
- * The call mix shared with scripts/rss.js: [name, fn] pairs, each fn one call into privdrop.
+ * The call mix shared with evidence/rss.js: [name, fn] pairs, each fn one call into privdrop.
  * Error paths are included on purpose: a native throw is where a leak would hide.
  */
 function callMix() {

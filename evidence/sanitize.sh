@@ -20,8 +20,8 @@
 # privdrop in child processes whose stderr the test swallows. Any report fails the run,
 # whatever jest says. Two deliberate bugs (controls) prove the reports are caught.
 #
-#   bash scripts/sanitize.sh                 build + whole suite
-#   bash scripts/sanitize.sh test/x.test.ts  build + the named jest tests only
+#   bash evidence/sanitize.sh                 build + whole suite
+#   bash evidence/sanitize.sh test/x.test.ts  build + the named jest tests only
 # Environment: PRIVDROP_SANITIZE_DIR (work tree), PRIVDROP_SANITIZE_SKIP_BUILD=1 (reuse it).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -126,7 +126,7 @@ gcc -shared -fPIC -O1 -o "$hook_dir/hook.so" "$hook_dir/hook.c" -ldl
 gcc -shared -fPIC -g -fsanitize=address -DHEAP_OVERFLOW -o "$hook_dir/control-asan.so" "$hook_dir/control.c"
 gcc -shared -fPIC -g -fsanitize=undefined -fno-sanitize-recover=all -o "$hook_dir/control-ubsan.so" "$hook_dir/control.c"
 
-# detect_leaks=0: node itself is not built for LSan and leaks by design at exit (scripts/leakcheck.js
+# detect_leaks=0: node itself is not built for LSan and leaks by design at exit (evidence/leakcheck.js
 # checks privdrop's leaks with valgrind). halt_on_error / -fno-sanitize-recover: first report is fatal.
 export LD_PRELOAD="$libasan:$hook_dir/hook.so${LD_PRELOAD:+:$LD_PRELOAD}"
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=0:exitcode=86:detect_stack_use_after_return=1:strict_string_checks=1:check_initialization_order=1"

@@ -6,7 +6,7 @@
 // TypeError/RangeError for a wrong type); never anything else, never a hang, never a polluted
 // Object.prototype, never a change to this process's credentials.
 //
-//   node scripts/fuzz.js [--cases N] [--seed S] [--target NAME] [--hang-seconds T]
+//   node evidence/fuzz.js [--cases N] [--seed S] [--target NAME] [--hang-seconds T]
 //
 // No child processes: everything runs here, with the native drop/exec/capset entry points
 // replaced by tripwires (reaching one is a failure), and processState() compared before and after.
@@ -904,7 +904,7 @@ function main(argv) {
     else if (a === '--target') opts.only = [...(opts.only ?? []), next()];
     else if (a === '--hang-seconds') opts.hangSeconds = Number(next());
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('Usage: node scripts/fuzz.js [--cases N] [--seed S] [--target NAME]... [--hang-seconds T]\n');
+      process.stdout.write('Usage: node evidence/fuzz.js [--cases N] [--seed S] [--target NAME]... [--hang-seconds T]\n');
       return 0;
     } else throw new Error(`unknown argument ${a}`);
   }
