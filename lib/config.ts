@@ -1,9 +1,11 @@
 // Security configuration files: JSON, or the Momentum mail server's `Security { ... }` stanza.
 // Both read into the same DropOptions; every error names the file, line and column.
 import * as fs from 'fs';
-import { CapabilitySet } from './capabilities';
-import type { DropOptions, Id } from './drop';
+import type { DropOptions } from './drop';
 import { ErrorCodes, PrivdropError } from './errors';
+import {
+  BOUNDING_SET_VALUES, groupsFromText, Id, isBoundingSet, isChrootPath, isGroupForm, isIdNumber, isValidName, MAX_ID, toCapabilitySet,
+} from './options';
 
 /** What a config file may set: DropOptions, each one optional (the command line can add the rest). */
 export type SecurityConfig = Partial<DropOptions>;
@@ -208,12 +210,8 @@ function stanzaValue(src: Source, spec: KeySpec, key: Located, v: Located): unkn
       if (['false', 'no', 'off', '0'].includes(t)) return false;
       throw src.error(v.offset, `"${key.value}" must be true or false (yes/no, on/off, 1/0), got ${JSON.stringify(text)}`);
     }
-    case 'groups': {
-      const t = text.trim();
-      if (t === 'init' || t === 'clear') return t;
-      if (t === '') return [];
-      return t.split(',').map((g) => g.trim());
-    }
+    case 'groups':
+      return groupsFromText(text);
     default:
       return text;
   }
@@ -335,14 +333,14 @@ function jsonValue(src: Source, spec: KeySpec, key: Located, v: Located): unknow
   const name = key.value as string;
   const plain = (x: Located): unknown => (Array.isArray(x.value) ? x.value.map(plain) : x.value);
   const bad = (what: string) => src.error(v.offset, `"${name}" must be ${what}`);
-  // 4294967295 is (uid_t)-1, "unchanged" to the kernel: dropPrivileges() refuses it with a RangeError.
-  const isId = (x: unknown) => typeof x === 'string' || (typeof x === 'number' && Number.isInteger(x) && x >= 0 && x <= 4294967294);
+  // Names are checked by checkValue(), for both formats.
+  const isId = (x: unknown) => typeof x === 'string' || isIdNumber(x);
   switch (spec.kind) {
     case 'boolean':
       if (typeof v.value !== 'boolean') throw bad('true or false');
       return v.value;
     case 'id':
-      if (!isId(v.value)) throw bad('a name (string) or an id (integer from 0 to 4294967294)');
+      if (!isId(v.value)) throw bad(`a name (string) or an id (integer from 0 to ${MAX_ID})`);
       return v.value;
     case 'path':
     case 'bounding':
@@ -358,7 +356,7 @@ function jsonValue(src: Source, spec: KeySpec, key: Located, v: Located): unknow
       }
       throw bad('capability text or an array of capability names');
     case 'groups':
-      if (v.value === 'init' || v.value === 'clear') return v.value;
+      if (isGroupForm(v.value)) return v.value;
       if (Array.isArray(v.value)) {
         for (const item of v.value as Located[]) if (!isId(item.value)) throw src.error(item.offset, `"${name}" entries must be group names or ids`);
         return plain(v);
@@ -372,22 +370,21 @@ function jsonValue(src: Source, spec: KeySpec, key: Located, v: Located): unknow
 // Checks that need no system lookup, so a typo is reported at its place in the file.
 function checkValue(src: Source, spec: KeySpec, key: Located, v: Located, value: unknown): void {
   const name = key.value as string;
-  if (spec.kind === 'bounding' && value !== 'retained' && value !== 'unchanged') {
-    throw src.error(v.offset, `"${name}" must be "retained" or "unchanged", got ${JSON.stringify(value)}`);
+  if (spec.kind === 'bounding' && !isBoundingSet(value)) {
+    throw src.error(v.offset, `"${name}" must be ${BOUNDING_SET_VALUES.map((b) => `"${b}"`).join(' or ')}, got ${JSON.stringify(value)}`);
   }
-  if (spec.kind === 'path' && (typeof value !== 'string' || !value.startsWith('/'))) {
+  if (spec.kind === 'path' && !isChrootPath(value)) {
     throw src.error(v.offset, `"${name}" must be an absolute path, got ${JSON.stringify(value)}`);
   }
-  if (spec.kind === 'id' && (value === '' || (typeof value === 'string' && /[\s:,]/.test(value)))) {
+  if (spec.kind === 'id' && typeof value === 'string' && !isValidName(value)) {
     throw src.error(v.offset, `"${name}" ${JSON.stringify(value)} is not a valid user or group name`);
   }
-  if (spec.kind === 'groups' && Array.isArray(value) && value.some((g) => g === '' || (typeof g === 'string' && /[\s:]/.test(g)))) {
+  if (spec.kind === 'groups' && Array.isArray(value) && value.some((g) => typeof g === 'string' && !isValidName(g))) {
     throw src.error(v.offset, `"${name}" must be a comma-separated list of group names or ids, got ${JSON.stringify((value as Id[]).join(','))}`);
   }
   if (spec.kind === 'capabilities') {
     try {
-      if (typeof value === 'string') CapabilitySet.parse(value);
-      else CapabilitySet.from(value as string[]);
+      toCapabilitySet(value);
     } catch (e) {
       if ((e as PrivdropError).code !== ErrorCodes.INVALID_CAPABILITIES) throw e;
       throw src.error(v.offset, `"${name}": ${(e as Error).message}`);
