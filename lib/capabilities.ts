@@ -374,6 +374,14 @@ export class CapabilitySet {
 }
 
 /**
+ * Internal (lib/state): the one capability-name table, libcap's name for each bit 0..63 (its
+ * number, '41', past libcap's table). Built on first use, once per process.
+ */
+export function capabilityNameTable(): readonly string[] {
+  return nameTable().names;
+}
+
+/**
  * Every capability both this kernel and libcap can handle (numbers 0 to cap_max_bits() - 1), in
  * number order. A capability the kernel has but this libcap cannot name appears as its number, '41'.
  */

@@ -1,7 +1,8 @@
 export { CapabilitySet, capabilityNames } from './capabilities';
 export type { CapabilityFlag, CapabilityName, CapabilityMasks, CapabilitySetJSON } from './capabilities';
-export { processState, formatProcessState } from './state';
-export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state';
+export { processState } from './state/read';
+export { formatProcessState } from './state/format';
+export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state/read';
 export { dropPrivileges, resolveDropOptions } from './drop';
 export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id } from './drop';
 export { PrivdropError, ErrorCodes } from './errors';
