@@ -20,10 +20,10 @@ const dist = path.join(__dirname, '..', 'dist');
 const privdrop = require(path.join(dist, 'index.js'));
 const { binding } = require(path.join(dist, 'binding.js'));
 const { MAX_CAPABILITY_TEXT_LENGTH } = require(path.join(dist, 'capabilities.js'));
-const { parseArgs, UsageError } = require(path.join(dist, 'cli-args.js'));
-const { run: runCli } = require(path.join(dist, 'cli.js'));
-const { runExec } = require(path.join(dist, 'cli-exec.js'));
-const { runShow } = require(path.join(dist, 'cli-show.js'));
+const { parseArgs, UsageError } = require(path.join(dist, 'cli', 'args.js'));
+const { run: runCli } = require(path.join(dist, 'cli', 'index.js'));
+const { runExec } = require(path.join(dist, 'cli', 'exec.js'));
+const { runShow } = require(path.join(dist, 'cli', 'show.js'));
 
 const { CapabilitySet, PrivdropError, ErrorCodes, capabilityNames, resolveDropOptions, dropPrivileges, parseSecurityConfig, processState } =
   privdrop;

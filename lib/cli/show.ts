@@ -1,10 +1,10 @@
 // `privdrop show [PID]`: what a process holds, thread by thread, as text or JSON.
 import * as fs from 'fs';
-import { binding } from './binding';
-import { hasFlag, parseArgs, UsageError } from './cli-args';
-import { ErrorCodes, PrivdropError } from './errors';
-import { CAPABILITY_SETS, formatState, hexMask } from './state/format';
-import { compareThreads, decodeSecurebits, IdSet, processState, readThreads, Securebits, StateDifference, ThreadState } from './state/read';
+import { binding } from '../binding';
+import { hasFlag, parseArgs, UsageError } from './args';
+import { ErrorCodes, PrivdropError } from '../errors';
+import { CAPABILITY_SETS, formatState, hexMask } from '../state/format';
+import { compareThreads, decodeSecurebits, IdSet, processState, readThreads, Securebits, StateDifference, ThreadState } from '../state/read';
 
 export const SHOW_HELP = `Usage: privdrop show [PID] [--json]
 

@@ -2,12 +2,12 @@
 // fail is checked before the drop, so a failure runs nothing.
 import * as fs from 'fs';
 import * as path from 'path';
-import { binding } from './binding';
-import { hasFlag, optionValue, parseArgs, UsageError } from './cli-args';
-import { readSecurityConfig } from './config';
-import { DropOptions, dropPrivileges, keptSet, resolveDropOptions, ResolvedDrop } from './drop';
-import { ErrorCodes, PrivdropError } from './errors';
-import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet } from './options';
+import { binding } from '../binding';
+import { hasFlag, optionValue, parseArgs, UsageError } from './args';
+import { readSecurityConfig } from '../config';
+import { DropOptions, dropPrivileges, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
+import { ErrorCodes, PrivdropError } from '../errors';
+import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet } from '../options';
 
 export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
 
