@@ -1,6 +1,5 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
-import { isMainThread } from 'worker_threads';
 import { binding, RawGroup, RawUser } from './binding';
 import { CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
@@ -172,7 +171,9 @@ export function keptSet(plan: ResolvedDrop): CapabilitySet {
  * irreversible step never returns: privdrop writes a diagnostic to stderr and aborts.
  */
 export function dropPrivileges(options: DropOptions): DropResult {
-  if (!isMainThread) {
+  // worker_threads is loaded here, not when privdrop is: most programs never call this.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (!(require('worker_threads') as typeof import('worker_threads')).isMainThread) {
     throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, 'dropPrivileges() must be called from the main thread, not from a Worker', {
       step: 'validate',
     });
