@@ -1,5 +1,6 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
+// Why the steps come in their order: docs/design.md, "The drop, step by step".
 import { binding, RawGroup, RawUser } from './binding';
 import { CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
