@@ -91,6 +91,15 @@ export class PrivdropError extends Error {
   }
 }
 
+/**
+ * Internal: names the step of an error thrown before a drop's first irreversible step, when the
+ * code that threw it did not ('load', 'validate'; see README, PrivdropError). Returns `e`.
+ */
+export function withStep(e: unknown, step: string): unknown {
+  if (e instanceof PrivdropError && e.step === undefined) (e as { step?: string }).step = step;
+  return e;
+}
+
 const knownCodes = new Set<string>(Object.values(ErrorCodes));
 
 /** Made for the native side, which throws what this returns. */
