@@ -39,7 +39,8 @@ test('each failed lookup names its own call, with the errno and the step', () =>
        try { fn(); out[name] = 'returned'; } catch (e) { out[name] = { code: e.code, syscall: e.syscall, errnoName: e.errnoName, step: e.step }; }
      }
      report(out);`,
-    { env: { LD_PRELOAD: shim } },
+    // After whatever is preloaded already (npm run sanitize preloads libasan, which must come first).
+    { env: { LD_PRELOAD: [process.env.LD_PRELOAD, shim].filter(Boolean).join(':') } },
   );
   expect(r.stderr).toBe('');
   const failed = (syscall: string) => ({ code: 'ERR_PRIVDROP_SYSTEM', syscall, errnoName: 'EIO', step: 'resolve' });
