@@ -1,4 +1,4 @@
-import { errnoName } from './errno';
+import type * as Errno from './errno';
 
 /** Every code a PrivdropError can carry. */
 export const ErrorCodes = {
@@ -79,7 +79,9 @@ export class PrivdropError extends Error {
     this.code = code;
     if (details.errno) {
       this.errno = details.errno;
-      this.errnoName = errnoName(details.errno);
+      // Loaded here, not with privdrop: most programs never see a system error.
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      this.errnoName = (require('./errno') as typeof Errno).errnoName(details.errno);
     }
     if (details.syscall) this.syscall = details.syscall;
     if (details.step) this.step = details.step;
