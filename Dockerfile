@@ -6,7 +6,7 @@
 FROM node:20-bookworm
 WORKDIR /privdrop
 COPY package.json package-lock.json ./
-COPY binding.gyp tsconfig.json tsconfig.build.json jest.config.js ./
+COPY binding.gyp CMakeLists.txt tsconfig.json tsconfig.build.json jest.config.js ./
 COPY native ./native
 COPY lib ./lib
 COPY bin ./bin
