@@ -31,6 +31,9 @@ FROM ${BUILD_IMAGE} AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends g++ make python3 pkg-config libcap-dev \
  && rm -rf /var/lib/apt/lists/*
+# node-gyp compiles against the headers that come with node in /usr/local/include/node instead of
+# downloading them.
+ENV npm_config_nodedir=/usr/local
 WORKDIR /src
 COPY package.json package-lock.json binding.gyp tsconfig.json tsconfig.build.json jest.config.js README.md SECURITY.md ./
 COPY native ./native
