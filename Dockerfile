@@ -55,6 +55,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libcap2-bin gdb util-linux iproute2 openssl \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
+COPY Dockerfile ./
 COPY test ./test
 COPY examples ./examples
 RUN npm ci --prefix examples --ignore-scripts --no-audit --no-fund

@@ -2,6 +2,7 @@
 import { inspect } from 'util';
 import { binding, RawMasks } from './binding';
 import { ErrorCodes, PrivdropError } from './errors';
+import { didYouMean } from './suggest';
 
 /** One of the three capability sets of a thread. */
 export type CapabilityFlag = 'effective' | 'permitted' | 'inheritable';
@@ -85,8 +86,15 @@ function bitOf(name: unknown): number {
   const { byName } = nameTable();
   const bit = byName.get(asciiLower(name));
   if (bit !== undefined) return bit;
-  const hint = byName.has(`cap_${asciiLower(name)}`) ? ` (did you mean "cap_${asciiLower(name)}"?)` : '';
-  throw invalidCapabilities(`unknown capability ${JSON.stringify(name)}${hint}`);
+  throw invalidCapabilities(`unknown capability ${JSON.stringify(name)}${capabilityHint(name)}`);
+}
+
+/** ' (did you mean "cap_net_bind_service"?)' for a misspelt or unprefixed name, else ''. */
+export function capabilityHint(name: string): string {
+  const { byName, names, maxBits } = nameTable();
+  const lower = asciiLower(name);
+  if (byName.has(`cap_${lower}`)) return ` (did you mean "cap_${lower}"?)`;
+  return didYouMean(lower, names.slice(0, maxBits));
 }
 
 function maskOfNames(names: unknown): bigint {
@@ -180,7 +188,7 @@ function whyClauseFails(clause: string): string | undefined {
     if ((e as PrivdropError | undefined)?.code !== ErrorCodes.INVALID_CAPABILITIES) throw e;
     const { byName } = nameTable();
     const unknown = namesPartOf(clause).find((t) => t !== '' && asciiLower(t) !== 'all' && !byName.has(asciiLower(t)));
-    if (unknown !== undefined) return `unknown capability ${quote(unknown)}`;
+    if (unknown !== undefined) return `unknown capability ${quote(unknown)}${capabilityHint(unknown)}`;
     const foreign = /[^\x21-\x7e]/u.exec(clause);
     if (foreign) return `character ${quote(foreign[0])} is not part of the grammar`;
     if (/[=+-][a-zA-Z]*[EIP]/.test(clause)) return 'flags are the lower-case letters e, i, p';

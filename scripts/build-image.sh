@@ -4,6 +4,8 @@
 #
 #   bash scripts/build-image.sh            # build base, image; check the runtime image
 #   KEEP=1 bash scripts/build-image.sh     # keep the image in the local storage afterwards
+#   TEST_STAGE=1 bash scripts/build-image.sh   # also build the test stage and run the example
+#                                              # tests in its root filesystem (chroot)
 #
 # How, step by step (each step is cached in $CACHE and skipped when its output is there):
 #   1. apt-get install buildah debootstrap (if missing).
@@ -142,4 +144,20 @@ echo "all $threads threads: uid $uid (www-data), only cap_net_bind_service, no_n
 fetch='require("http").get(process.argv[1], (r) => { let b = ""; r.on("data", (d) => (b += d)); r.on("end", () => { console.log(r.statusCode, b.slice(0, 120)); process.exit(r.statusCode === 200 ? 0 : 1); }); }).on("error", (e) => { console.log(e.message); process.exit(1); })'
 nsenter --net=/proc/$pid/ns/net node -e "$fetch" http://127.0.0.1/
 nsenter --net=/proc/$pid/ns/net node -e "$fetch" http://127.0.0.1/state
+
+if [ -n "${TEST_STAGE:-}" ]; then
+  step "7. the test stage: build it, run the example tests in its root filesystem"
+  bah build --isolation chroot --layers --build-arg "BUILD_IMAGE=$BASE" --target test \
+    -t localhost/privdrop-test:latest -f Dockerfile . >"$CACHE/build-test.log" 2>&1 || { tail -40 "$CACHE/build-test.log"; exit 1; }
+  tctr=$(bah from --quiet localhost/privdrop-test:latest)
+  tmnt=$(bah mount "$tctr")
+  mount -t proc proc "$tmnt/proc" && mount --rbind /dev "$tmnt/dev" && mount -t tmpfs tmpfs "$tmnt/tmp"
+  status=0
+  chroot "$tmnt" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+    sh -c 'cd /src && npx jest test/examples-servers.test.ts test/examples-deploy.test.ts' || status=$?
+  umount "$tmnt/tmp"; umount -R "$tmnt/dev"; umount "$tmnt/proc"
+  bah umount "$tctr" >/dev/null; bah rm "$tctr" >/dev/null
+  [ -n "${KEEP:-}" ] || bah rmi localhost/privdrop-test:latest >/dev/null 2>&1 || true
+  [ "$status" = 0 ] || { echo "FAIL: the example tests failed in the test image" >&2; exit 1; }
+fi
 echo "build-image: OK in $SECONDS s"

@@ -76,9 +76,9 @@ describeAsRoot('examples/fastify', () => {
       const threads = procThreads(server.pid);
       expect(threads.length).toBeGreaterThanOrEqual(5);
       expect(threadMismatches(threads, dropped)).toEqual([]);
-      const hello = fetchInside(server.pid, 'https://localhost:443/', cert);
+      const hello = fetchInside(server.pid, 'https://127.0.0.1:443/', cert);
       expect(hello).toEqual({ status: 200, body: `hello over TLS from uid ${www.uid} (www-data), pid ${server.pid}\n` });
-      const state = JSON.parse(fetchInside(server.pid, 'https://localhost/state', cert).body);
+      const state = JSON.parse(fetchInside(server.pid, 'https://127.0.0.1/state', cert).body);
       expect(state.consistent).toBe(true);
       expect(state.threads.length).toBeGreaterThanOrEqual(5);
       expect(threadMismatches(procThreads(server.pid), dropped)).toEqual([]);

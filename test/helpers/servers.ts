@@ -97,7 +97,7 @@ export function fetchInside(pid: number, url: string, ca?: string): HttpAnswer {
   const code = `
 const u = new URL(process.argv[1]);
 const mod = require(u.protocol === 'https:' ? 'https' : 'http');
-const opts = process.argv[2] ? { ca: require('fs').readFileSync(process.argv[2]), servername: 'localhost' } : {};
+const opts = process.argv[2] ? { ca: require('fs').readFileSync(process.argv[2]) } : {};
 mod.get(u, opts, (res) => { let b = ''; res.setEncoding('utf8'); res.on('data', (d) => (b += d));
   res.on('end', () => console.log(JSON.stringify({ status: res.statusCode, body: b }))); })
   .on('error', (e) => { console.log(JSON.stringify({ status: 0, body: e.code + ' ' + e.message })); });`;
