@@ -2,6 +2,7 @@
 import { inspect } from 'util';
 import { binding, RawMasks } from './binding';
 import { ErrorCodes, PrivdropError } from './errors';
+import { masksWithJSON } from './json';
 import { didYouMean } from './suggest';
 
 /** One of the three capability sets of a thread. */
@@ -10,7 +11,7 @@ export type CapabilityFlag = 'effective' | 'permitted' | 'inheritable';
 /** A libcap capability name such as 'cap_net_bind_service' (any case), or a number in decimal such as '10'. */
 export type CapabilityName = string;
 
-/** The three sets as 64-bit masks: bit n is capability number n. */
+/** The three sets as 64-bit masks: bit n is capability number n. In JSON (CapabilitySet#masks), "0x" + 16 hex digits. */
 export interface CapabilityMasks {
   effective: bigint;
   permitted: bigint;
@@ -330,7 +331,7 @@ export class CapabilitySet {
 
   /** A fresh copy of the three masks. */
   get masks(): CapabilityMasks {
-    return { effective: this.#effective, permitted: this.#permitted, inheritable: this.#inheritable };
+    return masksWithJSON({ effective: this.#effective, permitted: this.#permitted, inheritable: this.#inheritable });
   }
 
   /** Same capabilities in all three sets. False for anything that is not a CapabilitySet. */

@@ -8,3 +8,5 @@ export { PrivdropError, ErrorCodes } from './errors';
 export type { ErrorCode } from './errors';
 export { loadSecurityConfig, parseSecurityConfig } from './config';
 export type { SecurityConfig } from './config';
+export { processStateFromJSON } from './json';
+export type { JSONForm, ProcessStateJSON } from './json';

@@ -5,8 +5,9 @@ import * as fs from 'fs';
 import { constants as osConstants } from 'os';
 import { binding, RawBinding } from './binding';
 import { ErrorCodes, PrivdropError } from './errors';
+import { capabilityMask } from './json';
 
-/** One capability set of one thread. */
+/** One capability set of one thread. In JSON the mask is "0x" and 16 hex digits (a non-enumerable toJSON). */
 export interface CapabilityMask {
   /**
    * Capability names, lowest number first, e.g. 'cap_net_bind_service'. A bit this system's
@@ -233,7 +234,7 @@ export function capabilityDecoder(native: Pick<RawBinding, 'capMaxBits' | 'capNa
       decoded = { names, mask: BigInt('0x' + hex) };
       cache.set(hex, decoded);
     }
-    return { names: decoded.names.slice(), mask: decoded.mask };
+    return capabilityMask(decoded.names.slice(), decoded.mask);
   };
 }
 

@@ -48,7 +48,7 @@ describeAsRoot('examples/express', () => {
       const json = JSON.parse(state.body);
       expect(json.pid).toBe(server.pid);
       expect(json.consistent).toBe(true);
-      expect(json.threads[0].capabilities.permitted).toEqual({ names: ['cap_net_bind_service'], mask: '0x400' });
+      expect(json.threads[0].capabilities.permitted).toEqual({ names: ['cap_net_bind_service'], mask: '0x0000000000000400' });
       // the threadpool ran a request's work by now: read again, it still agrees
       expect(threadMismatches(procThreads(server.pid), dropped)).toEqual([]);
     } finally {
@@ -81,6 +81,7 @@ describeAsRoot('examples/fastify', () => {
       const state = JSON.parse(fetchInside(server.pid, 'https://127.0.0.1/state', cert).body);
       expect(state.consistent).toBe(true);
       expect(state.threads.length).toBeGreaterThanOrEqual(5);
+      expect(state.threads[0].capabilities.bounding.mask).toBe('0x0000000000000400');
       expect(threadMismatches(procThreads(server.pid), dropped)).toEqual([]);
     } finally {
       expect(await stopServer(server)).toBe(0);

@@ -31,14 +31,11 @@ try {
   process.exit(1);
 }
 
-// BigInt masks are not JSON: write them as hex strings.
-const json = (value) => JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? '0x' + v.toString(16) : v));
-
 const app = express();
 app.get('/', (_req, res) => res.type('text').send(`hello from uid ${process.getuid()} (${user}), pid ${process.pid}\n`));
 app.get('/state', (_req, res) => {
-  const state = processState();
-  res.status(state.consistent ? 200 : 500).type('json').send(json(state));
+  const state = processState(); // JSON-able: masks are written as "0x" + 16 hex digits
+  res.status(state.consistent ? 200 : 500).json(state);
 });
 
 const server = app.listen(port, (error) => {
