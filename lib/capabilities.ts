@@ -8,8 +8,8 @@ import { didYouMean } from './suggest';
 /** One of the three capability sets of a thread. */
 export type CapabilityFlag = 'effective' | 'permitted' | 'inheritable';
 
-/** A libcap capability name such as 'cap_net_bind_service' (any case), or a number in decimal such as '10'. */
-export type CapabilityName = string;
+import type { CapabilityName } from './capability-names';
+export type { CapabilityName, KnownCapabilityName } from './capability-names';
 
 /** The three sets as 64-bit masks: bit n is capability number n. In JSON (CapabilitySet#masks), "0x" + 16 hex digits. */
 export interface CapabilityMasks {
@@ -150,7 +150,7 @@ function maskArg(m: Record<string, unknown>, flag: CapabilityFlag): bigint {
 function namesOf(mask: bigint): CapabilityName[] {
   const { names } = nameTable();
   const out: CapabilityName[] = [];
-  for (let bit = 0; bit < MASK_BITS; bit++) if ((mask >> BigInt(bit)) & 1n) out.push(names[bit]);
+  for (let bit = 0; bit < MASK_BITS; bit++) if ((mask >> BigInt(bit)) & 1n) out.push(names[bit] as CapabilityName);
   return out;
 }
 
@@ -393,5 +393,5 @@ export class CapabilitySet {
  */
 export function capabilityNames(): CapabilityName[] {
   const { names, maxBits } = nameTable();
-  return names.slice(0, maxBits);
+  return names.slice(0, maxBits) as CapabilityName[]; // a name newer than the types is still a name
 }

@@ -1,8 +1,9 @@
 // Security configuration files: JSON, or the Momentum mail server's `Security { ... }` stanza.
 // Both read into the same DropOptions; every error names the file, line and column.
 import * as fs from 'fs';
-import { CapabilitySet } from './capabilities';
+import { CapabilityName, CapabilitySet } from './capabilities';
 import type { DropOptions, Id } from './drop';
+import { debug } from './debug';
 import { ErrorCodes, PrivdropError } from './errors';
 
 /** What a config file may set: DropOptions, each one optional (the command line can add the rest). */
@@ -387,7 +388,7 @@ function checkValue(src: Source, spec: KeySpec, key: Located, v: Located, value:
   if (spec.kind === 'capabilities') {
     try {
       if (typeof value === 'string') CapabilitySet.parse(value);
-      else CapabilitySet.from(value as string[]);
+      else CapabilitySet.from(value as CapabilityName[]);
     } catch (e) {
       if ((e as PrivdropError).code !== ErrorCodes.INVALID_CAPABILITIES) throw e;
       throw src.error(v.offset, `"${name}": ${(e as Error).message}`);
@@ -401,10 +402,16 @@ export function configFormat(text: string, path = ''): 'json' | 'stanza' {
 }
 
 /**
- * Parses configuration text (JSON or a Security stanza) into options. `path` only names the
- * file in error messages. Throws ERR_PRIVDROP_INVALID_CONFIG with "path:line:column: why".
+ * Parses configuration text (JSON or a Security stanza) into options for dropPrivileges(), which
+ * needs a user: text without one is refused. `path` only names the file in error messages.
+ * Throws ERR_PRIVDROP_INVALID_CONFIG with "path:line:column: why".
  */
-export function parseSecurityConfig(text: string, path = '<config>'): SecurityConfig {
+export function parseSecurityConfig(text: string, path = '<config>'): DropOptions {
+  return parseConfigText(text, path, true) as DropOptions;
+}
+
+/** parseSecurityConfig, optionally without a user (privdrop exec takes it from --user). */
+function parseConfigText(text: string, path: string, needUser: boolean): SecurityConfig {
   if (typeof text !== 'string') throw new TypeError('parseSecurityConfig(text, path?): text must be a string');
   if (typeof path !== 'string') throw new TypeError('parseSecurityConfig(text, path?): path must be a string');
   const src = new Source(path, text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -418,6 +425,8 @@ export function parseSecurityConfig(text: string, path = '<config>'): SecurityCo
     checkValue(src, spec, key, value, converted);
     options[spec.option] = converted;
   }
+  if (needUser && options.user === undefined) throw src.error(src.text.length, 'no user given (dropPrivileges() needs one)');
+  debug('config %s: %s format, %s', path, json ? 'JSON' : 'stanza', Object.keys(options).join(', ') || 'no keys');
   return options as SecurityConfig;
 }
 
@@ -457,7 +466,7 @@ export function readSecurityConfig(path: string): SecurityConfig {
       cause: e,
     });
   }
-  return parseSecurityConfig(text, path);
+  return parseConfigText(text, path, false);
 }
 
 /**

@@ -2,7 +2,7 @@
 // the native drop, which re-checks what only it can see and never returns half-dropped.
 import { isMainThread } from 'worker_threads';
 import { binding, RawGroup, RawUser } from './binding';
-import { CapabilitySet } from './capabilities';
+import { CapabilityName, CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
 
 export type Id = string | number;
@@ -12,10 +12,13 @@ export interface DropOptions {
   user: Id;
   /** Group name or gid. Default: the user's primary group. */
   group?: Id;
-  /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list. */
-  supplementaryGroups?: 'init' | 'clear' | Id[];
-  /** Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none. */
-  capabilities?: string | readonly string[] | CapabilitySet;
+  /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list (readonly arrays too). */
+  supplementaryGroups?: 'init' | 'clear' | readonly Id[];
+  /**
+   * Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none.
+   * Names are typed (CapabilityName): a typo does not compile. A name newer than the types: `'cap_x' as CapabilityName`.
+   */
+  capabilities?: string | readonly CapabilityName[] | CapabilitySet;
   /** chroot into this absolute path (after resolving names), then chdir('/'). */
   chroot?: string;
   /** 'retained' (default): drop every other capability from the bounding set. 'unchanged': leave it. */
