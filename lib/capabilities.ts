@@ -2,8 +2,7 @@
 import { inspect } from 'util';
 import { binding, RawMasks } from './binding';
 import { ErrorCodes, PrivdropError } from './errors';
-import { masksWithJSON } from './json';
-import { didYouMean } from './suggest';
+import { describe } from './options';
 
 /** One of the three capability sets of a thread. */
 export type CapabilityFlag = 'effective' | 'permitted' | 'inheritable';
@@ -68,12 +67,6 @@ function asciiLower(s: string): string {
   return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
-function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v).slice(0, 40)}`;
-}
-
 function invalidCapabilities(message: string, where?: { clause: string; offset: number }): PrivdropError {
   return new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, message, where ?? {});
 }
@@ -83,11 +76,16 @@ function invalidArgument(message: string): PrivdropError {
 }
 
 function bitOf(name: unknown): number {
-  if (typeof name !== 'string') throw new TypeError(`a capability name must be a string, got ${describeValue(name)}`);
+  if (typeof name !== 'string') throw new TypeError(`a capability name must be a string, got ${describe(name)}`);
   const { byName } = nameTable();
   const bit = byName.get(asciiLower(name));
   if (bit !== undefined) return bit;
   throw invalidCapabilities(`unknown capability ${JSON.stringify(name)}${capabilityHint(name)}`);
+}
+
+const hex64 = (m: bigint) => '0x' + m.toString(16).padStart(16, '0');
+function masksToJSON(this: CapabilityMasks): Record<CapabilityFlag, string> {
+  return { effective: hex64(this.effective), permitted: hex64(this.permitted), inheritable: hex64(this.inheritable) };
 }
 
 /** ' (did you mean "cap_net_bind_service"?)' for a misspelt or unprefixed name, else ''. */
@@ -95,12 +93,15 @@ export function capabilityHint(name: string): string {
   const { byName, names, maxBits } = nameTable();
   const lower = asciiLower(name);
   if (byName.has(`cap_${lower}`)) return ` (did you mean "cap_${lower}"?)`;
+  // Loaded here, on the error path only: require('privdrop') stays small (test/lazy-load.test.ts).
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { didYouMean } = require('./suggest') as typeof import('./suggest');
   return didYouMean(lower, names.slice(0, maxBits));
 }
 
 function maskOfNames(names: unknown): bigint {
   if (typeof names === 'string' || names === null || typeof names !== 'object' || !(Symbol.iterator in names)) {
-    throw new TypeError(`capability names must be an array of strings, got ${describeValue(names)}`);
+    throw new TypeError(`capability names must be an array of strings, got ${describe(names)}`);
   }
   let mask = 0n;
   for (const name of names as Iterable<unknown>) mask |= 1n << BigInt(bitOf(name));
@@ -108,7 +109,7 @@ function maskOfNames(names: unknown): bigint {
 }
 
 function flagOf(flag: unknown): CapabilityFlag {
-  if (typeof flag !== 'string') throw new TypeError(`a capability flag must be a string, got ${describeValue(flag)}`);
+  if (typeof flag !== 'string') throw new TypeError(`a capability flag must be a string, got ${describe(flag)}`);
   if ((FLAGS as readonly string[]).includes(flag)) return flag as CapabilityFlag;
   throw invalidArgument(`unknown capability flag ${JSON.stringify(flag)}: use 'effective', 'permitted' or 'inheritable'`);
 }
@@ -134,7 +135,7 @@ function flagsOf(flags: unknown, fallback: string): Set<CapabilityFlag> {
   } else if (given !== null && typeof given === 'object' && Symbol.iterator in given) {
     for (const flag of given as Iterable<unknown>) out.add(flagOf(flag));
   } else {
-    throw new TypeError(`capability flags must be a string like 'ep' or an array of flag names, got ${describeValue(given)}`);
+    throw new TypeError(`capability flags must be a string like 'ep' or an array of flag names, got ${describe(given)}`);
   }
   if (out.size === 0) throw invalidArgument('capability flags must name at least one of effective, permitted, inheritable');
   return out;
@@ -142,7 +143,7 @@ function flagsOf(flags: unknown, fallback: string): Set<CapabilityFlag> {
 
 function maskArg(m: Record<string, unknown>, flag: CapabilityFlag): bigint {
   const v = m[flag];
-  if (typeof v !== 'bigint') throw new TypeError(`masks.${flag} must be a bigint, got ${describeValue(v)}`);
+  if (typeof v !== 'bigint') throw new TypeError(`masks.${flag} must be a bigint, got ${describe(v)}`);
   if (v < 0n || v > ALL_BITS) throw invalidArgument(`masks.${flag} must be from 0n to 2n ** 64n - 1n, got ${v}`);
   return v;
 }
@@ -247,7 +248,7 @@ export class CapabilitySet {
    * for NUL characters, and for text longer than MAX_CAPABILITY_TEXT_LENGTH; TypeError for a non-string.
    */
   static parse(text: string): CapabilitySet {
-    if (typeof text !== 'string') throw new TypeError(`capability text must be a string, got ${describeValue(text)}`);
+    if (typeof text !== 'string') throw new TypeError(`capability text must be a string, got ${describe(text)}`);
     if (text.length > MAX_CAPABILITY_TEXT_LENGTH) {
       throw invalidCapabilities(
         `invalid capability text: ${text.length} characters long, the limit is ${MAX_CAPABILITY_TEXT_LENGTH}`,
@@ -275,7 +276,7 @@ export class CapabilitySet {
   /** A set from three 64-bit masks (bit n = capability number n). */
   static fromMasks(masks: CapabilityMasks): CapabilitySet {
     if (masks === null || typeof masks !== 'object') {
-      throw new TypeError(`masks must be an object with bigint effective, permitted, inheritable, got ${describeValue(masks)}`);
+      throw new TypeError(`masks must be an object with bigint effective, permitted, inheritable, got ${describe(masks)}`);
     }
     const m = masks as unknown as Record<string, unknown>;
     return new CapabilitySet({
@@ -301,7 +302,7 @@ export class CapabilitySet {
    * (errnoName 'ESRCH') when there is no such process.
    */
   static ofProcess(pid: number): CapabilitySet {
-    if (typeof pid !== 'number') throw new TypeError(`pid must be a number, got ${describeValue(pid)}`);
+    if (typeof pid !== 'number') throw new TypeError(`pid must be a number, got ${describe(pid)}`);
     if (!Number.isInteger(pid) || pid < 1 || pid > 0x7fffffff) {
       throw invalidArgument(`pid must be a positive integer, got ${pid}`);
     }
@@ -331,7 +332,10 @@ export class CapabilitySet {
 
   /** A fresh copy of the three masks. */
   get masks(): CapabilityMasks {
-    return masksWithJSON({ effective: this.#effective, permitted: this.#permitted, inheritable: this.#inheritable });
+    const masks = { effective: this.#effective, permitted: this.#permitted, inheritable: this.#inheritable };
+    // BigInt has no JSON form: JSON.stringify(set.masks) writes "0x" + 16 hex digits (not enumerable).
+    Object.defineProperty(masks, 'toJSON', { value: masksToJSON, writable: true, configurable: true });
+    return masks;
   }
 
   /** Same capabilities in all three sets. False for anything that is not a CapabilitySet. */
@@ -342,7 +346,7 @@ export class CapabilitySet {
 
   /** Every capability of each set is also in the same set of `other`. */
   isSubsetOf(other: CapabilitySet): boolean {
-    if (!(other instanceof CapabilitySet)) throw new TypeError(`other must be a CapabilitySet, got ${describeValue(other)}`);
+    if (!(other instanceof CapabilitySet)) throw new TypeError(`other must be a CapabilitySet, got ${describe(other)}`);
     return FLAGS.every((flag) => (this.#mask(flag) & ~other.#mask(flag)) === 0n);
   }
 
@@ -385,6 +389,14 @@ export class CapabilitySet {
       inheritable: fn('inheritable', this.#inheritable),
     });
   }
+}
+
+/**
+ * Internal (lib/state): the one capability-name table, libcap's name for each bit 0..63 (its
+ * number, '41', past libcap's table). Built on first use, once per process.
+ */
+export function capabilityNameTable(): readonly string[] {
+  return nameTable().names;
 }
 
 /**

@@ -1,10 +1,10 @@
 // JSON forms of what the API returns. BigInt has no JSON form, so every capability mask
-// (a bigint) carries a non-enumerable toJSON that writes it as "0x" and 16 hex digits -- the
+// (a bigint) carries a non-enumerable toJSON (CapabilitySet#masks defines its own, in
+// lib/capabilities.ts, so that require('privdrop') does not load this file) that writes it as "0x" and 16 hex digits -- the
 // form `privdrop show --json` and `privdrop parse --json` print, and one BigInt() reads back.
 // processStateFromJSON() turns the JSON of a processState() result back into one.
-import type { CapabilityMasks } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
-import type { CapabilityMask, ProcessState, ThreadState } from './state';
+import type { CapabilityMask, ProcessState, ThreadState } from './state/read';
 
 /** Replaces every bigint in T by its JSON form, a string. */
 export type JSONForm<T> = T extends bigint
@@ -32,16 +32,6 @@ export function capabilityMask(names: string[], mask: bigint): CapabilityMask {
   const m = { names, mask };
   Object.defineProperty(m, 'toJSON', { value: capabilityMaskToJSON, enumerable: false, writable: true, configurable: true });
   return m;
-}
-
-function masksToJSON(this: CapabilityMasks): JSONForm<CapabilityMasks> {
-  return { effective: hex64(this.effective), permitted: hex64(this.permitted), inheritable: hex64(this.inheritable) };
-}
-
-/** CapabilitySet#masks with a JSON form (hex strings). */
-export function masksWithJSON(masks: CapabilityMasks): CapabilityMasks {
-  Object.defineProperty(masks, 'toJSON', { value: masksToJSON, enumerable: false, writable: true, configurable: true });
-  return masks;
 }
 
 // ---- reading back -------------------------------------------------------------------------
