@@ -3,7 +3,7 @@
 import { binding, RawGroup, RawUser } from './binding';
 import { CapabilityName, CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
-import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
+import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 
 export type { Id };
 
@@ -121,13 +121,8 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
   const lockSecurebits = checkBoolean(own('lockSecurebits'), 'lockSecurebits');
   const sgOption = checkSupplementaryGroups(own('supplementaryGroups'));
 
-  const masks = capabilities.masks;
-  if (masks.effective & ~masks.permitted) {
-    throw new PrivdropError(
-      ErrorCodes.INVALID_CAPABILITIES,
-      `effective capabilities must also be permitted: ${capabilities.toString()} (write +ep, not +e)`,
-    );
-  }
+  const notPermitted = effectiveNotPermitted(capabilities);
+  if (notPermitted) throw new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, notPermitted);
 
   const { uid, entry } = resolveUser(user);
   if (uid === 0) throw invalid(`user ${JSON.stringify(user)} is root (uid 0): dropPrivileges() drops to an unprivileged user`);

@@ -2,7 +2,7 @@
 // capability name, and the exit statuses that tell privdrop's failure, a command that cannot be
 // executed and a command that is not found apart (as env(1) and chroot(1) do).
 import * as path from 'path';
-import { describeAsRoot, repoRoot, runProcess } from './helpers/child';
+import { describeAsRoot, repoRoot, runNode, runProcess } from './helpers/child';
 
 const BIN = path.join(repoRoot, 'bin', 'privdrop.js');
 const privdrop = (...args: string[]) => runProcess(process.execPath, [BIN, ...args]);
@@ -63,5 +63,36 @@ describeAsRoot('exec exit statuses (125 privdrop, 126 cannot execute, 127 not fo
     for (const status of [0, 3, 125, 126]) {
       expect(privdrop('exec', '--user', 'nobody', '--', 'sh', '-c', `exit ${status}`).status).toBe(status);
     }
+  });
+});
+
+describe('parse warns about valid text that dropPrivileges() would refuse', () => {
+  test.each([
+    ['cap_kill+e', /^privdrop parse: warning: effective capabilities must also be permitted: cap_kill=e \(write \+ep, not \+e\); dropPrivileges\(\) refuses it \(ERR_PRIVDROP_INVALID_CAPABILITIES\)\n$/],
+    ['cap_kill+ep 41,42+p', /^privdrop parse: warning: capabilities 41, 42 are unknown to this kernel \(its last is \d+, cap_\w+\): dropPrivileges\(\) refuses them \(ERR_PRIVDROP_INVALID_CAPABILITIES\)\n$/],
+  ])('%s: printed, status 0, one warning on stderr, and "warnings" in --json', (text, warning) => {
+    const r = privdrop('parse', text);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^text {9}/);
+    expect(r.stderr).toMatch(warning);
+    const j = privdrop('parse', '--json', text);
+    expect(j.status).toBe(0);
+    expect(JSON.parse(j.stdout).warnings).toEqual([r.stderr.replace(/^privdrop parse: warning: /, '').trimEnd()]);
+  });
+
+  test('no warning for text the drop accepts', () => {
+    for (const text of ['cap_net_bind_service+ep', 'cap_kill+p cap_chown+i', '=']) {
+      const r = privdrop('parse', text);
+      expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(JSON.parse(privdrop('parse', '--json', text).stdout).warnings).toBeUndefined();
+    }
+  });
+});
+
+describeAsRoot('the parse warnings are true: dropPrivileges() refuses that text with the code named', () => {
+  test.each([['cap_kill+e'], ['cap_kill+ep 41,42+p']])('%s', (text) => {
+    const r = runNode(`try { privdrop.dropPrivileges({ user: 'nobody', capabilities: ${JSON.stringify(text)} }); report('dropped'); }
+      catch (e) { report({ code: e.code, uid: process.getuid() }); }`);
+    expect(r.json).toEqual({ code: 'ERR_PRIVDROP_INVALID_CAPABILITIES', uid: 0 });
   });
 });

@@ -90,7 +90,7 @@ export function run(
       case 'show':
         return runShow(rest, out);
       case 'parse':
-        return runParse(rest, out);
+        return runParse(rest, out, err);
       default:
         throw new UsageError(
           command.startsWith('-')
