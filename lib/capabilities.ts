@@ -265,7 +265,12 @@ export class CapabilitySet {
       if ((e as PrivdropError | undefined)?.code === ErrorCodes.INVALID_CAPABILITIES) throw parseError(text, clauses);
       throw e;
     }
-    return new CapabilitySet(masks);
+    const set = new CapabilitySet(masks);
+    // NODE_DEBUG=privdrop; debug.js loads on the first parse, not with require('privdrop').
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { debug, debugEnabled } = require('./debug') as typeof import('./debug');
+    if (debugEnabled()) debug('capabilities: parsed %j as %s', text.length > 200 ? text.slice(0, 200) + '...' : text, set.toString());
+    return set;
   }
 
   /** The named capabilities raised in `flags` (default 'ep': effective and permitted), nothing else. */

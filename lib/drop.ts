@@ -2,6 +2,7 @@
 // the native drop, which re-checks what only it can see and never returns half-dropped.
 import { binding, RawGroup, RawUser } from './binding';
 import { CapabilityName, CapabilitySet } from './capabilities';
+import { debugEnabled } from './debug';
 import { ErrorCodes, PrivdropError } from './errors';
 import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 
@@ -176,7 +177,17 @@ export function dropPrivileges(options: DropOptions): DropResult {
       step: 'validate',
     });
   }
-  const plan = resolveDropOptions(options);
+  const start = process.hrtime.bigint();
+  const trace = debugEnabled() ? (require('./drop-trace') as typeof import('./drop-trace')) : undefined; // NODE_DEBUG=privdrop
+  trace?.traceStart();
+  let plan: ResolvedDrop;
+  try {
+    plan = resolveDropOptions(options);
+  } catch (e) {
+    trace?.traceRefused(e, start);
+    throw e;
+  }
+  trace?.traceResolved(plan, keptSet(plan).toString(), start);
   const raw = binding().drop({
     uid: plan.uid,
     gid: plan.gid,
@@ -188,6 +199,7 @@ export function dropPrivileges(options: DropOptions): DropResult {
     lockSecurebits: plan.lockSecurebits,
     chroot: plan.chroot,
   });
+  trace?.traceDone(raw, start);
   // Node caches the working directory; the native chdir('/') after chroot bypassed it.
   if (plan.chroot) process.chdir('/');
   return {

@@ -72,7 +72,7 @@ function parseConfigText(text: string, path: string, needUser: boolean): Securit
     options[spec.option] = converted;
   }
   if (needUser && options.user === undefined) throw src.error(src.text.length, 'no user given (dropPrivileges() needs one)');
-  debug('config %s: %s format, %s', path, json ? 'JSON' : 'stanza', Object.keys(options).join(', ') || 'no keys');
+  debug('config: parsed %s as %s: %s', path, json ? 'JSON' : 'a Security stanza', Object.keys(options).join(', ') || 'no keys');
   return options as SecurityConfig;
 }
 
@@ -103,6 +103,7 @@ export function readSecurityConfig(path: string): SecurityConfig {
       throw new PrivdropError(ErrorCodes.INVALID_CONFIG, `${path}: ${size} bytes; a config file may be at most ${MAX_CONFIG_BYTES}`, { path });
     }
     text = readAtMost(path, MAX_CONFIG_BYTES);
+    debug('config: read %s (%d bytes)', path, Buffer.byteLength(text));
   } catch (e) {
     if (e instanceof PrivdropError) throw e;
     const err = e as NodeJS.ErrnoException;

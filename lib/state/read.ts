@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import { constants as osConstants } from 'os';
 import { binding } from '../binding';
 import { capabilityNameTable } from '../capabilities';
+import { debug, debugEnabled, msSince } from '../debug';
 import { ErrorCodes, PrivdropError } from '../errors';
 import { capabilityMask } from '../json';
 
@@ -109,11 +110,16 @@ const TASK_DIR = '/proc/self/task';
 export function processState(): ProcessState {
   // First, so that an unsupported platform or a missing binary throws its own coded error.
   const native = binding();
+  const start = process.hrtime.bigint();
   const decode = capabilityDecoder();
   const tid = native.gettid();
   const securebits = decodeSecurebits(native.getSecurebits());
   const threads = readThreads(TASK_DIR, decode);
   const differences = compareThreads(threads);
+  if (debugEnabled()) {
+    const agree = differences.length === 0 ? 'all agree' : `they DISAGREE on ${differences.map((d) => d.field).join(', ')}`;
+    debug('processState: %d threads read from %s in %s ms, %s', threads.length, TASK_DIR, msSince(start), agree);
+  }
   return { pid: process.pid, tid, securebits, threads, consistent: differences.length === 0, differences };
 }
 
