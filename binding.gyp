@@ -9,11 +9,13 @@
       "native/binding.cc",
       "native/broadcast.cc",
       "native/caps.cc",
+      "native/capset.cc",
       "native/error.cc",
       "native/drop.cc",
       "native/exec.cc",
       "native/faults.cc",
       "native/identity.cc",
+      "native/listen.cc",
       "native/platform.cc"
     ],
     "dependencies": [

@@ -8,3 +8,7 @@ export { PrivdropError, ErrorCodes } from './errors';
 export type { ErrorCode } from './errors';
 export { loadSecurityConfig, parseSecurityConfig } from './config';
 export type { SecurityConfig } from './config';
+export { setCapabilities, withCapabilities } from './runtime';
+export type { CapabilitiesArgument, SetCapabilitiesOptions, SetCapabilitiesResult, CapabilityWindow } from './runtime';
+export { listen } from './listen';
+export type { ListenOptions, ListenableApp, ReadyServer } from './listen';
