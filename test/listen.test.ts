@@ -48,6 +48,27 @@ describeAsRoot('listen()', () => {
     expect(j).toEqual({ code: 'EACCES', eff: [none] });
   });
 
+  test("the README's table: express app.listen(port) inside a window works, fastify.listen() inside one does not", () => {
+    const j = run(`
+      const express = require(modules + '/express');
+      const Fastify = require(modules + '/fastify');
+      drop('cap_net_bind_service+p');
+      const app = express();
+      app.get('/', (q, r) => r.send('express'));
+      const port = 900 + Math.floor(Math.random() * 100);
+      const server = privdrop.withCapabilities(['cap_net_bind_service'], () => app.listen(port));
+      const expressResult = await new Promise((res) => { server.once('error', (e) => res(e.code)); server.once('listening', () => res('ok')); });
+      server.close();
+      const f = Fastify();
+      let pending;
+      privdrop.withCapabilities(['cap_net_bind_service'], () => { pending = f.listen({ port: 80, host }); });
+      const fastifyResult = await pending.then(() => 'ok', (e) => e.code);
+      report({ expressResult, fastifyResult, eff: values('CapEff') });
+      process.exit(0);
+    `);
+    expect(j).toEqual({ expressResult: 'ok', fastifyResult: 'EACCES', eff: [none] });
+  });
+
   test('net and http servers on :80, a host name resolved before the window, every thread effective-free afterwards', () => {
     const j = run(`
       const d = drop('cap_net_bind_service+p');
@@ -194,7 +215,7 @@ describeAsRoot('listen()', () => {
   test('in a cluster worker the primary binds: listen() passes the request on (works when the primary may bind)', () => {
     const j = run(`
       const cluster = require('cluster');
-      cluster.setupPrimary({ exec: ${JSON.stringify(path.join(repoRoot, 'test', 'fixtures', 'cluster-worker.js'))}, args: [host], execArgv: [] });
+      cluster.setupPrimary({ exec: ${JSON.stringify(path.join(repoRoot, 'test', 'fixtures', 'cluster-worker.js'))}, args: [host, 'listen'], execArgv: [] });
       // The primary stays root here; each worker drops everything and binds :80 through the primary.
       const workers = [cluster.fork(), cluster.fork()];
       const answers = await Promise.all(workers.map((w) => new Promise((res) => w.once('message', res))));
@@ -205,5 +226,22 @@ describeAsRoot('listen()', () => {
     `);
     for (const a of j.answers) expect(a).toMatchObject({ dropped: true, listened: true, port: 80, prm: none });
     expect(j.served).toBe(true);
+  });
+
+  test('in a cluster worker, a window around server.listen({ port, exclusive: true }) binds in the worker itself', () => {
+    const j = run(`
+      const cluster = require('cluster');
+      const port = 900 + Math.floor(Math.random() * 100); // no host: every address, so not 80 (other tests use 127.0.0.1:80)
+      cluster.setupPrimary({ exec: ${JSON.stringify(path.join(repoRoot, 'test', 'fixtures', 'cluster-worker.js'))}, args: [host, 'window', String(port)], execArgv: [] });
+      const w = cluster.fork();
+      const answer = await new Promise((res) => w.once('message', res));
+      const body = await get('http://127.0.0.1:' + port + '/');
+      w.kill();
+      report({ answer, body });
+      process.exit(0);
+    `);
+    expect(j.answer).toMatchObject({ dropped: true, listened: true, prm: nbs, eff: none });
+    expect(j.answer.port).toBeLessThan(1024);
+    expect(j.body).toMatch(/^200 worker \d+$/);
   });
 });

@@ -1,5 +1,8 @@
 // setCapabilities() and withCapabilities(), for real as root in child processes; every thread's
 // state comes from /proc/self/task/*/status.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { describeAsRoot, distEntry, faultsBinding } from './helpers/child';
 import { CAP, maskHex, scenario } from './helpers/drop';
 
@@ -118,6 +121,40 @@ describeAsRoot('withCapabilities()', () => {
     expect(j.insidePromise).toBe(nbs);
     expect(j.badName).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_INVALID_CAPABILITIES' });
     expect(j.notFn.ok).toBe(false);
+    expect(j.eff).toEqual([none]);
+  });
+
+  test('what a window covers: synchronous calls on the calling thread; not the threadpool, not deferred binds', () => {
+    const secret = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-window-')), 'secret');
+    fs.writeFileSync(secret, 'root only', { mode: 0o600 });
+    fs.chmodSync(path.dirname(secret), 0o755);
+    let j;
+    try {
+      j = run(`
+      const secret = ${JSON.stringify(secret)};
+      const worker = await withThreads();
+      tryDrop({ user: 'nobody', capabilities: 'cap_dac_read_search,cap_net_bind_service+p', supplementaryGroups: 'clear' });
+      const caps = ['cap_dac_read_search', 'cap_net_bind_service'];
+      const outside = attempt(() => fs.readFileSync(secret, 'utf8')).code || 'read';
+      const sync = privdrop.withCapabilities(caps, () => fs.readFileSync(secret, 'utf8'));
+      let pending;
+      privdrop.withCapabilities(caps, () => { pending = readAsync(secret); });
+      const async = await pending;
+      const dgramCode = await new Promise((res) => {
+        const sock = require('dgram').createSocket('udp4');
+        sock.once('error', (e) => res(e.code));
+        privdrop.withCapabilities(caps, () => sock.bind(80, () => { sock.close(); res('ok'); }));
+      });
+      report({ outside, sync, async, dgramCode, eff: values('eff') });
+      await worker.terminate();
+    `);
+    } finally {
+      fs.rmSync(path.dirname(secret), { recursive: true, force: true });
+    }
+    expect(j.outside).toBe('EACCES');
+    expect(j.sync).toBe('root only');
+    expect(j.async).toBe('EACCES'); // fs.readFile runs on a threadpool thread, outside the window
+    expect(j.dgramCode).toBe('EACCES'); // dgram looks the address up first, so the bind comes after the window
     expect(j.eff).toEqual([none]);
   });
 
