@@ -14,6 +14,7 @@
       "native/drop.cc",
       "native/exec.cc",
       "native/faults.cc",
+      "native/filecaps.cc",
       "native/identity.cc",
       "native/listen.cc",
       "native/platform.cc"

@@ -1,7 +1,7 @@
 // Least privilege after start-up: setCapabilities() changes every thread, withCapabilities()
 // raises permitted capabilities on the calling thread for one synchronous call.
 import { isMainThread } from 'worker_threads';
-import { binding, RawBinding, RawTiming } from './binding';
+import { binding, RawBinding, RawMasks, RawTiming } from './binding';
 import { CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
 
@@ -21,6 +21,8 @@ export interface RuntimeBinding {
   windowLeave(raised: bigint): void;
   windows(): { seq: number; windows: { tid: number; depth: number; raised: bigint }[] };
   bindTcp(request: { address: string; port: number; ipv6Only: boolean; reusePort: boolean }): number;
+  /** The file's capabilities (effective: the effective bit applied), or null when it has none. */
+  capGetFile(path: string): RawMasks | null;
 }
 
 export function runtimeBinding(): RawBinding & RuntimeBinding {
@@ -201,4 +203,50 @@ export interface CapabilityWindow {
 export function openWindows(): { seq: number; windows: CapabilityWindow[] } {
   const raw = runtimeBinding().windows();
   return { seq: raw.seq, windows: raw.windows.map((w) => ({ tid: w.tid, depth: w.depth, raised: namesOf(w.raised), mask: w.raised })) };
+}
+
+function mergeWindows(a: CapabilityWindow[], b: CapabilityWindow[]): CapabilityWindow[] {
+  const byTid = new Map<number, CapabilityWindow>();
+  for (const w of [...a, ...b]) {
+    const seen = byTid.get(w.tid);
+    const mask = (seen?.mask ?? 0n) | w.mask;
+    byTid.set(w.tid, { tid: w.tid, depth: Math.max(seen?.depth ?? 0, w.depth), mask, raised: namesOf(mask) });
+  }
+  return [...byTid.values()].sort((x, y) => x.tid - y.tid);
+}
+
+/**
+ * Internal (processState): runs `read` (which reads /proc) between two looks at the open windows,
+ * again when a window opened or closed meanwhile (a few times at most). A window registers its
+ * capabilities before raising them and lowers them before it unregisters, so what /proc showed
+ * raised is in the union of the two looks.
+ */
+export function readAcrossWindows<T>(read: () => T): { value: T; windows: CapabilityWindow[] } {
+  for (let attempt = 0; ; attempt++) {
+    const before = openWindows();
+    const value = read();
+    const after = openWindows();
+    if (before.seq === after.seq || attempt >= 4) return { value, windows: mergeWindows(before.windows, after.windows) };
+  }
+}
+
+interface HasEffective {
+  tid: number;
+  capabilities: { effective: { names: string[]; mask: bigint } };
+}
+
+/**
+ * Internal (processState): the threads as they are outside their windows: a thread inside one
+ * shows its effective set without what the window raised, so that comparing threads does not
+ * report the window as an inconsistency.
+ */
+export function outsideWindows<T extends HasEffective>(threads: T[], windows: CapabilityWindow[]): T[] {
+  if (windows.length === 0) return threads;
+  const raisedBy = new Map(windows.map((w) => [w.tid, w.mask]));
+  return threads.map((t) => {
+    const raised = raisedBy.get(t.tid);
+    if (raised === undefined) return t;
+    const mask = t.capabilities.effective.mask & ~raised;
+    return { ...t, capabilities: { ...t.capabilities, effective: { mask, names: namesOf(mask) } } };
+  });
 }

@@ -10,6 +10,7 @@
 #include "drop.h"
 #include "error.h"
 #include "exec.h"
+#include "filecaps.h"
 #include "identity.h"
 #include "listen.h"
 #include "platform.h"
@@ -382,6 +383,13 @@ Napi::Value WindowsJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
+Napi::Value CapGetFileJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = StringArg(info, 0, "path");
+  privdrop::FileCaps f = Guard(env, [&] { return privdrop::CapsOfFile(path); });
+  return f.present ? Napi::Value(MasksToJs(env, f.masks)) : env.Null();
+}
+
 Napi::Value BindTcpJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsObject()) ThrowArg(env, "request must be an object");
@@ -423,6 +431,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("windowLeave", Napi::Function::New(env, WindowLeaveJs));
   exports.Set("windows", Napi::Function::New(env, WindowsJs));
   exports.Set("bindTcp", Napi::Function::New(env, BindTcpJs));
+  exports.Set("capGetFile", Napi::Function::New(env, CapGetFileJs));
 #ifdef PRIVDROP_FAULT_INJECTION
   exports.Set("faultInjection", Napi::Boolean::New(env, true));
 #else
