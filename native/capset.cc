@@ -232,7 +232,7 @@ unsigned LastCap() {
 
 // ---- windows ----------------------------------------------------------------------------
 
-constexpr int kMaxWindowThreads = 4096;
+constexpr int kMaxWindowThreads = 1024;  // threads inside a window at the same time
 
 struct WindowSlot {
   std::atomic<int> tid{0};
