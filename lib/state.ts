@@ -5,6 +5,7 @@ import * as fs from 'fs';
 import { constants as osConstants } from 'os';
 import { binding, RawBinding } from './binding';
 import { ErrorCodes, PrivdropError } from './errors';
+import { CapabilityWindow, outsideWindows, readAcrossWindows } from './runtime';
 
 /** One capability set of one thread. */
 export interface CapabilityMask {
@@ -91,10 +92,18 @@ export interface ProcessState {
   securebits: Securebits;
   /** Every thread that could be read, by ascending tid. */
   threads: ThreadState[];
-  /** True when every thread has the same CONSISTENCY_FIELDS. */
+  /**
+   * True when every thread has the same CONSISTENCY_FIELDS, a thread inside a withCapabilities()
+   * window counted without what its window raised (see `windows`).
+   */
   consistent: boolean;
   /** The fields that differ, in CONSISTENCY_FIELDS order; empty when consistent. */
   differences: StateDifference[];
+  /**
+   * The threads inside withCapabilities() windows while the state was read: their `threads[]`
+   * entry shows the raised capabilities in its effective set, as /proc does.
+   */
+  windows: CapabilityWindow[];
 }
 
 const TASK_DIR = '/proc/self/task';
@@ -109,9 +118,9 @@ export function processState(): ProcessState {
   const decode = capabilityDecoder(native);
   const tid = native.gettid();
   const securebits = decodeSecurebits(native.getSecurebits());
-  const threads = readThreads(TASK_DIR, decode);
-  const differences = compareThreads(threads);
-  return { pid: process.pid, tid, securebits, threads, consistent: differences.length === 0, differences };
+  const { value: threads, windows } = readAcrossWindows(() => readThreads(TASK_DIR, decode));
+  const differences = compareThreads(outsideWindows(threads, windows));
+  return { pid: process.pid, tid, securebits, threads, consistent: differences.length === 0, differences, windows };
 }
 
 /** Internal (tests): reads every <tid>/status under taskDir, skipping threads that are gone. */
@@ -360,8 +369,11 @@ export function formatProcessState(state: ProcessState): string {
   row('securebits', `0x${bits.value.toString(16)}${bits.flags.length ? ' ' + bits.flags.join(', ') : ' (none)'}`);
   row('no_new_privs', self.noNewPrivs ? 'yes' : 'no');
   row('seccomp', `${self.seccomp} (${['disabled', 'strict', 'filter'][self.seccomp] ?? 'unknown'})`);
+  for (const w of state.windows ?? []) {
+    row('windows', `thread ${w.tid} inside ${w.depth} withCapabilities() window${w.depth === 1 ? '' : 's'}: ${w.raised.join(' ') || '(nothing raised)'}`);
+  }
   if (state.consistent) {
-    row('threads', `all ${state.threads.length} agree`);
+    row('threads', `all ${state.threads.length} agree${state.windows?.length ? ' (outside the windows above)' : ''}`);
   } else {
     const fields = state.differences.map((d) => d.field);
     row('threads', `DISAGREE on ${fields.join(', ')}; the values above are thread ${self.tid}'s`);

@@ -178,6 +178,50 @@ describeAsRoot('withCapabilities()', () => {
   });
 });
 
+describeAsRoot('processState() and windows', () => {
+  test('a thread inside a window is named, not reported inconsistent; a thread raised behind our back still is', () => {
+    const j = run(`
+      tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service,cap_net_raw+p', supplementaryGroups: 'clear' });
+      const mainWindow = privdrop.withCapabilities(['cap_net_bind_service'], () => {
+        const s = privdrop.processState();
+        return { consistent: s.consistent, windows: s.windows.map((w) => ({ main: w.tid === process.pid, raised: w.raised, depth: w.depth })) };
+      });
+      const shared = new Int32Array(new SharedArrayBuffer(8));
+      const w = new Worker(\`
+        const { parentPort, workerData } = require('worker_threads');
+        const privdrop = require(workerData.dist);
+        const tid = Number(require('fs').readlinkSync('/proc/thread-self').split('/').pop());
+        privdrop.withCapabilities(['cap_net_raw'], () => {
+          privdrop.withCapabilities(['cap_net_raw'], () => {
+            parentPort.postMessage(tid);
+            Atomics.wait(workerData.shared, 0, 0, 10000);
+          });
+        });
+        // Now raise it behind privdrop's back (the raw binding: no window).
+        const native = require(workerData.binding).binding();
+        const c = native.capGetProc();
+        native.capSetProc({ ...c, effective: c.permitted });
+        parentPort.postMessage('raw');
+        Atomics.wait(workerData.shared, 1, 0, 10000);
+      \`, { eval: true, workerData: { dist: ${JSON.stringify(distEntry)}, binding: ${JSON.stringify(distEntry.replace(/index\.js$/, 'binding.js'))}, shared } });
+      const workerTid = await new Promise((res) => w.once('message', res));
+      const s = privdrop.processState();
+      const inWorker = { consistent: s.consistent, differences: s.differences, windows: s.windows.map((x) => ({ worker: x.tid === workerTid, raised: x.raised, depth: x.depth })) };
+      const formatted = privdrop.formatProcessState(s);
+      Atomics.store(shared, 0, 1); Atomics.notify(shared, 0);
+      await new Promise((res) => w.once('message', res));
+      const raw = privdrop.processState();
+      Atomics.store(shared, 1, 1); Atomics.notify(shared, 1);
+      report({ mainWindow, inWorker, formatted, raw: { consistent: raw.consistent, fields: raw.differences.map((d) => d.field), windows: raw.windows.length } });
+      process.exit(0);
+    `);
+    expect(j.mainWindow).toEqual({ consistent: true, windows: [{ main: true, raised: ['cap_net_bind_service'], depth: 1 }] });
+    expect(j.inWorker).toEqual({ consistent: true, differences: [], windows: [{ worker: true, raised: ['cap_net_raw'], depth: 2 }] });
+    expect(j.formatted).toMatch(/windows\s+thread \d+ inside 2 withCapabilities\(\) windows: cap_net_raw/);
+    expect(j.raw).toEqual({ consistent: false, fields: ['CapEff'], windows: 0 });
+  });
+});
+
 describeAsRoot('setCapabilities()', () => {
   test('lowers every thread, Workers and the threadpool included, verified; raising again fails with nothing changed', () => {
     const j = run(`
