@@ -283,7 +283,10 @@ Napi::Value DropJs(const Napi::CallbackInfo& info) {
   plan.chroot = chroot.As<Napi::String>().Utf8Value();
   if (plan.chroot.find('\0') != std::string::npos) ThrowArg(env, "chroot must not contain NUL bytes");
 
-  privdrop::DropResult r = Guard(env, [&] { return privdrop::Drop(plan); });
+  privdrop::DropResult r = Guard(env, [&] {
+    privdrop::WindowsHeld held("dropPrivileges()");  // its verification must not meet a thread inside a window
+    return privdrop::Drop(plan);
+  });
   Napi::Object out = Napi::Object::New(env);
   out.Set("threads", Napi::Number::New(env, r.threads));
   out.Set("ms", Napi::Number::New(env, r.ms));

@@ -261,16 +261,33 @@ WindowSlot* ClaimWindow(int tid) {
   return nullptr;
 }
 
-// Holds g_setting for the length of a SetCapabilities call.
-class SettingGuard {
- public:
-  SettingGuard() { g_setting.store(true, std::memory_order_seq_cst); }
-  ~SettingGuard() { g_setting.store(false, std::memory_order_seq_cst); }
-  SettingGuard(const SettingGuard&) = delete;
-  SettingGuard& operator=(const SettingGuard&) = delete;
-};
-
 }  // namespace
+
+WindowsHeld::WindowsHeld(const char* what) {
+  g_setting.store(true, std::memory_order_seq_cst);
+  const int self = GetTid();
+  if (WindowSlot* own = FindWindow(self); own != nullptr && own->depth.load() > 0) {
+    g_setting.store(false, std::memory_order_seq_cst);
+    throw Error("ERR_PRIVDROP_INVALID_ARGUMENT",
+                std::string(what) + " cannot run inside a withCapabilities() window of the same thread: call it after the "
+                "window's function has returned",
+                0, "", "validate");
+  }
+  for (const double start = NowMs(); g_openWindows.load(std::memory_order_seq_cst) > 0;) {
+    if (NowMs() - start > kDeadlineMs) {
+      int tid = 0;
+      for (auto& s : g_windows) if (s.depth.load() > 0) { tid = s.tid.load(); break; }
+      g_setting.store(false, std::memory_order_seq_cst);
+      throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
+                  std::string(what) + ": thread " + std::to_string(tid) + " stayed inside a withCapabilities() window for more than " +
+                      std::to_string(kDeadlineMs) + " ms; nothing was changed",
+                  ETIMEDOUT, "", "validate");
+    }
+    Pause();
+  }
+}
+
+WindowsHeld::~WindowsHeld() { g_setting.store(false, std::memory_order_seq_cst); }
 
 SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   SetCapsResult result;
@@ -284,23 +301,7 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   LoadFault();
 
   // No window may be open while the threads change: wait for open ones to close.
-  SettingGuard setting;
-  if (WindowSlot* own = FindWindow(pid); own != nullptr && own->depth.load() > 0)
-    throw Error("ERR_PRIVDROP_INVALID_ARGUMENT",
-                "setCapabilities() cannot run inside a withCapabilities() window of the same thread: call it after the "
-                "window's function has returned",
-                0, "", "validate");
-  for (const double start = NowMs(); g_openWindows.load(std::memory_order_seq_cst) > 0;) {
-    if (NowMs() - start > kDeadlineMs) {
-      int tid = 0;
-      for (auto& s : g_windows) if (s.depth.load() > 0) { tid = s.tid.load(); break; }
-      throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
-                  "thread " + std::to_string(tid) + " stayed inside a withCapabilities() window for more than " +
-                      std::to_string(kDeadlineMs) + " ms; nothing was changed",
-                  ETIMEDOUT, "", "validate");
-    }
-    Pause();
-  }
+  WindowsHeld held("setCapabilities()");
 
   TaskDir task;
   if (Fault("setcaps-open-task") || task.fd() < 0)

@@ -39,6 +39,18 @@ uint64_t WindowEnter(uint64_t mask);
 // Lowers `raised` again on the calling thread; aborts the process if that fails.
 void WindowLeave(uint64_t raised);
 
+// Holds windows off for its lifetime: waits (up to a second) until no window is open on any
+// thread and keeps new ones waiting, so that an all-thread change and its verification never
+// meet a raised thread. Throws Error (nothing changed) when the calling thread is inside a window
+// itself or another one stays open too long. SetCapabilities takes it; the drop runs under it too.
+class WindowsHeld {
+ public:
+  explicit WindowsHeld(const char* what);
+  ~WindowsHeld();
+  WindowsHeld(const WindowsHeld&) = delete;
+  WindowsHeld& operator=(const WindowsHeld&) = delete;
+};
+
 struct WindowInfo {
   int tid = 0;
   int depth = 0;

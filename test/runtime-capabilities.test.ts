@@ -304,6 +304,35 @@ describeAsRoot('setCapabilities()', () => {
     expect(j.unchanged).toBe(true);
   });
 
+  test('dropPrivileges() is held off by windows too: refused inside one, its verification never meets a raised Worker', () => {
+    const j = run(`
+      const inside = privdrop.withCapabilities(['cap_net_bind_service'], () => tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+p' }));
+      const code = \`
+        const { parentPort, workerData } = require('worker_threads');
+        const privdrop = require(workerData);
+        let windows = 0;
+        parentPort.postMessage('up');
+        const loop = () => {
+          for (let i = 0; i < 200; i++) privdrop.withCapabilities(['cap_net_bind_service'], () => { windows++; });
+          if (windows < 20000) setImmediate(loop); else parentPort.postMessage(windows);
+        };
+        loop();
+      \`;
+      const workers = [1, 2].map(() => new Worker(code, { eval: true, workerData: ${JSON.stringify(distEntry)} }));
+      await Promise.all(workers.map((w) => new Promise((res) => w.once('message', res))));
+      const done = Promise.all(workers.map((w) => new Promise((res) => w.once('message', res))));
+      await new Promise((res) => setTimeout(res, 20));
+      const d = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+p', supplementaryGroups: 'clear' });
+      const counts = await done;
+      report({ inside, d: d.ok, counts, eff: values('eff'), prm: values('prm') });
+    `);
+    expect(j.inside).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_INVALID_ARGUMENT' });
+    expect(j.d).toBe(true);
+    expect(j.counts).toEqual([20000, 20000]);
+    expect(j.eff).toEqual([none]);
+    expect(j.prm).toEqual([nbs]);
+  });
+
   test('from a Worker: ERR_PRIVDROP_NOT_MAIN_THREAD', () => {
     const j = run(`
       tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep', supplementaryGroups: 'clear' });
