@@ -1,6 +1,5 @@
 // Least privilege after start-up: setCapabilities() changes every thread, withCapabilities()
 // raises permitted capabilities on the calling thread for one synchronous call.
-import { isMainThread } from 'worker_threads';
 import { binding, RawBinding, RawMasks, RawTiming } from './binding';
 import { CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
@@ -87,7 +86,9 @@ function namesOf(mask: bigint): string[] {
  * Main thread only. A failure after the first thread changed aborts the process, as the drop does.
  */
 export function setCapabilities(capabilities: CapabilitiesArgument, options: SetCapabilitiesOptions = {}): SetCapabilitiesResult {
-  if (!isMainThread) {
+  // worker_threads is loaded here, not when processState() (which imports this module) is.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (!(require('worker_threads') as typeof import('worker_threads')).isMainThread) {
     throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, 'setCapabilities() must be called from the main thread, not from a Worker', {
       step: 'validate',
     });
