@@ -21,6 +21,7 @@ export type { CapabilitiesArgument, SetCapabilitiesOptions, SetCapabilitiesResul
 export type { ListenOptions, ListenableApp, ReadyServer } from './listen';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
+let runtime: typeof Runtime | undefined;
 const lazy = {
   get dropPrivileges() {
     return (require('./drop') as typeof Drop).dropPrivileges;
@@ -40,11 +41,12 @@ const lazy = {
   get parseSecurityConfig() {
     return (require('./config') as typeof Config).parseSecurityConfig;
   },
+  // Kept once loaded: withCapabilities() may be called often, and require() costs microseconds.
   get setCapabilities() {
-    return (require('./runtime') as typeof Runtime).setCapabilities;
+    return (runtime ??= require('./runtime') as typeof Runtime).setCapabilities;
   },
   get withCapabilities() {
-    return (require('./runtime') as typeof Runtime).withCapabilities;
+    return (runtime ??= require('./runtime') as typeof Runtime).withCapabilities;
   },
   get listen() {
     return (require('./listen') as typeof Listen).listen;
