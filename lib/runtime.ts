@@ -190,24 +190,28 @@ export function withCapabilities<T>(capabilities: readonly string[] | string, fn
   return result;
 }
 
-/** One thread inside a withCapabilities() window, as processState() reports it. */
+/** One thread inside a withCapabilities() window, as processState() reports it (plain JSON). */
 export interface CapabilityWindow {
   tid: number;
   /** Nested windows open on that thread. */
   depth: number;
   /** The capabilities the windows raised (effective only while they are open). */
   raised: string[];
+}
+
+/** Internal: a window with the mask of what it raised. */
+export interface OpenWindow extends CapabilityWindow {
   mask: bigint;
 }
 
 /** Internal: the windows open now and a counter that changes whenever one opens or closes. */
-export function openWindows(): { seq: number; windows: CapabilityWindow[] } {
+export function openWindows(): { seq: number; windows: OpenWindow[] } {
   const raw = runtimeBinding().windows();
   return { seq: raw.seq, windows: raw.windows.map((w) => ({ tid: w.tid, depth: w.depth, raised: namesOf(w.raised), mask: w.raised })) };
 }
 
-function mergeWindows(a: CapabilityWindow[], b: CapabilityWindow[]): CapabilityWindow[] {
-  const byTid = new Map<number, CapabilityWindow>();
+function mergeWindows(a: OpenWindow[], b: OpenWindow[]): OpenWindow[] {
+  const byTid = new Map<number, OpenWindow>();
   for (const w of [...a, ...b]) {
     const seen = byTid.get(w.tid);
     const mask = (seen?.mask ?? 0n) | w.mask;
@@ -222,7 +226,7 @@ function mergeWindows(a: CapabilityWindow[], b: CapabilityWindow[]): CapabilityW
  * capabilities before raising them and lowers them before it unregisters, so what /proc showed
  * raised is in the union of the two looks.
  */
-export function readAcrossWindows<T>(read: () => T): { value: T; windows: CapabilityWindow[] } {
+export function readAcrossWindows<T>(read: () => T): { value: T; windows: OpenWindow[] } {
   for (let attempt = 0; ; attempt++) {
     const before = openWindows();
     const value = read();
@@ -241,7 +245,7 @@ interface HasEffective {
  * shows its effective set without what the window raised, so that comparing threads does not
  * report the window as an inconsistency.
  */
-export function outsideWindows<T extends HasEffective>(threads: T[], windows: CapabilityWindow[]): T[] {
+export function outsideWindows<T extends HasEffective>(threads: T[], windows: OpenWindow[]): T[] {
   if (windows.length === 0) return threads;
   const raisedBy = new Map(windows.map((w) => [w.tid, w.mask]));
   return threads.map((t) => {

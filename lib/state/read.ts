@@ -122,7 +122,15 @@ export function processState(): ProcessState {
   const securebits = decodeSecurebits(native.getSecurebits());
   const { value: threads, windows } = readAcrossWindows(() => readThreads(TASK_DIR, decode));
   const differences = compareThreads(outsideWindows(threads, windows));
-  return { pid: process.pid, tid, securebits, threads, consistent: differences.length === 0, differences, windows };
+  return {
+    pid: process.pid,
+    tid,
+    securebits,
+    threads,
+    consistent: differences.length === 0,
+    differences,
+    windows: windows.map(({ tid: windowTid, depth, raised }) => ({ tid: windowTid, depth, raised })),
+  };
 }
 
 /** Internal (tests): reads every <tid>/status under taskDir, skipping threads that are gone. */
