@@ -6,7 +6,7 @@ import { binding } from '../binding';
 import { hasFlag, optionValue, parseArgs, UsageError } from './args';
 import { readSecurityConfig } from '../config';
 import { DropOptions, dropPrivileges, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
-import { ErrorCodes, PrivdropError } from '../errors';
+import { ErrorCodes, PrivdropError, withStep } from '../errors';
 import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet, toCapabilitySet } from '../options';
 import { permittedOnlyCapabilities, permittedOnlyProblem, programFile } from '../permitted-only';
 
@@ -265,8 +265,8 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Runs `privdrop exec`. Returns an exit status only for --help and --dry-run; otherwise execs or throws. */
-export function runExec(args: string[], out: (s: string) => void): number {
+/** Everything `privdrop exec` checks before the drop: the request, the plan, COMMAND, the descriptors. */
+function checkExec(args: string[], out: (s: string) => void): { request: ExecRequest; cmd: ResolvedCommand } | number {
   const request = execRequest(args);
   if (request === 'help') {
     out(EXEC_HELP);
@@ -295,6 +295,19 @@ export function runExec(args: string[], out: (s: string) => void): number {
     out(describePlan(plan, cmd, request));
     return 0;
   }
+  return { request, cmd };
+}
+
+/** Runs `privdrop exec`. Returns an exit status only for --help and --dry-run; otherwise execs or throws. */
+export function runExec(args: string[], out: (s: string) => void): number {
+  let checked: { request: ExecRequest; cmd: ResolvedCommand } | number;
+  try {
+    checked = checkExec(args, out);
+  } catch (e) {
+    throw withStep(e, 'validate'); // nothing has changed yet
+  }
+  if (typeof checked === 'number') return checked;
+  const { request, cmd } = checked;
   // Read before the drop: after a chroot there may be no /proc.
   const leaking = leakingFds(new Set(request.keepFds));
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
