@@ -8,10 +8,11 @@ import type * as Drop from './drop';
 import type * as Listen from './listen';
 import type * as Runtime from './runtime';
 import type * as Format from './state/format';
+import type * as Json from './json';
 import type * as Read from './state/read';
 
 export { CapabilitySet, capabilityNames } from './capabilities';
-export type { CapabilityFlag, CapabilityName, CapabilityMasks, CapabilitySetJSON } from './capabilities';
+export type { CapabilityFlag, CapabilityName, KnownCapabilityName, CapabilityMasks, CapabilitySetJSON } from './capabilities';
 export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state/read';
 export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id } from './drop';
 export { PrivdropError, ErrorCodes } from './errors';
@@ -19,6 +20,7 @@ export type { ErrorCode } from './errors';
 export type { SecurityConfig } from './config';
 export type { CapabilitiesArgument, SetCapabilitiesOptions, SetCapabilitiesResult, CapabilityWindow } from './runtime';
 export type { ListenOptions, ListenableApp, ReadyServer } from './listen';
+export type { JSONForm, ProcessStateJSON } from './json';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 let runtime: typeof Runtime | undefined;
@@ -50,6 +52,9 @@ const lazy = {
   },
   get listen() {
     return (require('./listen') as typeof Listen).listen;
+  },
+  get processStateFromJSON() {
+    return (require('./json') as typeof Json).processStateFromJSON;
   },
 };
 /* eslint-enable @typescript-eslint/no-var-requires */
@@ -89,3 +94,6 @@ Object.defineProperty(exports, 'withCapabilities', { enumerable: true, get: func
 /** Binds a server with cap_net_bind_service raised for the bind only (lib/listen.ts). */
 export declare const listen: typeof Listen.listen;
 Object.defineProperty(exports, 'listen', { enumerable: true, get: function () { return lazy.listen; } });
+/** A processState() result from its JSON: masks are bigints again (lib/json.ts). */
+export declare const processStateFromJSON: typeof Json.processStateFromJSON;
+Object.defineProperty(exports, 'processStateFromJSON', { enumerable: true, get: function () { return lazy.processStateFromJSON; } });

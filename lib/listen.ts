@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import { getSystemErrorMap } from 'util';
 import { isMainThread } from 'worker_threads';
-import { CapabilitySet } from './capabilities';
+import { CapabilityName, CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
 import { runtimeBinding, withCapabilities } from './runtime';
 
@@ -33,7 +33,7 @@ export interface ListenOptions {
    * the port is below the unprivileged port start (1024 unless the system says otherwise) and the
    * capability is permitted; none otherwise. Each one named here must be permitted.
    */
-  capabilities?: readonly string[];
+  capabilities?: readonly CapabilityName[];
 }
 
 /** An express application: `app.listen(...)` creates an http.Server and returns it. */
@@ -65,7 +65,7 @@ interface Checked {
   backlog: number | undefined;
   ipv6Only: boolean;
   reusePort: boolean;
-  capabilities: readonly string[] | undefined;
+  capabilities: readonly CapabilityName[] | undefined;
 }
 
 function checkOptions(options: unknown): Checked {
@@ -98,7 +98,7 @@ function checkOptions(options: unknown): Checked {
     backlog: backlog as number | undefined,
     ipv6Only: ipv6Only === true,
     reusePort: reusePort === true,
-    capabilities: capabilities as readonly string[] | undefined,
+    capabilities: capabilities as readonly CapabilityName[] | undefined,
   };
 }
 
@@ -218,7 +218,7 @@ export async function listen(target: net.Server | ListenableApp | ReadyServer, o
   else if (net.isIP(o.host)) addresses = [o.host];
   else addresses = [(await dns.promises.lookup(o.host)).address];
 
-  let names: readonly string[];
+  let names: readonly CapabilityName[];
   if (o.capabilities !== undefined) {
     names = o.capabilities;
   } else {

@@ -13,11 +13,11 @@
 // file before anything changes.
 import * as fs from 'fs';
 import * as path from 'path';
-import { CapabilitySet } from './capabilities';
+import { CapabilityName, CapabilitySet } from './capabilities';
 import { runtimeBinding } from './runtime';
 
 /** The options of the drop with `names` kept permitted and inheritable only (not effective, no ambient). */
-export function permittedOnlyCapabilities(base: CapabilitySet, names: readonly string[]): CapabilitySet {
+export function permittedOnlyCapabilities(base: CapabilitySet, names: readonly CapabilityName[]): CapabilitySet {
   return base.with(names, 'pi').without(names, 'e');
 }
 
@@ -69,7 +69,7 @@ export function programFile(file: string, root: string, searchPath: string): str
  * Why the program file `hostFile` would not receive `names` permitted-only, or null when it would
  * (each one in the file's inheritable set, or its permitted set, and the effective bit off).
  */
-export function permittedOnlyProblem(hostFile: string, names: readonly string[]): string | null {
+export function permittedOnlyProblem(hostFile: string, names: readonly CapabilityName[]): string | null {
   const wanted = CapabilitySet.from(names, 'inheritable').masks.inheritable;
   const fileCaps = runtimeBinding().capGetFile(hostFile);
   const text = CapabilitySet.fromMasks({ effective: wanted, permitted: 0n, inheritable: 0n }).effective.join(',');

@@ -1,7 +1,7 @@
 // Least privilege after start-up: setCapabilities() changes every thread, withCapabilities()
 // raises permitted capabilities on the calling thread for one synchronous call.
 import { binding, RawBinding, RawMasks, RawTiming } from './binding';
-import { CapabilitySet } from './capabilities';
+import { CapabilityName, CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
 
 /** What native/capset.cc and native/listen.cc add to the binding (native/binding.cc exports them). */
@@ -29,14 +29,14 @@ export function runtimeBinding(): RawBinding & RuntimeBinding {
 }
 
 /** Capabilities for setCapabilities(): libcap text, names (meaning effective and permitted), or a CapabilitySet. */
-export type CapabilitiesArgument = string | readonly string[] | CapabilitySet;
+export type CapabilitiesArgument = string | readonly CapabilityName[] | CapabilitySet;
 
 export interface SetCapabilitiesOptions {
   /**
    * The ambient set afterwards, as names; it can only be lowered. Default: the ambient
    * capabilities that are still permitted and inheritable stay (the kernel lowers the others).
    */
-  ambient?: readonly string[];
+  ambient?: readonly CapabilityName[];
 }
 
 export interface SetCapabilitiesResult {
@@ -102,7 +102,7 @@ export function setCapabilities(capabilities: CapabilitiesArgument, options: Set
   let ambient: bigint | undefined;
   if (options.ambient !== undefined) {
     if (!Array.isArray(options.ambient)) throw new TypeError(`ambient must be an array of capability names, got ${describe(options.ambient)}`);
-    ambient = CapabilitySet.from(options.ambient as string[], 'effective').masks.effective;
+    ambient = CapabilitySet.from(options.ambient as CapabilityName[], 'effective').masks.effective;
   }
   const m = set.masks;
   if (m.effective & ~m.permitted) {
@@ -144,7 +144,7 @@ function maskOfNames(names: unknown): bigint {
   for (const name of list) {
     if (typeof name !== 'string') throw new TypeError('capabilities must be an array of capability names (strings)');
   }
-  return CapabilitySet.from(list as string[], 'effective').masks.effective;
+  return CapabilitySet.from(list as CapabilityName[], 'effective').masks.effective;
 }
 
 /**
@@ -159,7 +159,7 @@ function maskOfNames(names: unknown): bigint {
  * runs; any other function that returns a promise or thenable makes withCapabilities throw
  * ERR_PRIVDROP_INVALID_ARGUMENT after the window has closed.
  */
-export function withCapabilities<T>(capabilities: readonly string[] | string, fn: () => T): T {
+export function withCapabilities<T>(capabilities: readonly CapabilityName[] | CapabilityName, fn: () => T): T {
   const native = runtimeBinding();
   const mask = maskOfNames(capabilities);
   if (typeof fn !== 'function') throw new TypeError(`withCapabilities() needs a function to run, got ${describe(fn)}`);

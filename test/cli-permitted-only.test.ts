@@ -80,14 +80,14 @@ describeAsRoot('privdrop exec --permitted-only', () => {
     ['no file capabilities', '', /has no file capabilities.*setcap cap_net_bind_service\+i /],
     ['the file effective bit', 'cap_net_bind_service+ei', /effective bit set/],
     ['another capability only', 'cap_net_raw+i', /lack cap_net_bind_service/],
-  ])('refuses before anything changes: %s (exit 127, nothing ran)', (_name, caps, message) => {
+  ])('refuses before anything changes: %s (exit 125, privdrop failed, nothing ran)', (_name, caps, message) => {
     setcap(caps);
     const marker = path.join(dir, 'ran');
     fs.rmSync(marker, { force: true });
     const r = runProcess(process.execPath, [
       cli, 'exec', '--user', 'nobody', '--permitted-only', 'cap_net_bind_service', '--', node, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`,
     ]);
-    expect(r.status).toBe(127);
+    expect(r.status).toBe(125);
     expect(r.stderr).toMatch(message);
     expect(fs.existsSync(marker)).toBe(false);
   });

@@ -3,6 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { binding } from '../binding';
+import type { CapabilityName } from '../capabilities';
 import { hasFlag, optionValue, parseArgs, UsageError } from './args';
 import { readSecurityConfig } from '../config';
 import { DropOptions, dropPrivileges, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
@@ -14,7 +15,7 @@ export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
 
 Become an unprivileged user on every thread, keep the named capabilities, and run COMMAND
 in place of privdrop (same PID, signals go straight to COMMAND). If anything fails, nothing
-runs: the reason goes to stderr and the exit status is 127.
+runs: the reason goes to stderr and the exit status is 125 (126 or 127 for COMMAND itself).
 
 Options:
   --user USER            user name or uid to become (required, here or in --config)
@@ -48,8 +49,9 @@ Options:
 
 COMMAND is searched for in PATH (inside DIR with --chroot) before anything changes.
 
-Exit status: COMMAND's own; 127 if privdrop fails or COMMAND is not found or cannot be run
-(nothing ran); 2 for a usage error; 0 for a successful --dry-run.
+Exit status (as env(1) and chroot(1)): COMMAND's own; 125 if privdrop fails (nothing ran);
+126 if COMMAND is found but cannot be executed; 127 if COMMAND is not found; 2 for a usage
+error; 0 for a successful --dry-run.
 `;
 
 const SPECS = {
@@ -79,7 +81,7 @@ export interface ExecRequest {
   keepFds: number[];
   dryRun: boolean;
   /** --permitted-only: capabilities COMMAND gets permitted but not effective (lib/permitted-only.ts). */
-  permittedOnly: string[];
+  permittedOnly: CapabilityName[];
   /** The program file the check read (set by runExec). */
   permittedOnlyFile?: string;
 }
@@ -123,7 +125,8 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
   if (hasFlag(parsed, 'ambient')) options.ambient = true;
   else if (hasFlag(parsed, 'no-ambient')) options.ambient = false;
   else if (options.ambient === undefined) options.ambient = true;
-  const permittedOnly = (optionValue(parsed, 'permitted-only') ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+  // Checked against libcap's names when the capability set is built just below.
+  const permittedOnly = (optionValue(parsed, 'permitted-only') ?? '').split(',').map((n) => n.trim()).filter(Boolean) as CapabilityName[];
   if (optionValue(parsed, 'permitted-only') !== undefined) {
     if (permittedOnly.length === 0 || permittedOnly.some((n) => /[=+\-\s]/.test(n))) {
       throw new UsageError('--permitted-only needs a comma-separated list of capability names, e.g. cap_net_bind_service', 'exec');
@@ -281,14 +284,14 @@ function checkExec(args: string[], out: (s: string) => void): { request: ExecReq
   if (request.permittedOnly.length) {
     const file = programFile(cmd.file, plan.chroot || '/', process.env.PATH || DEFAULT_PATH);
     const problem = permittedOnlyProblem(file, request.permittedOnly);
-    if (problem) throw new PrivdropError(ErrorCodes.EXEC_FAILED, `--permitted-only: ${problem}`, { path: file });
+    if (problem) throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--permitted-only: ${problem}`, { path: file, step: 'validate' });
     request.permittedOnlyFile = file;
   }
   for (const fd of request.keepFds) {
     try {
       fs.fstatSync(fd);
     } catch {
-      throw new PrivdropError(ErrorCodes.EXEC_FAILED, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
+      throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
     }
   }
   if (request.dryRun) {
