@@ -12,9 +12,13 @@
       "native/error.cc",
       "native/drop.cc",
       "native/exec.cc",
+      "native/fatal.cc",
       "native/faults.cc",
       "native/identity.cc",
-      "native/platform.cc"
+      "native/platform.cc",
+      "native/probes.cc",
+      "native/status.cc",
+      "native/thread_ops.cc"
     ],
     "dependencies": [
       "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -29,7 +29,7 @@ export interface DropOptions {
 }
 
 export interface BroadcastTiming {
-  /** 'noop' (every thread answers), 'prepare' (bounding set, keep-caps) or 'final' (capset, ambient). */
+  /** 'rehearse' (every thread can make each call; nothing changes) or 'transition' (the whole drop, one signal per thread). */
   name: string;
   ms: number;
   /** Threads that ran this step, the calling one included. */
@@ -240,10 +240,10 @@ export function dropPrivileges(options: DropOptions): DropResult {
     uid: plan.uid,
     gid: plan.gid,
     groups: plan.groups,
-    caps: plan.capabilities.masks,
-    trimBounding: plan.trimBounding,
+    capabilities: plan.capabilities.masks,
+    boundingSet: plan.trimBounding ? 'retained' : 'unchanged',
     ambient: plan.ambient,
-    noNewPrivs: plan.noNewPrivileges,
+    noNewPrivileges: plan.noNewPrivileges,
     lockSecurebits: plan.lockSecurebits,
     chroot: plan.chroot,
   });
