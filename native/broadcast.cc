@@ -10,8 +10,8 @@
 #include "faults.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
+#include <linux/futex.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -56,6 +57,10 @@ Slot g_slots[kMaxThreads];
 int g_slotCount = 0;
 int g_index[kIndexSize];  // slot index + 1, 0 = empty
 std::atomic<bool> g_active{false};
+// Signals queued and not yet answered: the futex word the calling thread sleeps on (as glibc's
+// setxid does); the handler that brings it to 0 wakes it. 32-bit, as a futex needs.
+std::atomic<int> g_outstanding{0};
+static_assert(sizeof(std::atomic<int>) == sizeof(int), "futex word");
 std::atomic<uint64_t> g_cookie{0};
 std::atomic<ThreadOp> g_op{nullptr};
 std::atomic<const void*> g_arg{nullptr};
@@ -99,7 +104,11 @@ void Handler(int sig, siginfo_t* info, void* ctx) {
         int r = op(g_arg.load(std::memory_order_acquire), &step);
         slot->err = r;
         slot->step = step;
-        slot->state.store(r == 0 ? kDone : kFailed, std::memory_order_release);
+        int expected = kPending;
+        if (slot->state.compare_exchange_strong(expected, r == 0 ? kDone : kFailed, std::memory_order_acq_rel) &&
+            g_outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          syscall(SYS_futex, &g_outstanding, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+        }
         errno = saved;
         return;
       }
@@ -197,8 +206,11 @@ void ResetSlots() {
   g_slotCount = 0;
 }
 
+// Queues our signal for slot's thread (slot->state is kPending); counted in g_outstanding
+// unless it could not be queued.
 int Send(const char* phase, int pid, Slot* slot) {
   if (Fault("rt_tgsigqueueinfo", phase)) return EPERM;
+  g_outstanding.fetch_add(1, std::memory_order_acq_rel);
   siginfo_t info;
   std::memset(&info, 0, sizeof info);
   info.si_signo = kSignal;
@@ -207,8 +219,35 @@ int Send(const char* phase, int pid, Slot* slot) {
   info.si_uid = getuid();
   info.si_value.sival_ptr = slot;
   if (syscall(SYS_rt_tgsigqueueinfo, pid, slot->tid.load(std::memory_order_relaxed), kSignal, &info) == 0) return 0;
-  return errno;
+  int err = errno;
+  g_outstanding.fetch_sub(1, std::memory_order_acq_rel);
+  return err;
 }
+
+// A pending slot whose thread has exited (tgkill says ESRCH) will never answer: it is done.
+void CheckVanished(int pid, Slot& s) {
+  if (syscall(SYS_tgkill, pid, s.tid.load(std::memory_order_relaxed), 0) == 0 || errno != ESRCH) return;
+  int expected = kPending;
+  if (s.state.compare_exchange_strong(expected, kVanished, std::memory_order_acq_rel))
+    g_outstanding.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+// Sleeps until the last outstanding signal is answered, or at most `us` microseconds.
+// Returns false when it woke without the count reaching 0 (timeout, or nothing outstanding).
+bool SleepForAnswers(long us) {
+  int out = g_outstanding.load(std::memory_order_acquire);
+  if (out <= 0) {
+    timespec pause{0, us * 1000};
+    nanosleep(&pause, nullptr);
+    return false;
+  }
+  timespec limit{0, us * 1000};
+  syscall(SYS_futex, &g_outstanding, FUTEX_WAIT_PRIVATE, out, &limit, nullptr, 0);
+  return g_outstanding.load(std::memory_order_acquire) == 0;
+}
+
+// How long the calling thread sleeps between checks for threads that exited or signals to resend.
+constexpr long kCheckUs = 200;
 
 // The value after "\n<key>:" in g_status, or false when absent.
 bool StatusField(const char* key, uint64_t* out, int base) {
@@ -307,23 +346,16 @@ int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie, bool 
 // running the operation when Broadcast returns.
 void Drain(int pid, int deadlineMs) {
   const double until = NowMs() + deadlineMs;
-  for (unsigned spins = 0;; spins++) {
+  for (unsigned round = 0;; round++) {
     bool pending = false;
     for (int i = 0; i < g_slotCount; i++) {
       Slot& s = g_slots[i];
       if (s.state.load(std::memory_order_acquire) != kPending) continue;
-      if (spins % 32 == 31 && syscall(SYS_tgkill, pid, s.tid.load(std::memory_order_relaxed), 0) != 0 && errno == ESRCH)
-        s.state.store(kVanished, std::memory_order_release);
-      else
-        pending = true;
+      if (round > 0) CheckVanished(pid, s);
+      pending = pending || s.state.load(std::memory_order_acquire) == kPending;
     }
     if (!pending || NowMs() > until) return;
-    if (spins < 200) {
-      sched_yield();
-    } else {
-      timespec pause{0, 20000};
-      nanosleep(&pause, nullptr);
-    }
+    SleepForAnswers(kCheckUs);
   }
 }
 
@@ -386,32 +418,30 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
     }
     if (found < 0 && report.err == 0) Fail(&report, -found, self, passFailure, true);
     if (report.err != 0) break;
-    // Wait for every slot handed out so far.
+    // Wait for every slot handed out so far: asleep on the futex until the last answer (or
+    // kCheckUs), then look for threads that exited and signals that could not be queued.
     bool waiting = true;
-    for (unsigned spins = 0; waiting; spins++) {
+    bool woken = false;
+    for (unsigned round = 0; waiting; round++) {
       waiting = false;
       int settled = 0;
       for (int i = 0; i < g_slotCount; i++) {
         Slot& s = g_slots[i];
         int st = s.state.load(std::memory_order_acquire);
-        if (st != kPending && st != kUnsent) settled++;
         if (st == kUnsent) {
           s.state.store(kPending, std::memory_order_release);  // before the signal can arrive
           int e = Send(name, pid, &s);
           if (e == EAGAIN) s.state.store(kUnsent, std::memory_order_release);
           else if (e == ESRCH) s.state.store(kVanished, std::memory_order_release);
-          else if (e != 0) { Fail(&report, e, s.tid, "send-signal", true); break; }
-          st = s.state.load(std::memory_order_acquire);
+          else if (e != 0) { s.state.store(kUnsent, std::memory_order_release); Fail(&report, e, s.tid, "send-signal", true); break; }
+        } else if (st == kPending && round > 0 && !woken) {
+          // A thread that exited before it could answer is done. Only after a sleep that
+          // ended without every answer in: most threads answer within microseconds.
+          CheckVanished(pid, s);
         }
-        if (st == kPending || st == kUnsent) {
-          // A thread that exited before it could answer is done. Checked now and then only:
-          // most threads answer within microseconds.
-          if (spins % 32 == 31 && syscall(SYS_tgkill, pid, s.tid.load(std::memory_order_relaxed), 0) != 0 && errno == ESRCH) {
-            s.state.store(kVanished, std::memory_order_release);
-          } else {
-            waiting = true;
-          }
-        }
+        st = s.state.load(std::memory_order_acquire);
+        if (st == kPending || st == kUnsent) waiting = true;
+        else settled++;
       }
       if (report.err != 0) break;
       if (!waiting) break;
@@ -421,12 +451,7 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
         lastProgress = now;
       }
       if (now - lastProgress > deadlineMs || now > hardDeadline) break;
-      if (spins < 200) {
-        sched_yield();
-      } else {
-        timespec pause{0, 20000};
-        nanosleep(&pause, nullptr);
-      }
+      woken = SleepForAnswers(kCheckUs);
     }
     if (report.err != 0) break;
     if (waiting) {

@@ -71,6 +71,7 @@ struct Context {
   int pid = 0;
   ThreadCreds cur;                  // the main thread before the drop (every thread agrees)
   std::vector<gid_t> currentGroups; // getgroups(): the exact list now, for the rehearsal
+  bool sweepBefore = false;         // every thread's status was read in validate (many groups)
   std::vector<gid_t> groups;        // the list to set
   unsigned lastCap = 0;
   uint64_t known = 0;               // capabilities the kernel knows
@@ -98,23 +99,35 @@ void Validate(Context& c) {
     Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_ARGUMENT", "the target user is root (uid 0): nothing would be dropped");
 
   if (!c.task.Open()) RefuseSystem(kStepValidate, errno, "open", "cannot open /proc/self/task (is /proc mounted?)");
+  // The calling thread's state. Every other thread is compared with it in the rehearsal, with
+  // the kernel's own read calls (cheaper than reading every status file); only with more than
+  // kMaxCheckedGroups supplementary groups is every /proc/self/task/*/status read here instead.
   int err = 0;
-  std::vector<ThreadCreds> before = ReadThreads(c.task.fd(), &err);
-  if (Fault("read-threads")) err = EIO;
-  if (err != 0) RefuseSystem(kStepValidate, err, "read", "cannot read /proc/self/task/*/status");
-  auto mainIt = std::find_if(before.begin(), before.end(), [&](const ThreadCreds& t) { return t.tid == c.pid; });
-  if (mainIt == before.end())
-    Refuse(kStepValidate, "ERR_PRIVDROP_SYSTEM", "the main thread is missing from /proc/self/task", ESRCH);
-  c.cur = *mainIt;
+  if (Fault("read-threads") || !ReadThread(c.task.fd(), c.pid, &c.cur)) err = Fault("read-threads") ? EIO : errno ? errno : EIO;
+  if (err != 0) RefuseSystem(kStepValidate, err, "read", "cannot read /proc/self/task/" + std::to_string(c.pid) + "/status");
   const ThreadCreds& cur = c.cur;
-  for (const ThreadCreds& t : before) {
-    std::string a, b;
-    std::string field = FirstDifference(cur, t, &a, &b);
-    if (!field.empty())
-      Refuse(kStepValidate, "ERR_PRIVDROP_INCONSISTENT_THREADS",
-             "the threads of this process already disagree before the drop: " + field + " is " + a +
-                 " on the main thread but " + b + " on thread " + std::to_string(t.tid) +
-                 " (something changed one thread's credentials; refusing to build on that)");
+  {
+    int n = Fault("getgroups") ? (errno = EPERM, -1) : getgroups(0, nullptr);
+    if (n >= 0) {
+      c.currentGroups.resize(static_cast<size_t>(n) + 1);
+      n = getgroups(n, c.currentGroups.data());
+    }
+    if (n < 0) RefuseSystem(kStepValidate, errno, "getgroups", "cannot read the supplementary groups");
+    c.currentGroups.resize(static_cast<size_t>(n));
+  }
+  c.sweepBefore = c.currentGroups.size() > kMaxCheckedGroups;
+  if (c.sweepBefore) {
+    std::vector<ThreadCreds> before = ReadThreads(c.task.fd(), &err);
+    if (err != 0) RefuseSystem(kStepValidate, err, "read", "cannot read /proc/self/task/*/status");
+    for (const ThreadCreds& t : before) {
+      std::string a, b;
+      std::string field = FirstDifference(cur, t, &a, &b);
+      if (!field.empty())
+        Refuse(kStepValidate, "ERR_PRIVDROP_INCONSISTENT_THREADS",
+               "the threads of this process already disagree before the drop: " + field + " is " + a +
+                   " on the main thread but " + b + " on thread " + std::to_string(t.tid) +
+                   " (something changed one thread's credentials; refusing to build on that)");
+    }
   }
 
   c.lastCap = LastCap();
@@ -184,16 +197,6 @@ void Validate(Context& c) {
     close(fd);
   }
 
-  if (c.needGroups) {
-    int n = Fault("getgroups") ? (errno = EPERM, -1) : getgroups(0, nullptr);
-    if (n >= 0) {
-      c.currentGroups.resize(static_cast<size_t>(n) + 1);
-      n = getgroups(n, c.currentGroups.data());
-    }
-    if (n < 0) RefuseSystem(kStepValidate, errno, "getgroups", "cannot read the supplementary groups");
-    c.currentGroups.resize(static_cast<size_t>(n));
-  }
-
   // What every thread must show at the end: the transition's target and what verify compares.
   c.want = cur;
   for (int i = 0; i < 4; i++) {
@@ -213,6 +216,21 @@ void Validate(Context& c) {
 
 BroadcastReport Rehearse(Context& c) {
   RehearsalPlan r;
+  ExpectedState& x = r.expect;
+  x.check = !c.sweepBefore;
+  for (int i = 0; i < 4; i++) {
+    x.uid[i] = c.cur.uid[i];
+    x.gid[i] = c.cur.gid[i];
+  }
+  x.groups = c.currentGroups.data();
+  x.ngroups = c.currentGroups.size();
+  x.inh = c.cur.inh;
+  x.prm = c.cur.prm;
+  x.eff = c.cur.eff;
+  x.bnd = c.cur.bnd;
+  x.amb = c.cur.amb;
+  x.nnp = c.cur.nnp;
+  x.lastCap = c.lastCap;
   r.capset = true;
   r.setgroups = c.needGroups;
   r.groups = c.currentGroups.data();
@@ -225,6 +243,11 @@ BroadcastReport Rehearse(Context& c) {
   BroadcastReport b = Broadcast(kStepRehearse, &RehearseOp, &r, c.task.fd(), &anyThread);
   if (b.ok) return b;
   const std::string where = " on thread " + std::to_string(b.failedTid);
+  if (b.err == kStateDiffers)
+    Refuse(kStepRehearse, "ERR_PRIVDROP_INCONSISTENT_THREADS",
+           std::string("the threads of this process already disagree before the drop: ") + (b.failedStep ? b.failedStep : "?") +
+               " differs between the main thread and thread " + std::to_string(b.failedTid) +
+               " (something changed one thread's credentials; refusing to build on that); nothing was changed");
   if (b.mechanism) {
     const char* call = b.timedOut ? "" : (b.failedStep && strcmp(b.failedStep, "install-handler") == 0) ? "rt_sigaction"
                                        : (b.failedStep && strcmp(b.failedStep, "list-threads") == 0)   ? "getdents64"

@@ -16,11 +16,11 @@
 namespace privdrop {
 namespace {
 
-// Parses the fields the drop compares out of one status file (a hand parser: this runs for
-// every thread twice per drop).
-bool ParseStatus(const std::string& text, ThreadCreds* c) {
+// Parses the fields the drop compares out of one status file (a hand parser without
+// allocation but for the group list: this runs for every thread twice per drop).
+bool ParseStatus(const char* text, ThreadCreds* c) {
   int seen = 0;
-  const char* p = text.c_str();
+  const char* p = text;
   auto ids = [](const char* v, uint32_t out[4]) {
     char* end = nullptr;
     for (int i = 0; i < 4; i++) {
@@ -29,16 +29,20 @@ bool ParseStatus(const std::string& text, ThreadCreds* c) {
     }
   };
   auto mask = [](const char* v) { return static_cast<uint64_t>(strtoull(v, nullptr, 16)); };
-  while (*p) {
+  auto is = [](const char* line, size_t len, const char* key) {
+    const size_t n = strlen(key);
+    return len == n && memcmp(line, key, n) == 0;
+  };
+  while (*p && seen < 9) {
     const char* eol = strchr(p, '\n');
     if (eol == nullptr) eol = p + strlen(p);
     const char* colon = static_cast<const char*>(memchr(p, ':', static_cast<size_t>(eol - p)));
     if (colon != nullptr) {
-      const std::string key(p, static_cast<size_t>(colon - p));
+      const size_t len = static_cast<size_t>(colon - p);
       const char* v = colon + 1;
-      if (key == "Uid") { ids(v, c->uid); seen++; }
-      else if (key == "Gid") { ids(v, c->gid); seen++; }
-      else if (key == "Groups") {
+      if (is(p, len, "Uid")) { ids(v, c->uid); seen++; }
+      else if (is(p, len, "Gid")) { ids(v, c->gid); seen++; }
+      else if (is(p, len, "Groups")) {
         char* end = nullptr;
         for (;;) {
           while (v < eol && (*v == ' ' || *v == '\t')) v++;
@@ -50,12 +54,12 @@ bool ParseStatus(const std::string& text, ThreadCreds* c) {
         c->groups = SortedUnique(c->groups);
         seen++;
       }
-      else if (key == "CapInh") { c->inh = mask(v); seen++; }
-      else if (key == "CapPrm") { c->prm = mask(v); seen++; }
-      else if (key == "CapEff") { c->eff = mask(v); seen++; }
-      else if (key == "CapBnd") { c->bnd = mask(v); seen++; }
-      else if (key == "CapAmb") { c->amb = mask(v); seen++; }
-      else if (key == "NoNewPrivs") { c->nnp = atoi(v); seen++; }
+      else if (is(p, len, "CapInh")) { c->inh = mask(v); seen++; }
+      else if (is(p, len, "CapPrm")) { c->prm = mask(v); seen++; }
+      else if (is(p, len, "CapEff")) { c->eff = mask(v); seen++; }
+      else if (is(p, len, "CapBnd")) { c->bnd = mask(v); seen++; }
+      else if (is(p, len, "CapAmb")) { c->amb = mask(v); seen++; }
+      else if (is(p, len, "NoNewPrivs")) { c->nnp = atoi(v); seen++; }
     }
     p = *eol ? eol + 1 : eol;
   }
@@ -81,12 +85,24 @@ std::vector<uint32_t> SortedUnique(std::vector<uint32_t> v) {
 }
 
 bool ReadThread(int dirFd, int tid, ThreadCreds* c) {
-  int fd = openat(dirFd, (std::to_string(tid) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
+  char path[32];
+  snprintf(path, sizeof path, "%d/status", tid);
+  int fd = openat(dirFd, path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
-  std::string text;
-  char buf[4096];
+  // A status file is about 1.5 KiB; a long Groups line can make it larger.
+  char small[8192];
+  std::string large;
+  size_t got = 0;
   ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  while (got < sizeof small - 1 && (n = read(fd, small + got, sizeof small - 1 - got)) > 0) got += static_cast<size_t>(n);
+  small[got] = '\0';
+  const char* text = small;
+  if (got == sizeof small - 1) {
+    large.assign(small, got);
+    char buf[8192];
+    while ((n = read(fd, buf, sizeof buf)) > 0) large.append(buf, static_cast<size_t>(n));
+    text = large.c_str();
+  }
   close(fd);
   c->tid = tid;
   return ParseStatus(text, c);

@@ -104,14 +104,66 @@ int RawCapset(const char* fault, const CapData& c) {
   return syscall(SYS_capset, &copy.header, copy.data) == 0 ? 0 : errno;
 }
 
+namespace {
+
+uint64_t Mask64(uint32_t lo, uint32_t hi) { return (static_cast<uint64_t>(hi) << 32) | lo; }
+
+// The calling thread's state against x, with read-only calls; 0, kStateDiffers or an errno.
+int CheckState(const ExpectedState& x, const CapData& caps, const char** step) {
+  unsigned r = 0, e = 0, s = 0;
+  if (syscall(SYS_getresuid, &r, &e, &s) != 0) { *step = "getresuid"; return errno; }
+  unsigned fs = static_cast<unsigned>(syscall(SYS_setfsuid, -1L));  // -1 changes nothing, returns the fsuid
+  if (r != x.uid[0] || e != x.uid[1] || s != x.uid[2] || fs != x.uid[3]) { *step = "Uid"; return kStateDiffers; }
+  if (syscall(SYS_getresgid, &r, &e, &s) != 0) { *step = "getresgid"; return errno; }
+  fs = static_cast<unsigned>(syscall(SYS_setfsgid, -1L));
+  if (r != x.gid[0] || e != x.gid[1] || s != x.gid[2] || fs != x.gid[3]) { *step = "Gid"; return kStateDiffers; }
+  gid_t groups[kMaxCheckedGroups];
+  long n = syscall(SYS_getgroups, static_cast<long>(kMaxCheckedGroups), groups);
+  if (n < 0 && errno != EINVAL) { *step = "getgroups"; return errno; }
+  if (n < 0 || static_cast<size_t>(n) != x.ngroups) { *step = "Groups"; return kStateDiffers; }
+  for (long i = 0; i < n; i++) {
+    if (groups[i] != x.groups[i]) { *step = "Groups"; return kStateDiffers; }
+  }
+  const uint64_t inh = Mask64(caps.data[0].inheritable, caps.data[1].inheritable);
+  const uint64_t prm = Mask64(caps.data[0].permitted, caps.data[1].permitted);
+  const uint64_t eff = Mask64(caps.data[0].effective, caps.data[1].effective);
+  if (inh != x.inh) { *step = "CapInh"; return kStateDiffers; }
+  if (prm != x.prm) { *step = "CapPrm"; return kStateDiffers; }
+  if (eff != x.eff) { *step = "CapEff"; return kStateDiffers; }
+  uint64_t bnd = 0, amb = 0;
+  for (unsigned cap = 0; cap <= x.lastCap && cap < 64; cap++) {
+    long v = syscall(SYS_prctl, PR_CAPBSET_READ, static_cast<unsigned long>(cap), 0UL, 0UL, 0UL);
+    if (v < 0) { *step = "prctl"; return errno; }
+    if (v > 0) bnd |= Bit(cap);
+  }
+  if (bnd != x.bnd) { *step = "CapBnd"; return kStateDiffers; }
+  // The ambient set is always within permitted and inheritable: only those bits can be set.
+  for (unsigned cap = 0; cap < 64; cap++) {
+    if (!(prm & inh & Bit(cap))) continue;
+    long v = syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, static_cast<unsigned long>(cap), 0UL, 0UL);
+    if (v < 0) { *step = "prctl"; return errno; }
+    if (v > 0) amb |= Bit(cap);
+  }
+  if (amb != x.amb) { *step = "CapAmb"; return kStateDiffers; }
+  long nnp = syscall(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL);
+  if (nnp < 0) { *step = "prctl"; return errno; }
+  if (static_cast<int>(nnp) != x.nnp) { *step = "NoNewPrivs"; return kStateDiffers; }
+  return 0;
+}
+
+}  // namespace
+
 int RehearseOp(const void* a, const char** step) {
   const auto* p = static_cast<const RehearsalPlan*>(a);
-  if (p->capset) {
+  if (p->capset || p->expect.check) {
     CapData cur{};
     cur.header.version = _LINUX_CAPABILITY_VERSION_3;
     int e = Fault("capset", "rehearse") ? EPERM : (syscall(SYS_capget, &cur.header, cur.data) == 0 ? 0 : errno);
-    if (e == 0) e = RawCapset("", cur);
     if (e) { *step = "capset"; return e; }
+    if (p->expect.check) {
+      if (int d = CheckState(p->expect, cur, step)) return d;
+    }
+    if (p->capset && (e = RawCapset("", cur)) != 0) { *step = "capset"; return e; }
   }
   if (p->setgroups) {
     int e = Fault("setgroups", "rehearse") ? EPERM

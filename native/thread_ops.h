@@ -27,9 +27,31 @@ CapData MakeCapData(uint64_t effective, uint64_t permitted, uint64_t inheritable
 // capset on the calling thread; `fault` names the call for fault injection ("" for none).
 int RawCapset(const char* fault, const CapData& c);
 
+// What every thread must hold before the drop (the calling thread's state): the rehearsal checks
+// it on each thread with the kernel's own read calls, so no /proc sweep is needed before the drop.
+struct ExpectedState {
+  bool check = false;
+  uint32_t uid[4] = {0, 0, 0, 0};    // real, effective, saved, fs
+  uint32_t gid[4] = {0, 0, 0, 0};
+  const gid_t* groups = nullptr;     // in the kernel's (sorted) order, as getgroups() returns it
+  size_t ngroups = 0;
+  uint64_t inh = 0, prm = 0, eff = 0, bnd = 0, amb = 0;
+  int nnp = 0;
+  unsigned lastCap = 0;
+};
+
+// The most supplementary groups a thread compares on its own stack; above it the drop reads
+// every /proc/self/task/*/status instead.
+constexpr size_t kMaxCheckedGroups = 256;
+
+// RehearseOp's result when a thread's state differs from ExpectedState (*step then names the
+// field: "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs").
+constexpr int kStateDiffers = -1;
+
 // The rehearsal: the harmless form of every system call class the transition will make, so that
 // a thread a seccomp filter or an LSM stops gives a coded error while nothing has changed yet.
 struct RehearsalPlan {
+  ExpectedState expect;
   bool capset = true;                // capget, then capset to the same sets
   bool setgroups = false;            // setgroups to the list the process has now
   const gid_t* groups = nullptr;
