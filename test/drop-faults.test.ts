@@ -117,3 +117,31 @@ describeAsRoot('a failure after the first irreversible step', () => {
     else expect(tid).toBe(pid);
   });
 });
+
+describeAsRoot('after a coded error in the rehearsal', () => {
+  test.each(['silent:rehearse@thread', 'setresuid:rehearse@thread', 'rt_tgsigqueueinfo:rehearse'])(
+    '%s: glibc setgroups still works, and a second call (fault removed) drops every thread',
+    (fault) => {
+      const r = withFault(
+        fault,
+        `
+        const attempt = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code || e.message; } };
+        const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+        w.once('online', () => {
+          const first = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
+          const setgroups = attempt(() => process.setgroups([4321]));
+          delete process.env.PRIVDROP_FAULT;
+          const second = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
+          const s = summary();
+          w.terminate().then(() => report({ first, setgroups, second, s }));
+        });
+      `,
+      );
+      expect(r.signal).toBeNull();
+      expect(r.json.first).toMatchObject({ ok: false, step: 'rehearse' });
+      expect(r.json.setgroups).toBe('ok');
+      expect(r.json.second.ok).toBe(true);
+      expect(r.json.s).toMatchObject({ consistent: true, uid: [65534, 65534, 65534, 65534] });
+    },
+  );
+});
