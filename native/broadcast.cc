@@ -421,8 +421,8 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
     // Wait for every slot handed out so far: asleep on the futex until the last answer (or
     // kCheckUs), then look for threads that exited and signals that could not be queued.
     bool waiting = true;
-    bool woken = false;
-    for (unsigned round = 0; waiting; round++) {
+    bool stalled = false;
+    while (waiting) {
       waiting = false;
       int settled = 0;
       for (int i = 0; i < g_slotCount; i++) {
@@ -434,9 +434,9 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
           if (e == EAGAIN) s.state.store(kUnsent, std::memory_order_release);
           else if (e == ESRCH) s.state.store(kVanished, std::memory_order_release);
           else if (e != 0) { s.state.store(kUnsent, std::memory_order_release); Fail(&report, e, s.tid, "send-signal", true); break; }
-        } else if (st == kPending && round > 0 && !woken) {
-          // A thread that exited before it could answer is done. Only after a sleep that
-          // ended without every answer in: most threads answer within microseconds.
+        } else if (st == kPending && stalled) {
+          // A thread that exited before it could answer is done. Only after a sleep in which
+          // no thread answered: most threads answer within microseconds.
           CheckVanished(pid, s);
         }
         st = s.state.load(std::memory_order_acquire);
@@ -451,7 +451,8 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
         lastProgress = now;
       }
       if (now - lastProgress > deadlineMs || now > hardDeadline) break;
-      woken = SleepForAnswers(kCheckUs);
+      const int before = g_outstanding.load(std::memory_order_acquire);
+      stalled = !SleepForAnswers(kCheckUs) && g_outstanding.load(std::memory_order_acquire) == before;
     }
     if (report.err != 0) break;
     if (waiting) {
