@@ -392,6 +392,7 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
   }
 
   ResetSlots();
+  g_outstanding.store(0, std::memory_order_release);  // no signal of an earlier broadcast counts here
   const uint64_t cookie = NewCookie();
   g_op.store(op, std::memory_order_relaxed);
   g_arg.store(arg, std::memory_order_relaxed);

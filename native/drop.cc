@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <new>
 #include <string>
 
 #include "broadcast.h"
@@ -352,6 +353,8 @@ bool CheckRegain(Context& c) {
 
 DropResult Drop(const DropPlan& plan) {
   DropResult result;
+  result.steps.reserve(6);
+  result.broadcasts.reserve(2);
   const double t0 = NowMs();
   double t = t0;
   auto timed = [&](const char* name, int threads) {
@@ -360,29 +363,44 @@ DropResult Drop(const DropPlan& plan) {
     t = now;
   };
   Context c(plan);
+  const char* step = kStepValidate;
 
-  Validate(c);
-  timed(kStepValidate, 0);
+  try {
+    Validate(c);
+    timed(kStepValidate, 0);
 
-  BroadcastReport rehearsal = Rehearse(c);
-  result.broadcasts.push_back({kStepRehearse, rehearsal.ms, rehearsal.threads});
-  timed(kStepRehearse, rehearsal.threads);
-
-  // ---- from here on, a failure never returns ----
-  if (!plan.chroot.empty()) {
-    Chroot(c);
-    timed(kStepChroot, 1);
+    step = kStepRehearse;
+    BroadcastReport rehearsal = Rehearse(c);
+    result.broadcasts.push_back({kStepRehearse, rehearsal.ms, rehearsal.threads});
+    timed(kStepRehearse, rehearsal.threads);
+  } catch (const std::bad_alloc&) {
+    throw Error("ERR_PRIVDROP_SYSTEM", "out of memory before the drop; nothing was changed", ENOMEM, "", step);
   }
 
-  BroadcastReport transition = Transition(c);
-  result.broadcasts.push_back({kStepTransition, transition.ms, transition.threads});
-  timed(kStepTransition, transition.threads);
+  // ---- from here on, a failure never returns: not even an exception (out of memory while
+  // verifying, say) may carry the process back to JavaScript half-dropped ----
+  try {
+    if (!plan.chroot.empty()) {
+      step = kStepChroot;
+      Chroot(c);
+      timed(kStepChroot, 1);
+    }
 
-  result.threads = Verify(c);
-  timed(kStepVerify, result.threads);
+    step = kStepTransition;
+    BroadcastReport transition = Transition(c);
+    result.broadcasts.push_back({kStepTransition, transition.ms, transition.threads});
+    timed(kStepTransition, transition.threads);
 
-  result.regainChecked = CheckRegain(c);
-  timed(kStepRegainCheck, 1);
+    step = kStepVerify;
+    result.threads = Verify(c);
+    timed(kStepVerify, result.threads);
+
+    step = kStepRegainCheck;
+    result.regainChecked = CheckRegain(c);
+    timed(kStepRegainCheck, 1);
+  } catch (...) {
+    Fatal(step, ENOMEM, c.pid, "an exception (out of memory?) after the first irreversible step");
+  }
 
   result.ms = NowMs() - t0;
   return result;
