@@ -1,9 +1,11 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
+// Why the steps come in their order: docs/design.md, "The drop, step by step".
 import { binding, RawGroup, RawUser } from './binding';
-import { CapabilitySet } from './capabilities';
-import { ErrorCodes, PrivdropError } from './errors';
-import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
+import { CapabilityName, CapabilitySet } from './capabilities';
+import { debugEnabled } from './debug';
+import { ErrorCodes, PrivdropError, withStep } from './errors';
+import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 
 export type { Id };
 
@@ -12,10 +14,13 @@ export interface DropOptions {
   user: Id;
   /** Group name or gid. Default: the user's primary group. */
   group?: Id;
-  /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list. */
-  supplementaryGroups?: GroupForm | Id[];
-  /** Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none. */
-  capabilities?: string | readonly string[] | CapabilitySet;
+  /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list (readonly arrays too). */
+  supplementaryGroups?: GroupForm | readonly Id[];
+  /**
+   * Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none.
+   * Names are typed (CapabilityName): a typo does not compile. A name newer than the types: `'cap_x' as CapabilityName`.
+   */
+  capabilities?: string | readonly CapabilityName[] | CapabilitySet;
   /** chroot into this absolute path (after resolving names), then chdir('/'). */
   chroot?: string;
   /** 'retained' (default): drop every other capability from the bounding set. 'unchanged': leave it. */
@@ -98,6 +103,15 @@ export interface ResolvedDrop {
  * User and group names are resolved here, through NSS, before any chroot.
  */
 export function resolveDropOptions(options: DropOptions): ResolvedDrop {
+  // Every PrivdropError from here names its step: 'load' (the addon), 'resolve' (NSS), else 'validate'.
+  try {
+    return resolve(options);
+  } catch (e) {
+    throw withStep(e, 'validate');
+  }
+}
+
+function resolve(options: DropOptions): ResolvedDrop {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError('dropPrivileges() takes an options object, e.g. { user: "www-data", capabilities: "cap_net_bind_service+ep" }');
   }
@@ -106,7 +120,12 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
   }
   const own = (key: keyof DropOptions): unknown => (Object.prototype.hasOwnProperty.call(options, key) ? options[key] : undefined);
 
-  binding(); // the platform error comes before any argument error
+  // The platform error comes before any argument error.
+  try {
+    binding();
+  } catch (e) {
+    throw withStep(e, 'load');
+  }
   if (own('user') === undefined) throw invalid('the user option is required');
   const user = checkId(own('user'), 'user');
   const groupOption = own('group') === undefined ? undefined : checkId(own('group'), 'group');
@@ -118,13 +137,8 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
   const lockSecurebits = checkBoolean(own('lockSecurebits'), 'lockSecurebits');
   const sgOption = checkSupplementaryGroups(own('supplementaryGroups'));
 
-  const masks = capabilities.masks;
-  if (masks.effective & ~masks.permitted) {
-    throw new PrivdropError(
-      ErrorCodes.INVALID_CAPABILITIES,
-      `effective capabilities must also be permitted: ${capabilities.toString()} (write +ep, not +e)`,
-    );
-  }
+  const notPermitted = effectiveNotPermitted(capabilities);
+  if (notPermitted) throw new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, notPermitted);
 
   const { uid, entry } = resolveUser(user);
   if (uid === 0) throw invalid(`user ${JSON.stringify(user)} is root (uid 0): dropPrivileges() drops to an unprivileged user`);
@@ -178,7 +192,17 @@ export function dropPrivileges(options: DropOptions): DropResult {
       step: 'validate',
     });
   }
-  const plan = resolveDropOptions(options);
+  const start = process.hrtime.bigint();
+  const trace = debugEnabled() ? (require('./drop-trace') as typeof import('./drop-trace')) : undefined; // NODE_DEBUG=privdrop
+  trace?.traceStart();
+  let plan: ResolvedDrop;
+  try {
+    plan = resolveDropOptions(options);
+  } catch (e) {
+    trace?.traceRefused(e, start);
+    throw e;
+  }
+  trace?.traceResolved(plan, keptSet(plan).toString(), start);
   const raw = binding().drop({
     uid: plan.uid,
     gid: plan.gid,
@@ -190,6 +214,7 @@ export function dropPrivileges(options: DropOptions): DropResult {
     lockSecurebits: plan.lockSecurebits,
     chroot: plan.chroot,
   });
+  trace?.traceDone(raw, start);
   // Node caches the working directory; the native chdir('/') after chroot bypassed it.
   if (plan.chroot) process.chdir('/');
   return {

@@ -3,17 +3,19 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { binding } from '../binding';
+import type { CapabilityName } from '../capabilities';
 import { hasFlag, optionValue, parseArgs, UsageError } from './args';
 import { readSecurityConfig } from '../config';
 import { DropOptions, dropPrivileges, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
-import { ErrorCodes, PrivdropError } from '../errors';
-import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet } from '../options';
+import { ErrorCodes, PrivdropError, withStep } from '../errors';
+import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet, toCapabilitySet } from '../options';
+import { permittedOnlyCapabilities, permittedOnlyProblem, programFile } from '../permitted-only';
 
 export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
 
 Become an unprivileged user on every thread, keep the named capabilities, and run COMMAND
 in place of privdrop (same PID, signals go straight to COMMAND). If anything fails, nothing
-runs: the reason goes to stderr and the exit status is 127.
+runs: the reason goes to stderr and the exit status is 125 (126 or 127 for COMMAND itself).
 
 Options:
   --user USER            user name or uid to become (required, here or in --config)
@@ -26,6 +28,12 @@ Options:
   --ambient              raise the kept capabilities into the ambient set so COMMAND keeps
                          them across exec (default)
   --no-ambient           do not: COMMAND starts without them unless it has file capabilities
+  --permitted-only NAMES keep these capabilities (comma-separated names) permitted but not
+                         effective in COMMAND, for a program that raises them itself when it
+                         needs them (privdrop's listen() or withCapabilities(), cap_set_proc).
+                         The kernel passes them that way only through COMMAND's file
+                         inheritable set: mark it once with setcap NAME+i FILE (privdrop
+                         checks, and runs nothing otherwise). Implies --no-ambient
   --bounding-set retained|unchanged
                          drop every other capability from the bounding set (retained,
                          default), or leave the bounding set as it is
@@ -41,8 +49,9 @@ Options:
 
 COMMAND is searched for in PATH (inside DIR with --chroot) before anything changes.
 
-Exit status: COMMAND's own; 127 if privdrop fails or COMMAND is not found or cannot be run
-(nothing ran); 2 for a usage error; 0 for a successful --dry-run.
+Exit status (as env(1) and chroot(1)): COMMAND's own; 125 if privdrop fails (nothing ran);
+126 if COMMAND is found but cannot be executed; 127 if COMMAND is not found; 2 for a usage
+error; 0 for a successful --dry-run.
 `;
 
 const SPECS = {
@@ -52,6 +61,7 @@ const SPECS = {
   caps: { value: true },
   ambient: { value: false },
   'no-ambient': { value: false },
+  'permitted-only': { value: true },
   'bounding-set': { value: true },
   chroot: { value: true },
   'no-new-privs': { value: false },
@@ -70,6 +80,10 @@ export interface ExecRequest {
   command: string[];
   keepFds: number[];
   dryRun: boolean;
+  /** --permitted-only: capabilities COMMAND gets permitted but not effective (lib/permitted-only.ts). */
+  permittedOnly: CapabilityName[];
+  /** The program file the check read (set by runExec). */
+  permittedOnlyFile?: string;
 }
 
 /** Options and COMMAND from the arguments and the config file; throws UsageError for exit 2. */
@@ -111,10 +125,22 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
   if (hasFlag(parsed, 'ambient')) options.ambient = true;
   else if (hasFlag(parsed, 'no-ambient')) options.ambient = false;
   else if (options.ambient === undefined) options.ambient = true;
+  // Checked against libcap's names when the capability set is built just below.
+  const permittedOnly = (optionValue(parsed, 'permitted-only') ?? '').split(',').map((n) => n.trim()).filter(Boolean) as CapabilityName[];
+  if (optionValue(parsed, 'permitted-only') !== undefined) {
+    if (permittedOnly.length === 0 || permittedOnly.some((n) => /[=+\-\s]/.test(n))) {
+      throw new UsageError('--permitted-only needs a comma-separated list of capability names, e.g. cap_net_bind_service', 'exec');
+    }
+    if (hasFlag(parsed, 'ambient')) {
+      throw new UsageError('--permitted-only and --ambient contradict each other: an ambient capability is effective in COMMAND', 'exec');
+    }
+    options.ambient = false;
+    options.capabilities = permittedOnlyCapabilities(toCapabilitySet(options.capabilities), permittedOnly);
+  }
   if (hasFlag(parsed, 'no-new-privs')) options.noNewPrivileges = true;
   if (hasFlag(parsed, 'lock-securebits')) options.lockSecurebits = true;
   if (options.user === undefined) throw new UsageError('no user given: use --user USER (or user in --config)', 'exec');
-  return { options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run') };
+  return { options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run'), permittedOnly };
 }
 
 /** The path's file status as seen from inside `root`: absolute symlinks stay inside it, as after chroot. */
@@ -226,6 +252,7 @@ export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: 
     ['groups', plan.groups.length ? plan.groups.map((g) => describeId('group', g)).join(', ') : '(none)'],
     ['capabilities', kept.toString()],
     ['ambient', plan.ambient ? names(plan.capabilities.permitted) : '(none)'],
+    ...(request.permittedOnly.length ? [['permitted', `${request.permittedOnly.join(' ')} only, not effective: COMMAND raises it (through ${request.permittedOnlyFile}'s inheritable set)`] as [string, string]] : []),
     ['bounding set', plan.trimBounding ? `only ${names(plan.capabilities.permitted)}` : 'unchanged'],
     ['chroot', plan.chroot || '(none)'],
     ['no_new_privs', plan.noNewPrivileges ? 'set' : 'unchanged'],
@@ -241,8 +268,8 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-/** Runs `privdrop exec`. Returns an exit status only for --help and --dry-run; otherwise execs or throws. */
-export function runExec(args: string[], out: (s: string) => void): number {
+/** Everything `privdrop exec` checks before the drop: the request, the plan, COMMAND, the descriptors. */
+function checkExec(args: string[], out: (s: string) => void): { request: ExecRequest; cmd: ResolvedCommand } | number {
   const request = execRequest(args);
   if (request === 'help') {
     out(EXEC_HELP);
@@ -254,17 +281,36 @@ export function runExec(args: string[], out: (s: string) => void): number {
   }
   const cmd = resolveCommand(request.command[0], plan.chroot);
   checkExecutableBy(cmd, plan, request.command[0]);
+  if (request.permittedOnly.length) {
+    const file = programFile(cmd.file, plan.chroot || '/', process.env.PATH || DEFAULT_PATH);
+    const problem = permittedOnlyProblem(file, request.permittedOnly);
+    if (problem) throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--permitted-only: ${problem}`, { path: file, step: 'validate' });
+    request.permittedOnlyFile = file;
+  }
   for (const fd of request.keepFds) {
     try {
       fs.fstatSync(fd);
     } catch {
-      throw new PrivdropError(ErrorCodes.EXEC_FAILED, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
+      throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
     }
   }
   if (request.dryRun) {
     out(describePlan(plan, cmd, request));
     return 0;
   }
+  return { request, cmd };
+}
+
+/** Runs `privdrop exec`. Returns an exit status only for --help and --dry-run; otherwise execs or throws. */
+export function runExec(args: string[], out: (s: string) => void): number {
+  let checked: { request: ExecRequest; cmd: ResolvedCommand } | number;
+  try {
+    checked = checkExec(args, out);
+  } catch (e) {
+    throw withStep(e, 'validate'); // nothing has changed yet
+  }
+  if (typeof checked === 'number') return checked;
+  const { request, cmd } = checked;
   // Read before the drop: after a chroot there may be no /proc.
   const leaking = leakingFds(new Set(request.keepFds));
   const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);

@@ -6,9 +6,12 @@ import * as fs from 'fs';
 import { constants as osConstants } from 'os';
 import { binding } from '../binding';
 import { capabilityNameTable } from '../capabilities';
+import { debug, debugEnabled, msSince } from '../debug';
 import { ErrorCodes, PrivdropError } from '../errors';
+import { CapabilityWindow, outsideWindows, readAcrossWindows } from '../runtime';
+import { capabilityMask } from '../json';
 
-/** One capability set of one thread. */
+/** One capability set of one thread. In JSON the mask is "0x" and 16 hex digits (a non-enumerable toJSON). */
 export interface CapabilityMask {
   /**
    * Capability names, lowest number first, e.g. 'cap_net_bind_service'. A bit this system's
@@ -93,10 +96,18 @@ export interface ProcessState {
   securebits: Securebits;
   /** Every thread that could be read, by ascending tid. */
   threads: ThreadState[];
-  /** True when every thread has the same CONSISTENCY_FIELDS. */
+  /**
+   * True when every thread has the same CONSISTENCY_FIELDS, a thread inside a withCapabilities()
+   * window counted without what its window raised (see `windows`).
+   */
   consistent: boolean;
   /** The fields that differ, in CONSISTENCY_FIELDS order; empty when consistent. */
   differences: StateDifference[];
+  /**
+   * The threads inside withCapabilities() windows while the state was read: their `threads[]`
+   * entry shows the raised capabilities in its effective set, as /proc does.
+   */
+  windows: CapabilityWindow[];
 }
 
 const TASK_DIR = '/proc/self/task';
@@ -108,12 +119,26 @@ const TASK_DIR = '/proc/self/task';
 export function processState(): ProcessState {
   // First, so that an unsupported platform or a missing binary throws its own coded error.
   const native = binding();
+  const start = process.hrtime.bigint();
   const decode = capabilityDecoder();
   const tid = native.gettid();
   const securebits = decodeSecurebits(native.getSecurebits());
-  const threads = readThreads(TASK_DIR, decode);
-  const differences = compareThreads(threads);
-  return { pid: process.pid, tid, securebits, threads, consistent: differences.length === 0, differences };
+  const { value: threads, windows } = readAcrossWindows(() => readThreads(TASK_DIR, decode));
+  const differences = compareThreads(outsideWindows(threads, windows));
+  if (debugEnabled()) {
+    const agree = differences.length === 0 ? 'all agree' : `they DISAGREE on ${differences.map((d) => d.field).join(', ')}`;
+    const inside = windows.length ? `; inside windows: ${windows.map((w) => `${w.tid} (${w.raised.join(' ')})`).join(', ')}` : '';
+    debug('processState: %d threads read from %s in %s ms, %s%s', threads.length, TASK_DIR, msSince(start), agree, inside);
+  }
+  return {
+    pid: process.pid,
+    tid,
+    securebits,
+    threads,
+    consistent: differences.length === 0,
+    differences,
+    windows: windows.map(({ tid: windowTid, depth, raised }) => ({ tid: windowTid, depth, raised })),
+  };
 }
 
 /** Internal (tests): reads every <tid>/status under taskDir, skipping threads that are gone. */
@@ -235,7 +260,7 @@ export function capabilityDecoder(): (hex: string) => CapabilityMask {
       decoded = { names, mask: BigInt('0x' + hex) };
       cache.set(hex, decoded);
     }
-    return { names: decoded.names.slice(), mask: decoded.mask };
+    return capabilityMask(decoded.names.slice(), decoded.mask);
   };
 }
 
