@@ -15,7 +15,10 @@ describe('did you mean', () => {
     [['show', '--jsn'], 'privdrop show: unknown option --jsn (did you mean "--json"?)'],
     [['parse', '--josn', 'cap_kill+p'], 'privdrop parse: unknown option --josn (did you mean "--json"?)'],
     [['exec', '--no-new-priv', '--user', 'nobody', '--', 'true'], 'privdrop exec: unknown option --no-new-priv (did you mean "--no-new-privs"?)'],
-    [['exec', '--capabilities', 'cap_kill', '--user', 'nobody', '--', 'true'], 'privdrop exec: unknown option --capabilities'],
+    [['exec', '--capabilities', 'cap_kill', '--user', 'nobody', '--', 'true'], 'privdrop exec: unknown option --capabilities (did you mean "--caps"?)'],
+    [['exec', '--noNewPrivileges', '--user', 'nobody', '--', 'true'], 'privdrop exec: unknown option --noNewPrivileges (did you mean "--no-new-privs"?)'],
+    [['exec', '--reuid', 'nobody', '--', 'true'], 'privdrop exec: unknown option --reuid (did you mean "--user"?)'],
+    [['exec', '--toString', 'x', '--', 'true'], 'privdrop exec: unknown option --toString'],
   ])('privdrop %j: usage error (2) with the suggestion', (args, line) => {
     const r = privdrop(...args);
     expect(r.status).toBe(2);
