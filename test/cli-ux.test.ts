@@ -99,3 +99,31 @@ describeAsRoot('the parse warnings are true: dropPrivileges() refuses that text 
     expect(r.json).toEqual({ code: 'ERR_PRIVDROP_INVALID_CAPABILITIES', uid: 0 });
   });
 });
+
+describe('did you mean, in the API and in config files', () => {
+  const messageOf = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('no error');
+  };
+
+  test('a misspelt dropPrivileges() option', () => {
+    const r = runNode(`try { privdrop.resolveDropOptions({ user: 'nobody', capabilites: ['cap_kill'] }); } catch (e) { report(e.message); }`);
+    expect(r.json).toMatch(/^unknown option "capabilites" \(did you mean "capabilities"\?\); known options: user, /);
+  });
+
+  test('a misspelt key in a Security stanza and in JSON, at its line and column', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { parseSecurityConfig } = require('../lib') as typeof import('../lib');
+    expect(messageOf(() => parseSecurityConfig('Security {\n  user = a\n  capabilites = "cap_kill+ep"\n}\n', 'a.conf'))).toMatch(
+      /^a\.conf:3:3: unknown key "capabilites" \(did you mean "capabilities"\?\); known keys: /,
+    );
+    expect(messageOf(() => parseSecurityConfig('{"user": "a", "noNewPrivilege": true}', 'a.json'))).toMatch(
+      /^a\.json:1:15: unknown key "noNewPrivilege" \(did you mean "noNewPrivileges"\?\); known keys: /,
+    );
+    expect(messageOf(() => parseSecurityConfig('Security {\n  __proto__ = a\n}\n', 'a.conf'))).toMatch(/^a\.conf:2:3: unknown key "__proto__"; known keys/);
+  });
+});
