@@ -37,8 +37,8 @@ const withThreads = async () => {
 const attempt = (fn) => { try { return { ok: true, value: fn() }; } catch (e) { return { ok: false, code: e.code, message: e.message }; } };
 `;
 
-function run(body: string, env: NodeJS.ProcessEnv = {}) {
-  const r = scenario(common + body, { env });
+function run(body: string, env: NodeJS.ProcessEnv = {}, binding?: string) {
+  const r = scenario(common + body, { env, binding });
   if (r.json === undefined) throw new Error(`no report; status ${r.status} signal ${r.signal}\n${r.stderr}`);
   return r.json;
 }
@@ -387,7 +387,9 @@ describeAsRoot('setCapabilities()', () => {
 });
 
 describeAsRoot('setCapabilities() failures (fault-injection build)', () => {
-  const env = (fault: string) => ({ PRIVDROP_BINDING: faultsBinding, PRIVDROP_FAULT: fault });
+  // The fault build is loaded through the test-only preload (RunOptions.binding): the loader
+  // takes no file name from the environment any more.
+  const env = (fault: string) => ({ PRIVDROP_FAULT: fault });
 
   test.each(['setcaps-noop@thread', 'setcaps-trial'])('%s: throws, and no thread changed', (fault) => {
     const j = run(
@@ -400,6 +402,7 @@ describeAsRoot('setCapabilities() failures (fault-injection build)', () => {
       await worker.terminate();
     `,
       env(fault),
+      faultsBinding,
     );
     expect(j.r.ok).toBe(false);
     expect(j.r.code).toBe(fault === 'setcaps-trial' ? 'ERR_PRIVDROP_NOT_PERMITTED' : 'ERR_PRIVDROP_THREAD_UNREACHABLE');
@@ -417,7 +420,7 @@ describeAsRoot('setCapabilities() failures (fault-injection build)', () => {
       privdrop.setCapabilities('=');
       report({ returned: true });
     `,
-      { env: env(fault) },
+      { env: env(fault), binding: faultsBinding },
     );
     expect(r.signal).toBe('SIGABRT');
     expect(r.stdout).not.toContain('returned');
