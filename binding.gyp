@@ -18,11 +18,15 @@
       "native/error.cc",
       "native/drop.cc",
       "native/exec.cc",
+      "native/fatal.cc",
       "native/faults.cc",
       "native/filecaps.cc",
       "native/identity.cc",
       "native/listen.cc",
-      "native/platform.cc"
+      "native/platform.cc",
+      "native/probes.cc",
+      "native/status.cc",
+      "native/thread_ops.cc"
     ],
     "include_dirs": ["<(addon_api_dir)"],
     "cflags!": ["-fno-exceptions"],

@@ -387,7 +387,6 @@ describeAsRoot('setCapabilities()', () => {
 });
 
 describeAsRoot('setCapabilities() failures (fault-injection build)', () => {
-  // The fault build is loaded through the test-only preload (the loader reads no file name from the environment).
   const faulty = (fault: string): RunOptions => ({ binding: faultsBinding, env: { PRIVDROP_FAULT: fault } });
 
   test.each(['setcaps-noop@thread', 'setcaps-trial'])('%s: throws, and no thread changed', (fault) => {
