@@ -5,6 +5,7 @@ import { binding, RawGroup, RawUser } from './binding';
 import { CapabilityName, CapabilitySet } from './capabilities';
 import { debugEnabled } from './debug';
 import { ErrorCodes, PrivdropError, withStep } from './errors';
+import { didYouMean } from './suggest';
 import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 
 export type { Id };
@@ -116,7 +117,9 @@ function resolve(options: DropOptions): ResolvedDrop {
     throw new TypeError('dropPrivileges() takes an options object, e.g. { user: "www-data", capabilities: "cap_net_bind_service+ep" }');
   }
   for (const key of Object.keys(options)) {
-    if (!isOptionName(key)) throw invalid(`unknown option ${JSON.stringify(key)}; known options: ${OPTION_NAMES.join(', ')}`);
+    if (!isOptionName(key)) {
+      throw invalid(`unknown option ${JSON.stringify(key)}${didYouMean(key, OPTION_NAMES)}; known options: ${OPTION_NAMES.join(', ')}`);
+    }
   }
   const own = (key: keyof DropOptions): unknown => (Object.prototype.hasOwnProperty.call(options, key) ? options[key] : undefined);
 
