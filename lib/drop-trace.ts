@@ -22,7 +22,7 @@ export function traceResolved(plan: ResolvedDrop, kept: string, start: bigint): 
   debug(
     'drop: resolved and checked in %s ms: uid %d, gid %d, groups [%s], keep %s, bounding set %s, ambient %s, ' +
       'no_new_privs %s, lock securebits %s, chroot %s',
-    msSince(start), plan.uid, plan.gid, plan.groups.join(','), kept, plan.trimBounding ? 'trimmed to them' : 'unchanged',
+    msSince(start), plan.uid, plan.gid, plan.groups.join(','), kept, plan.boundingSet === 'retained' ? 'trimmed to them' : 'unchanged',
     plan.ambient ? 'yes' : 'no', plan.noNewPrivileges ? 'yes' : 'no', plan.lockSecurebits ? 'yes' : 'no', plan.chroot || 'none',
   );
 }

@@ -93,7 +93,8 @@ export interface ResolvedDrop {
   groups: number[];
   capabilities: CapabilitySet;
   chroot: string;
-  trimBounding: boolean;
+  /** 'retained': the bounding set keeps only the permitted capabilities; 'unchanged': left as it is (the boundingSet option). */
+  boundingSet: BoundingSet;
   ambient: boolean;
   noNewPrivileges: boolean;
   lockSecurebits: boolean;
@@ -167,7 +168,7 @@ function resolve(options: DropOptions): ResolvedDrop {
     groups,
     capabilities,
     chroot,
-    trimBounding: bounding === 'retained',
+    boundingSet: bounding,
     ambient,
     noNewPrivileges,
     lockSecurebits,
@@ -211,7 +212,7 @@ export function dropPrivileges(options: DropOptions): DropResult {
     gid: plan.gid,
     groups: plan.groups,
     capabilities: plan.capabilities.masks,
-    boundingSet: plan.trimBounding ? 'retained' : 'unchanged',
+    boundingSet: plan.boundingSet,
     ambient: plan.ambient,
     noNewPrivileges: plan.noNewPrivileges,
     lockSecurebits: plan.lockSecurebits,

@@ -69,8 +69,9 @@ describe('other returned objects', () => {
     });
     expect(JSON.parse(JSON.stringify(set)).text).toBe(set.toString());
     const plan = JSON.parse(JSON.stringify(resolveDropOptions({ user: 'nobody', capabilities: ['cap_net_bind_service'] })));
-    expect(plan).toMatchObject({ uid: 65534, capabilities: { text: 'cap_net_bind_service=ep' }, trimBounding: true });
+    expect(plan).toMatchObject({ uid: 65534, capabilities: { text: 'cap_net_bind_service=ep' }, boundingSet: 'retained' });
     expect(CapabilitySet.parse(plan.capabilities.text).equals(CapabilitySet.from(['cap_net_bind_service']))).toBe(true);
+    expect(resolveDropOptions({ user: 'nobody', boundingSet: 'unchanged' }).boundingSet).toBe('unchanged');
   });
 
   test('a PrivdropError stringifies to its name, code, message and details', () => {

@@ -65,7 +65,8 @@ function checkResolved(r) {
   const m = r.capabilities.masks;
   check((m.effective & ~m.permitted) === 0n, 'resolved effective not within permitted');
   check(typeof r.chroot === 'string' && (r.chroot === '' || r.chroot.startsWith('/')), 'resolved chroot');
-  for (const k of ['trimBounding', 'ambient', 'noNewPrivileges', 'lockSecurebits']) check(typeof r[k] === 'boolean', `resolved ${k}`);
+  check(r.boundingSet === 'retained' || r.boundingSet === 'unchanged', `resolved boundingSet ${String(r.boundingSet)}`);
+  for (const k of ['ambient', 'noNewPrivileges', 'lockSecurebits']) check(typeof r[k] === 'boolean', `resolved ${k}`);
 }
 
 // ---- guards: tripwires, prototype pollution, process state ---------------------------------

@@ -272,7 +272,7 @@ export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: 
     ['capabilities', kept.toString()],
     ['ambient', plan.ambient ? names(plan.capabilities.permitted) : '(none)'],
     ...(request.permittedOnly.length ? [['permitted', `${request.permittedOnly.join(' ')} only, not effective: COMMAND raises it (through ${request.permittedOnlyFile}'s inheritable set)`] as [string, string]] : []),
-    ['bounding set', plan.trimBounding ? `only ${names(plan.capabilities.permitted)}` : 'unchanged'],
+    ['bounding set', plan.boundingSet === 'retained' ? `only ${names(plan.capabilities.permitted)}` : 'unchanged'],
     ['chroot', plan.chroot || '(none)'],
     ['no_new_privs', plan.noNewPrivileges ? 'set' : 'unchanged'],
     ['securebits', plan.lockSecurebits ? 'noroot, no_setuid_fixup, locked' : 'unchanged'],

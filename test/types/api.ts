@@ -29,7 +29,9 @@ export function valid(): void {
   dropPrivileges(parseSecurityConfig('Security {\n user = www-data\n}\n'));
   dropPrivileges(loadSecurityConfig('/etc/myapp/security.conf'));
   const options: DropOptions = { ...parseSecurityConfig('{"user": "x"}'), noNewPrivileges: true };
-  resolveDropOptions(options);
+  // the resolved plan names the bounding set as the option does
+  const bounding: 'retained' | 'unchanged' = resolveDropOptions(options).boundingSet;
+  void bounding;
 
   // JSON forms
   const json: ProcessStateJSON = JSON.parse(JSON.stringify(processState()));
