@@ -9,7 +9,8 @@
 //   node evidence/fuzz.js [--cases N] [--seed S] [--target NAME] [--hang-seconds T]
 //
 // No child processes: everything runs here, with the native drop/exec/capset entry points
-// replaced by tripwires (reaching one is a failure), and processState() compared before and after.
+// replaced by tripwires (reaching one is a failure, unless a target expects it for valid input and
+// checks the arguments it got), and processState() compared before and after.
 // test/fuzz.test.ts runs the same targets with a fixed seed and a CI-sized count.
 //
 // This file is the runner; the parts are in evidence/fuzz/: generators.js (inputs), oracle.js (what
@@ -53,7 +54,7 @@ function startWatchdog(hangSeconds, seed) {
   };
 }
 
-function main(argv) {
+async function main(argv) {
   const opts = { cases: 1000000, seed: 20261126, hangSeconds: 30, only: undefined };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -76,7 +77,7 @@ function main(argv) {
   const t0 = Date.now();
   let lastPrint = 0;
   process.stdout.write(`privdrop fuzz: ${opts.cases} cases, seed ${opts.seed}, hang limit ${opts.hangSeconds} s per case, uid ${process.getuid()}\n`);
-  const summary = runAll({
+  const summary = await runAll({
     total: opts.cases,
     seed: opts.seed,
     only: opts.only,
@@ -111,10 +112,23 @@ function main(argv) {
 }
 
 if (require.main === module) {
-  try {
-    process.exitCode = main(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`fuzz: ${e && e.stack}\n`);
-    process.exitCode = 2;
-  }
+  let settled = false;
+  // A case whose promise never settles leaves nothing to keep the event loop alive: say so.
+  process.on('exit', () => {
+    if (!settled) {
+      process.stderr.write('fuzz: HANG: a case never settled (the event loop ran empty)\n');
+      process.exitCode = 2;
+    }
+  });
+  main(process.argv.slice(2)).then(
+    (code) => {
+      settled = true;
+      process.exitCode = code;
+    },
+    (e) => {
+      settled = true;
+      process.stderr.write(`fuzz: ${e && e.stack}\n`);
+      process.exitCode = 2;
+    },
+  );
 }

@@ -3,6 +3,7 @@
 // ERR_PRIVDROP_* code, or a TypeError/RangeError for a wrong type), never anything else. And the
 // guards around the run: tripwires on the native calls that change the process, snapshots of the
 // built-in prototypes and of the process's credentials.
+const util = require('util');
 const { privdrop, binding, MAX_ID } = require('./dist');
 const { FuzzSentinel } = require('./generators');
 
@@ -22,7 +23,7 @@ function classify(e, { allowTypeErrors = true, extra = [] } = {}) {
     return `coded:${e.code}`;
   }
   for (const cls of extra) if (e instanceof cls) return cls.name;
-  if ((e instanceof TypeError || e instanceof RangeError) && allowTypeErrors) {
+  if ((isEngineError(e, TypeError) || isEngineError(e, RangeError)) && allowTypeErrors) {
     // The engine's own RangeError for a blown stack is a crash in disguise, not a range check.
     if (/Maximum call stack size exceeded|Invalid string length|Array buffer allocation failed/.test(e.message)) {
       throw new FuzzFailure(`engine error instead of a coded one: ${e.name}: ${e.message}`, e);
@@ -30,6 +31,14 @@ function classify(e, { allowTypeErrors = true, extra = [] } = {}) {
     return /is not a function|Cannot read propert|Cannot convert|is not iterable|Cannot use 'in' operator/.test(e.message) ? `${e.name}(engine)` : e.name;
   }
   throw new FuzzFailure(`not an allowed error: ${e && e.name}: ${e && e.message}`, e);
+}
+
+/**
+ * e is a `cls` (TypeError, RangeError) of this realm or of another one: a built-in such as
+ * net.Server's instanceof throws the main realm's TypeError even when the fuzzer runs under jest.
+ */
+function isEngineError(e, cls) {
+  return e instanceof cls || (util.types.isNativeError(e) && Object.getPrototypeOf(e)?.constructor?.name === cls.name && e.name === cls.name);
 }
 
 class FuzzFailure extends Error {
@@ -71,22 +80,89 @@ function checkResolved(r) {
 
 // ---- guards: tripwires, prototype pollution, process state ---------------------------------
 
-class TripwireError extends Error {}
+// Every export of native/binding.cc's Init(), in exactly one of these two lists (test/fuzz.test.ts
+// compares them with binding.cc). A call that changes the process, or anything outside this
+// JavaScript heap, is a tripwire while fuzzing; an export in neither list is tripwired too and
+// reported (runAll), so a new native call cannot be forgotten.
+const CHANGES_STATE = {
+  drop: 'every thread\'s credentials',
+  exec: 'replaces the process image',
+  capSetProc: 'the calling thread\'s capabilities',
+  setCapabilities: 'every thread\'s capabilities (a broadcast)',
+  windowEnter: 'raises effective capabilities on the calling thread',
+  windowLeave: 'lowers them again',
+  bindTcp: 'opens and binds a socket (with whatever capabilities are effective)',
+  probeBroadcast: 'installs a signal handler and signals every thread',
+  glibcSetgroupsBroadcast: 'setgroups() on every thread',
+  setErrorFactory: 'replaces the factory every native error is made by',
+};
+const HARMLESS = {
+  platform: 'reads', gettid: 'reads', isMainThread: 'reads', getSecurebits: 'reads', capMaxBits: 'reads',
+  capName: 'converts', capFromText: 'converts', capToText: 'converts', capGetProc: 'reads', capGetPid: 'reads',
+  lookupUser: 'reads the user database', lookupGroup: 'reads the group database', groupList: 'reads the group database',
+  windows: 'reads the window registry', capGetFile: 'reads a file\'s capability attribute', faultInjection: 'a constant',
+};
 
-/** Replaces the native entry points that change the process; returns a function that restores them. */
+class TripwireError extends Error {
+  constructor(name, args, expected) {
+    super(name);
+    this.name = 'TripwireError';
+    this.args = args;
+    this.expected = expected;
+  }
+}
+
+/** The native object's exports that are in neither list. */
+function unclassifiedExports(native = binding()) {
+  return Object.keys(native).filter((k) => !(k in CHANGES_STATE) && !(k in HARMLESS)).sort();
+}
+
+let expected = new Set();
+
+/**
+ * Replaces every native entry point that changes the process (and every unclassified one) with a
+ * tripwire; returns a function that restores them. Reaching a tripwire is a failure (recorded in
+ * `tripped`) unless the target expects it (expectNative): then it throws a TripwireError carrying
+ * the arguments, for the target to judge.
+ */
 function installTripwires() {
   const native = binding();
   const saved = {};
-  for (const name of ['drop', 'exec', 'capSetProc']) {
+  for (const name of [...Object.keys(CHANGES_STATE), ...unclassifiedExports(native)]) {
+    if (!(name in native)) continue;
     saved[name] = native[name];
-    native[name] = () => {
-      tripped.push(name);
-      throw new TripwireError(name);
+    native[name] = (...args) => {
+      if (!expected.has(name)) tripped.push(name);
+      throw new TripwireError(name, args, expected.has(name));
     };
   }
   return () => Object.assign(native, saved);
 }
 const tripped = [];
+
+/**
+ * Runs fn with the tripwires `names` expected: reaching one of them throws a TripwireError with
+ * `expected` set (the target must check that the input was valid and the arguments right) instead
+ * of counting as a failure. Every other tripwire still fails. fn may return a promise.
+ */
+function expectNative(names, fn) {
+  const before = expected;
+  expected = new Set(names);
+  let result;
+  try {
+    result = fn();
+  } catch (e) {
+    expected = before;
+    throw e;
+  }
+  if (result && typeof result.then === 'function') {
+    return Promise.resolve(result).finally(() => {
+      expected = before;
+    });
+  }
+  expected = before;
+  return result;
+}
 
 const PROTOTYPES = { Object: Object.prototype, Array: Array.prototype, Function: Function.prototype, String: String.prototype, Map: Map.prototype };
 
@@ -120,5 +196,6 @@ function stateSnapshot() {
 }
 
 module.exports = {
-  classify, FuzzFailure, check, outcome, sameError, checkResolved, TripwireError, installTripwires, tripped, prototypeSnapshot, stateSnapshot,
+  classify, FuzzFailure, check, outcome, sameError, checkResolved, TripwireError, installTripwires, tripped, expectNative, unclassifiedExports,
+  CHANGES_STATE, HARMLESS, prototypeSnapshot, stateSnapshot,
 };

@@ -5,7 +5,8 @@ const { capsParse, capsMethods } = require('./capabilities');
 const { dropOptions } = require('./options');
 const { configParse } = require('./config');
 const { cliRun, cliArgs } = require('./cli');
+const { setCaps, withCaps, listenArgs } = require('./runtime');
 
-const TARGETS = [capsParse, capsMethods, dropOptions, configParse, cliArgs, cliRun];
+const TARGETS = [capsParse, capsMethods, dropOptions, configParse, cliArgs, cliRun, setCaps, withCaps, listenArgs];
 
 module.exports = { TARGETS };
