@@ -8,6 +8,7 @@
 #include "broadcast.h"
 
 #include "faults.h"
+#include "platform.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -144,12 +145,6 @@ void Restore() {
   if (syscall(SYS_rt_sigaction, kSignal, nullptr, &cur, sizeof(uint64_t)) != 0) return;
   if (cur.handler != reinterpret_cast<void*>(&Handler)) return;  // someone replaced ours meanwhile: leave theirs
   syscall(SYS_rt_sigaction, kSignal, &g_previous, nullptr, sizeof(uint64_t));
-}
-
-double NowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 
 uint64_t NewCookie() {

@@ -2,7 +2,10 @@
 
 #include <sys/capability.h>
 
+#include <linux/capability.h>
+
 #include <cerrno>
+#include <fstream>
 #include <memory>
 #include <type_traits>
 
@@ -109,6 +112,23 @@ std::string CapName(unsigned index) {
   CapText name(cap_to_name(static_cast<cap_value_t>(index)));
   if (!name) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "cap_to_name", "", "cannot name capability");
   return std::string(name.get());
+}
+
+std::string CapNames(uint64_t mask) {
+  std::string s;
+  for (unsigned cap = 0; cap < 64; cap++) {
+    if (!(mask & (uint64_t{1} << cap))) continue;
+    s += s.empty() ? "" : ",";
+    s += CapName(cap);
+  }
+  return s;
+}
+
+unsigned LastCap() {
+  std::ifstream f("/proc/sys/kernel/cap_last_cap");
+  unsigned v = 0;
+  if (f >> v && v < 64) return v;
+  return CAP_LAST_CAP;
 }
 
 }  // namespace privdrop

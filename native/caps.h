@@ -26,5 +26,10 @@ void SetCapsOfCurrentThread(const CapMasks& masks);
 unsigned CapMaxBits();
 // cap_to_name: "cap_chown", or the number as text past libcap's table.
 std::string CapName(unsigned index);
+// "cap_net_raw,cap_sys_admin": CapName for each bit of mask, comma-separated.
+std::string CapNames(uint64_t mask);
+// The highest capability number this kernel knows (/proc/sys/kernel/cap_last_cap; the headers'
+// CAP_LAST_CAP when unreadable).
+unsigned LastCap();
 
 }  // namespace privdrop

@@ -13,15 +13,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <string>
 
 #include "broadcast.h"
 #include "caps.h"
 #include "error.h"
+#include "fatal.h"
 #include "faults.h"
 #include "platform.h"
 #include "status.h"
+#include "thread_ops.h"
 
 namespace privdrop {
 namespace {
@@ -29,25 +30,9 @@ namespace {
 constexpr uint64_t Bit(unsigned cap) { return uint64_t{1} << cap; }
 constexpr int kDeadlineMs = 1000;
 
-double NowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
-
 void Pause() {
   timespec pause{0, 50000};
   nanosleep(&pause, nullptr);
-}
-
-std::string Names(uint64_t mask) {
-  std::string s;
-  for (unsigned cap = 0; cap < 64; cap++) {
-    if (!(mask & Bit(cap))) continue;
-    s += s.empty() ? "" : ",";
-    s += CapName(cap);
-  }
-  return s;
 }
 
 // ---- raw capget/capset of the calling thread (async-signal-safe) -----------------------
@@ -66,18 +51,8 @@ int GetCaps(RawCaps* out) {
   return 0;
 }
 
-int PutCaps(const char* fault, const RawCaps& c) {
-  if (Fault(fault)) return EPERM;
-  __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct d[2]{};
-  d[0].effective = static_cast<uint32_t>(c.eff);
-  d[1].effective = static_cast<uint32_t>(c.eff >> 32);
-  d[0].permitted = static_cast<uint32_t>(c.prm);
-  d[1].permitted = static_cast<uint32_t>(c.prm >> 32);
-  d[0].inheritable = static_cast<uint32_t>(c.inh);
-  d[1].inheritable = static_cast<uint32_t>(c.inh >> 32);
-  return syscall(SYS_capset, &h, d) == 0 ? 0 : errno;
-}
+// capset through the drop's raw call (thread_ops.h): `fault` names it for fault injection.
+int PutCaps(const char* fault, const RawCaps& c) { return RawCapset(fault, MakeCapData(c.eff, c.prm, c.inh)); }
 
 // ---- the per-thread operation of setCapabilities ---------------------------------------
 
@@ -105,26 +80,11 @@ int ApplyOp(const void* a, const char** step) {
   return 0;
 }
 
-unsigned LastCap() {
-  std::ifstream f("/proc/sys/kernel/cap_last_cap");
-  unsigned v = 0;
-  if (f >> v && v < 64) return v;
-  return CAP_LAST_CAP;
-}
-
-[[noreturn]] void Fatal(const char* step, int err, int tid, const std::string& detail) {
-  char msg[1024];
-  int n = snprintf(msg, sizeof msg,
-                   "privdrop: FATAL: setCapabilities() failed after it had changed a thread, at step '%s' on thread "
-                   "%d: %s%s%s. The threads may now hold different capabilities, so the process is aborted rather "
-                   "than return to JavaScript in that state (pid %d).\n",
-                   step, tid, err ? strerror(err) : "verification failed", detail.empty() ? "" : "; ", detail.c_str(),
-                   static_cast<int>(getpid()));
-  if (n > 0) {
-    ssize_t ignored = write(STDERR_FILENO, msg, std::min(static_cast<size_t>(n), sizeof msg - 1));
-    (void)ignored;
-  }
-  abort();
+[[noreturn]] void FatalSetCaps(const char* step, int err, int tid, const std::string& detail) {
+  FatalAfter("setCapabilities() failed after it had changed a thread",
+             "The threads may now hold different capabilities, so the process is aborted rather than return to "
+             "JavaScript in that state",
+             step, err, tid, detail);
 }
 
 // ---- windows ----------------------------------------------------------------------------
@@ -224,32 +184,32 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   const uint64_t known = lastCap >= 63 ? ~uint64_t{0} : Bit(lastCap + 1) - 1;
   const uint64_t asked = plan.effective | plan.permitted | plan.inheritable | (plan.ambientGiven ? plan.ambient : 0);
   if (asked & ~known)
-    throw Error("ERR_PRIVDROP_INVALID_CAPABILITIES", "capability " + Names(asked & ~known) + " is unknown to this kernel",
+    throw Error("ERR_PRIVDROP_INVALID_CAPABILITIES", "capability " + CapNames(asked & ~known) + " is unknown to this kernel",
                 EINVAL);
   if (plan.effective & ~plan.permitted)
     throw Error("ERR_PRIVDROP_INVALID_CAPABILITIES",
-                "effective capabilities must also be permitted: " + Names(plan.effective & ~plan.permitted), EINVAL);
+                "effective capabilities must also be permitted: " + CapNames(plan.effective & ~plan.permitted), EINVAL);
   const uint64_t notHeld = (plan.permitted & ~cur.prm) | (plan.inheritable & ~(cur.prm | cur.inh));
   if (notHeld)
     throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
-                "cannot set capabilities this process does not hold in its permitted set: " + Names(notHeld) +
+                "cannot set capabilities this process does not hold in its permitted set: " + CapNames(notHeld) +
                     " (a capability once lowered from the permitted set cannot be raised again); nothing was changed",
                 EPERM, "", "validate");
   const uint64_t newInh = plan.inheritable & ~cur.inh;
   if (newInh & ~cur.bnd)
     throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
-                "cannot make inheritable capabilities outside the bounding set: " + Names(newInh & ~cur.bnd), EPERM, "",
+                "cannot make inheritable capabilities outside the bounding set: " + CapNames(newInh & ~cur.bnd), EPERM, "",
                 "validate");
   uint64_t ambient = cur.amb & plan.permitted & plan.inheritable;
   if (plan.ambientGiven) {
     if (plan.ambient & ~cur.amb)
       throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
-                  "setCapabilities() only lowers the ambient set; not ambient now: " + Names(plan.ambient & ~cur.amb),
+                  "setCapabilities() only lowers the ambient set; not ambient now: " + CapNames(plan.ambient & ~cur.amb),
                   EPERM, "", "validate");
     if (plan.ambient & ~(plan.permitted & plan.inheritable))
       throw Error("ERR_PRIVDROP_INVALID_ARGUMENT",
                   "ambient capabilities must stay permitted and inheritable: " +
-                      Names(plan.ambient & ~(plan.permitted & plan.inheritable)),
+                      CapNames(plan.ambient & ~(plan.permitted & plan.inheritable)),
                   0, "", "validate");
     ambient = plan.ambient;
   }
@@ -290,9 +250,7 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   result.applyMs = r.ms;
   result.applyThreads = r.threads;
   if (!r.ok) {
-    Fatal("setcaps-broadcast", r.err, r.failedTid,
-          std::string(r.failedStep ? r.failedStep : "?") + (r.timedOut ? " (a thread did not answer within the deadline)" : "") +
-              ", " + std::to_string(r.threads) + " threads answered");
+    FatalSetCaps("setcaps-broadcast", r.err, r.failedTid, BroadcastFailure(r, "answered"));
   }
 
   ThreadCreds want = cur;
@@ -302,11 +260,11 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   want.amb = target.amb;
   std::vector<ThreadCreds> after = ReadThreads(task.fd(), &err);
   if (Fault("setcaps-verify")) err = EIO;
-  if (err != 0) Fatal("verify", err, pid, "cannot read /proc/self/task/*/status");
+  if (err != 0) FatalSetCaps("verify", err, pid, "cannot read /proc/self/task/*/status");
   for (const ThreadCreds& t : after) {
     std::string expected, actual;
     std::string field = FirstDifference(want, t, &expected, &actual);
-    if (!field.empty()) Fatal("verify", 0, t.tid, field + " is " + actual + ", expected " + expected);
+    if (!field.empty()) FatalSetCaps("verify", 0, t.tid, field + " is " + actual + ", expected " + expected);
   }
   result.threads = static_cast<int>(after.size());
   result.effective = want.eff;
@@ -335,8 +293,8 @@ uint64_t WindowEnter(uint64_t mask) {
   if (e == 0 && (mask & ~cur.prm)) {
     g_openWindows.fetch_sub(1, std::memory_order_seq_cst);
     throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
-                "cannot raise capabilities this thread does not hold in its permitted set: " + Names(mask & ~cur.prm) +
-                    " (keep them permitted-only in the drop, e.g. capabilities: '" + Names(mask & ~cur.prm) +
+                "cannot raise capabilities this thread does not hold in its permitted set: " + CapNames(mask & ~cur.prm) +
+                    " (keep them permitted-only in the drop, e.g. capabilities: '" + CapNames(mask & ~cur.prm) +
                     "+p')",
                 EPERM, "", "window");
   }
@@ -359,7 +317,7 @@ uint64_t WindowEnter(uint64_t mask) {
       if (slot->depth.fetch_sub(1, std::memory_order_acq_rel) == 1) slot->tid.store(0, std::memory_order_release);
       g_windowSeq.fetch_add(1, std::memory_order_acq_rel);
       g_openWindows.fetch_sub(1, std::memory_order_seq_cst);
-      ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "capset", "window", "cannot raise " + Names(raised));
+      ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "capset", "window", "cannot raise " + CapNames(raised));
     }
   }
   return raised;
@@ -378,16 +336,10 @@ void WindowLeave(uint64_t raised) {
     RawCaps check;
     if (e == 0) e = GetCaps(&check);
     if (e != 0 || (check.eff & raised)) {
-      char msg[512];
-      int n = snprintf(msg, sizeof msg,
-                       "privdrop: FATAL: withCapabilities() could not lower %s again on thread %d: %s. The process is "
-                       "aborted rather than run on with the capability in effect (pid %d).\n",
-                       Names(raised).c_str(), tid, e ? strerror(e) : "still effective", static_cast<int>(getpid()));
-      if (n > 0) {
-        ssize_t ignored = write(STDERR_FILENO, msg, std::min(static_cast<size_t>(n), sizeof msg - 1));
-        (void)ignored;
-      }
-      abort();
+      AbortWith("privdrop: FATAL: withCapabilities() could not lower " + CapNames(raised) + " again on thread " +
+                std::to_string(tid) + ": " + (e ? strerror(e) : "still effective") +
+                ". The process is aborted rather than run on with the capability in effect (pid " +
+                std::to_string(getpid()) + ").\n");
     }
   }
   if (WindowSlot* slot = FindWindow(tid)) {

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "broadcast.h"
+#include "caps.h"
 #include "error.h"
 #include "fatal.h"
 #include "faults.h"
@@ -29,30 +30,6 @@ namespace privdrop {
 namespace {
 
 constexpr uint64_t Bit(unsigned cap) { return uint64_t{1} << cap; }
-
-double NowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
-
-// "cap_net_raw,cap_sys_admin": libcap's names for the bits of mask.
-std::string CapNames(uint64_t mask) {
-  std::string s;
-  for (unsigned cap = 0; cap < 64; cap++) {
-    if (!(mask & Bit(cap))) continue;
-    s += s.empty() ? "" : ",";
-    s += CapName(cap);
-  }
-  return s;
-}
-
-unsigned LastCap() {
-  std::ifstream f("/proc/sys/kernel/cap_last_cap");
-  unsigned v = 0;
-  if (f >> v && v < 64) return v;
-  return CAP_LAST_CAP;
-}
 
 // Every error before the first irreversible step carries the step's name.
 [[noreturn]] void Refuse(const char* step, const std::string& code, const std::string& what, int err = 0,

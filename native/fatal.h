@@ -8,9 +8,18 @@
 
 namespace privdrop {
 
-// "privdrop: FATAL: ... at step '<step>' on thread <tid>: <strerror(err)>; <detail>. ..."
+// "privdrop: FATAL: <failed>, at step '<step>' on thread <tid>: <strerror(err)>; <detail>.
+// <consequence> (pid <pid>).", then abort(). The form every such failure is reported in.
+[[noreturn]] void FatalAfter(const char* failed, const char* consequence, const char* step, int err, int tid,
+                             const std::string& detail);
+// The drop's: "... the privilege drop failed after its first irreversible step, at step ...".
 [[noreturn]] void Fatal(const char* step, int err, int tid, const std::string& detail);
-// The same for a broadcast that failed: names the thread, its failing call and how many answered.
+// What failed in a broadcast, as a detail: the thread's failing call, a timeout, and how many
+// threads were `done` ("done", "answered").
+std::string BroadcastFailure(const BroadcastReport& r, const char* done);
+// The drop's Fatal for a broadcast that failed.
 [[noreturn]] void FatalBroadcast(const char* step, const BroadcastReport& r);
+// Writes `line` to stderr and aborts: for the failures that have no step (FatalAfter's form).
+[[noreturn]] void AbortWith(const std::string& line);
 
 }  // namespace privdrop

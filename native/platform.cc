@@ -2,6 +2,7 @@
 
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifdef __GLIBC__
@@ -9,6 +10,12 @@
 #endif
 
 namespace privdrop {
+
+double NowMs() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
 
 PlatformInfo Platform() {
   PlatformInfo p;

@@ -17,5 +17,7 @@ int GetTid();
 bool IsMainThread();
 // prctl(PR_GET_SECUREBITS) of the calling thread.
 unsigned long GetSecurebits();
+// CLOCK_MONOTONIC in milliseconds, for step timings and deadlines. Async-signal-safe.
+double NowMs();
 
 }  // namespace privdrop

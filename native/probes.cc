@@ -17,12 +17,6 @@
 namespace privdrop {
 namespace {
 
-double NowMs() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
-}
-
 int NoopOp(const void*, const char**) { return 0; }
 
 }  // namespace
