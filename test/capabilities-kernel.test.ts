@@ -5,15 +5,15 @@ import * as path from 'path';
 import fc from 'fast-check';
 import { CapabilitySet, capabilityNames, CapabilityMasks } from '../lib/capabilities';
 import { describeAsRoot, distEntry, repoRoot, runNode } from './helpers/child';
+import { statusOfFile } from './helpers/proc-status';
 
 const seed = Number(process.env.FC_SEED ?? 20261126);
 const distBinding = path.join(repoRoot, 'dist', 'binding.js');
 const hex = (m: bigint) => m.toString(16).padStart(16, '0');
 
 function procCaps(statusPath: string): CapabilityMasks {
-  const status = fs.readFileSync(statusPath, 'utf8');
-  const field = (name: string) => BigInt(`0x${new RegExp(`^${name}:\\s*([0-9a-f]+)$`, 'm').exec(status)![1]}`);
-  return { effective: field('CapEff'), permitted: field('CapPrm'), inheritable: field('CapInh') };
+  const f = statusOfFile(statusPath);
+  return { effective: BigInt(`0x${f.CapEff}`), permitted: BigInt(`0x${f.CapPrm}`), inheritable: BigInt(`0x${f.CapInh}`) };
 }
 
 // Runs in a worker thread of a child process: applies one parsed set to that thread only and

@@ -3,6 +3,7 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { describeAsRoot, repoRoot, runProcess } from './helpers/child';
+import { statusOfFile } from './helpers/proc-status';
 
 const BIN = path.join(repoRoot, 'bin', 'privdrop.js');
 const CAPSH = '/usr/sbin/capsh';
@@ -27,14 +28,6 @@ function capshDecode(mask: string): string[] {
 }
 
 /** The Name/Uid/Gid/Groups/Cap* lines of a status file. */
-function statusFields(file: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    const m = /^(\w+):\t?(.*)$/.exec(line);
-    if (m) out[m[1]] = m[2].trim();
-  }
-  return out;
-}
 
 const noStackTrace = (stderr: string) => expect(stderr).not.toMatch(/^\s+at /m);
 
@@ -146,7 +139,7 @@ describe('privdrop show, checked against /proc and capsh --decode', () => {
   test('show PID --json reports what /proc/PID/status says, with capsh-decoded names', () => {
     const pid = sleeper.pid as number;
     const s = privdropJson('show', String(pid), '--json');
-    const proc = statusFields(`/proc/${pid}/status`);
+    const proc = statusOfFile(`/proc/${pid}/status`);
     expect(s.pid).toBe(pid);
     expect(s.command).toBe('sleep');
     expect(`${s.uid.real}\t${s.uid.effective}\t${s.uid.saved}\t${s.uid.fs}`.split('\t')).toEqual(proc.Uid.split(/\s+/));
@@ -165,7 +158,7 @@ describe('privdrop show, checked against /proc and capsh --decode', () => {
 
   test('show without PID reports the privdrop process itself, with its securebits', () => {
     const r = { json: privdropJson('show', '--json') };
-    const self = statusFields('/proc/self/status'); // the same credentials: privdrop inherited them from jest
+    const self = statusOfFile('/proc/self/status'); // the same credentials: privdrop inherited them from jest
     expect(r.json.uid.real).toBe(process.getuid?.());
     expect(r.json.capabilities.bounding.mask).toBe('0x' + self.CapBnd);
     expect(r.json.capabilities.permitted.mask).toBe('0x' + self.CapPrm);
@@ -178,7 +171,7 @@ describe('privdrop show, checked against /proc and capsh --decode', () => {
     const pid = sleeper.pid as number;
     const r = privdrop('show', String(pid));
     expect(r.status).toBe(0);
-    const proc = statusFields(`/proc/${pid}/status`);
+    const proc = statusOfFile(`/proc/${pid}/status`);
     const lines = r.stdout.split('\n');
     expect(lines[0]).toBe(`process       ${pid} (sleep), 1 thread`);
     expect(r.stdout).toMatch(new RegExp(`^effective     0x${proc.CapEff} `, 'm'));
@@ -221,7 +214,7 @@ time.sleep(20)`,
       expect(fields).toEqual(expect.arrayContaining(['Uid', 'CapEff']));
       const uid = json.differences.find((d: { field: string }) => d.field === 'Uid');
       expect(uid.values).toEqual({ '0 0 0 0': [pid], '0 65534 0 65534': [tid] });
-      expect(statusFields(`/proc/${pid}/task/${tid}/status`).Uid.split(/\s+/)).toEqual(['0', '65534', '0', '65534']);
+      expect(statusOfFile(`/proc/${pid}/task/${tid}/status`).Uid.split(/\s+/)).toEqual(['0', '65534', '0', '65534']);
 
       const text = privdrop('show', String(pid)).stdout;
       expect(text).toMatch(/^threads       DISAGREE on Uid, .*CapEff/m);

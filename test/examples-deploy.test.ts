@@ -8,11 +8,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { describeAsRoot, repoRoot } from './helpers/child';
 import {
-  CAPS, CapName, DOCKER_DEFAULT_CAPS, examplesDir, fetchInside, mask, procThreads, runToExit, startServer, stopServer, threadMismatches,
+  CapName, DOCKER_DEFAULT_CAPS, examplesDir, fetchInside, procThreads, runToExit, startServer, stopServer, threadMismatches,
 } from './helpers/servers';
+import { CAP, maskHex } from './helpers/drop';
 
-const ZERO = mask();
-const BIND = mask(CAPS.net_bind_service);
+const ZERO = maskHex();
+const BIND = maskHex(CAP.net_bind_service);
 const server = path.join(examplesDir, 'express', 'server.js');
 
 function account(user: string): { uid: string; gid: string; groups: string } {
@@ -35,7 +36,7 @@ const dropped = {
 /** CAP_NET_BIND_SERVICE / NET_BIND_SERVICE -> net_bind_service, checked against the names the tests know. */
 function capName(word: string): CapName {
   const name = word.toLowerCase().replace(/^cap_/, '');
-  if (!(name in CAPS)) throw new Error(`capability ${word} is not in the tests' table`);
+  if (!(name in CAP)) throw new Error(`capability ${word} is not in the tests' table`);
   return name as CapName;
 }
 const setprivCaps = (names: CapName[]) => ['-all', ...names.map((n) => `+${n}`)].join(',');
@@ -114,7 +115,7 @@ describeAsRoot('examples/systemd', () => {
     const { wrapper, env, script } = systemdStart(unit);
     const before = startedAs(wrapper);
     expect(before.Uid).toBe('0 0 0 0');
-    expect(before.CapEff).toBe(mask(CAPS.setuid, CAPS.setgid, CAPS.setpcap, CAPS.net_bind_service));
+    expect(before.CapEff).toBe(maskHex(CAP.setuid, CAP.setgid, CAP.setpcap, CAP.net_bind_service));
     await expectServesDropped(wrapper, env, script);
   });
 
@@ -166,7 +167,7 @@ describeAsRoot('examples/kubernetes', () => {
     const pod = readPod(fs.readFileSync(podFile, 'utf8'));
     expect(pod).toEqual({ add: ['setuid', 'setgid', 'setpcap', 'net_bind_service'], drop: ['ALL'], allowPrivilegeEscalation: false, runAsUser: 0 });
     const wrapper = containerStart(pod.add, !pod.allowPrivilegeEscalation);
-    expect(startedAs(wrapper).CapEff).toBe(mask(...pod.add.map((n) => CAPS[n])));
+    expect(startedAs(wrapper).CapEff).toBe(maskHex(...pod.add.map((n) => CAP[n])));
     await expectServesDropped(wrapper, { PRIVDROP_USER: 'www-data' });
   });
 
@@ -196,7 +197,7 @@ describeAsRoot('Docker (the top-level Dockerfile)', () => {
 
   test("with Docker's default capability set, the server drops to www-data on every thread and binds port 80", async () => {
     const wrapper = containerStart(DOCKER_DEFAULT_CAPS, false);
-    expect(startedAs(wrapper).CapBnd).toBe(mask(...DOCKER_DEFAULT_CAPS.map((n) => CAPS[n])));
+    expect(startedAs(wrapper).CapBnd).toBe(maskHex(...DOCKER_DEFAULT_CAPS.map((n) => CAP[n])));
     await expectServesDropped(wrapper, { PRIVDROP_USER: 'www-data' });
   });
 });

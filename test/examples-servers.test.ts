@@ -7,11 +7,12 @@ import * as os from 'os';
 import * as path from 'path';
 import { describeAsRoot } from './helpers/child';
 import {
-  CAPS, childrenOf, examplesDir, fetchInside, makeTestCertificate, mask, procThreads, startServer, stopServer, threadMismatches,
+  childrenOf, examplesDir, fetchInside, makeTestCertificate, procThreads, startServer, stopServer, threadMismatches,
 } from './helpers/servers';
+import { CAP, maskHex } from './helpers/drop';
 
-const ZERO = mask();
-const BIND = mask(CAPS.net_bind_service);
+const ZERO = maskHex();
+const BIND = maskHex(CAP.net_bind_service);
 
 /** uid, gid and the supplementary groups initgroups() gives a user, from id(1). */
 function account(user: string): { uid: string; gid: string; groups: string } {

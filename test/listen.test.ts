@@ -5,6 +5,7 @@
 import * as path from 'path';
 import { describeAsRoot, repoRoot } from './helpers/child';
 import { CAP, maskHex, scenario } from './helpers/drop';
+import { procStatusModule } from './helpers/proc-status';
 
 const nbs = maskHex(CAP.net_bind_service);
 const none = maskHex();
@@ -13,10 +14,9 @@ const tls = path.join(repoRoot, 'test', 'fixtures', 'tls');
 
 const common = `
 const http = require('http');
-// A thread that exits between the listing and the read is no longer a thread of the process.
-const statusOf = (tid) => { try { return fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8'); } catch (e) { if (e.code === 'ENOENT' || e.code === 'ESRCH') return null; throw e; } };
-const values = (key) => [...new Set(fs.readdirSync('/proc/self/task').map(statusOf).filter((text) => text !== null).map((text) =>
-  new RegExp('^' + key + ':\\\\s*(\\\\S+)', 'm').exec(text)[1]))].sort();
+const { threadStatuses } = require(${JSON.stringify(procStatusModule)});
+// The values of one status field (its first word) over every live thread.
+const values = (key) => [...new Set(threadStatuses().map((t) => t.fields[key].split(/\\s+/)[0]))].sort();
 // A loopback address of its own (127.x.y.z): parallel tests never bind the same address and port.
 const host = '127.' + (1 + Math.floor(Math.random() * 250)) + '.' + Math.floor(Math.random() * 250) + '.' + (2 + Math.floor(Math.random() * 250));
 const get = (url, options = {}) => new Promise((resolve) => {

@@ -5,6 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { describeAsRoot, distEntry, faultsBinding, RunOptions } from './helpers/child';
 import { CAP, maskHex, scenario } from './helpers/drop';
+import { procStatusModule } from './helpers/proc-status';
 
 const nbs = maskHex(CAP.net_bind_service);
 const none = maskHex();
@@ -12,14 +13,9 @@ const none = maskHex();
 // Code shared by the scenarios: every thread's sets, a bind on a privileged port of a private
 // loopback address (127.x.y.z, so that parallel test files never share an address), threads.
 const common = `
-// A thread that exits between the listing and the read is no longer a thread of the process.
-const statusOf = (tid) => { try { return fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8'); } catch (e) { if (e.code === 'ENOENT' || e.code === 'ESRCH') return null; throw e; } };
-const threadsOf = () => fs.readdirSync('/proc/self/task').flatMap((tid) => {
-  const text = statusOf(tid);
-  if (text === null) return [];
-  const f = (k) => new RegExp('^' + k + ':\\\\s*(.*)$', 'm').exec(text)[1].trim();
-  return [{ tid: Number(tid), name: f('Name'), prm: f('CapPrm'), eff: f('CapEff'), inh: f('CapInh'), amb: f('CapAmb'), bnd: f('CapBnd'), uid: f('Uid') }];
-});
+const { threadStatuses } = require(${JSON.stringify(procStatusModule)});
+const threadsOf = () => threadStatuses().map(({ tid, fields: f }) =>
+  ({ tid, name: f.Name, prm: f.CapPrm, eff: f.CapEff, inh: f.CapInh, amb: f.CapAmb, bnd: f.CapBnd, uid: f.Uid }));
 const values = (key) => [...new Set(threadsOf().map((t) => t[key]))].sort();
 const host = '127.' + (1 + Math.floor(Math.random() * 250)) + '.' + Math.floor(Math.random() * 250) + '.' + (2 + Math.floor(Math.random() * 250));
 const bindNow = (port) => { const s = net.createServer(); s.listen(port); return s; }; // no host: binds synchronously

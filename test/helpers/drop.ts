@@ -47,12 +47,21 @@ export function maskHex(...caps: number[]): string {
   return m.toString(16).padStart(16, '0');
 }
 
+/** Capability numbers (linux/capability.h) the tests use. */
 export const CAP = {
+  chown: 0,
+  dac_override: 1,
   dac_read_search: 2,
+  fowner: 3,
+  fsetid: 4,
+  kill: 5,
   setgid: 6,
   setuid: 7,
   setpcap: 8,
   net_bind_service: 10,
   net_raw: 13,
   sys_chroot: 18,
+  mknod: 27,
+  audit_write: 29,
+  setfcap: 31,
 } as const;

@@ -4,7 +4,10 @@
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import type { StatusFields } from '../../lib/state/read';
 import { repoRoot } from './child';
+import { CAP } from './drop';
+import { threadStatuses } from './proc-status';
 
 export const examplesDir = path.join(repoRoot, 'examples');
 
@@ -109,33 +112,17 @@ mod.get(u, opts, (res) => { let b = ''; res.setEncoding('utf8'); res.on('data', 
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as HttpAnswer;
 }
 
-/** What /proc/<pid>/task/<tid>/status says about one thread, as written there. */
-export interface ProcThread {
-  tid: number;
-  name: string;
-  Uid: string;
-  Gid: string;
-  Groups: string;
-  CapInh: string;
-  CapPrm: string;
-  CapEff: string;
-  CapBnd: string;
-  CapAmb: string;
-  NoNewPrivs: string;
-}
+/**
+ * What /proc/<pid>/task/<tid>/status says about one thread, as written there (runs of whitespace
+ * as one space): the fields processState() reads (only their names come from lib/state).
+ */
+export type ProcThread = { tid: number; name: string } & Omit<StatusFields, 'Name' | 'Seccomp'>;
 
 /** Every thread of a process, read from /proc by this (root) test process. */
 export function procThreads(pid: number): ProcThread[] {
-  const tids = fs.readdirSync(`/proc/${pid}/task`).map(Number).sort((a, b) => a - b);
   const threads: ProcThread[] = [];
-  for (const tid of tids) {
-    let text: string;
-    try {
-      text = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    } catch {
-      continue; // the thread exited meanwhile
-    }
-    const field = (key: string) => (new RegExp(`^${key}:\\s*(.*)$`, 'm').exec(text)?.[1] ?? '').trim().replace(/\s+/g, ' ');
+  for (const { tid, fields } of threadStatuses(pid)) {
+    const field = (key: string) => (fields[key] ?? '').replace(/\s+/g, ' ');
     threads.push({
       tid,
       name: field('Name'),
@@ -186,33 +173,7 @@ export function childrenOf(pid: number): number[] {
   return out.sort((a, b) => a - b);
 }
 
-/** A 64-bit capability mask as /proc writes it, from capability numbers. */
-export function mask(...caps: number[]): string {
-  let m = 0n;
-  for (const c of caps) m |= 1n << BigInt(c);
-  return m.toString(16).padStart(16, '0');
-}
-
-/** Capability numbers (linux/capability.h) the deployment tests use. */
-export const CAPS = {
-  chown: 0,
-  dac_override: 1,
-  dac_read_search: 2,
-  fowner: 3,
-  fsetid: 4,
-  kill: 5,
-  setgid: 6,
-  setuid: 7,
-  setpcap: 8,
-  net_bind_service: 10,
-  net_raw: 13,
-  sys_chroot: 18,
-  mknod: 27,
-  audit_write: 29,
-  setfcap: 31,
-} as const;
-
-export type CapName = keyof typeof CAPS;
+export type CapName = keyof typeof CAP;
 
 /** Docker's default capability set for a container (moby's oci/caps/defaults.go). */
 export const DOCKER_DEFAULT_CAPS: CapName[] = [
