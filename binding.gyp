@@ -14,7 +14,8 @@
       "native/exec.cc",
       "native/faults.cc",
       "native/identity.cc",
-      "native/platform.cc"
+      "native/platform.cc",
+      "native/session.cc"
     ],
     "dependencies": [
       "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { binding } from './binding';
 import { hasFlag, optionValue, parseArgs, UsageError } from './cli-args';
 import { readSecurityConfig } from './config';
-import { DropOptions, dropPrivileges, keptSet, resolveDropOptions, ResolvedDrop } from './drop';
+import { DropOptions, dropPlan, keptSet, resolveDropOptions, ResolvedDrop } from './drop';
 import { ErrorCodes, PrivdropError } from './errors';
 
 export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
@@ -33,8 +33,18 @@ Options:
   --lock-securebits      set and lock noroot and no_setuid_fixup (root has no special powers)
   --keep-fd N            keep file descriptor N open in COMMAND (repeatable); 0-2 are always
                          kept, every other inherited descriptor is closed
+  --keep-terminal        keep the controlling terminal (default: give it up after the drop,
+                         so COMMAND cannot push keystrokes into the root shell that started
+                         it with TIOCSTI; COMMAND still reads and writes the terminal and gets
+                         Ctrl-C). Needed by what wants a controlling terminal (job control,
+                         /dev/tty prompts): run those on their own pty (su --pty) instead
+  --reset-env            clear the environment except TERM; set HOME, USER, LOGNAME, SHELL
+                         from the user's entry and PATH=/usr/local/bin:/usr/bin:/bin (COMMAND
+                         is then looked up in that PATH), as setpriv --reset-env does
   --config FILE          read these settings from FILE (JSON or a Security { } stanza);
-                         options given here override the file
+                         options given here override the file. The file (and every directory
+                         above it, symlinks followed) must be owned by root (or by you) and
+                         not writable by group or others, as sshd's StrictModes requires
   --dry-run              check everything and print what would be done, change nothing
   -h, --help             show this help
 
@@ -56,12 +66,16 @@ const SPECS = {
   'no-new-privs': { value: false },
   'lock-securebits': { value: false },
   'keep-fd': { value: true, repeat: true },
+  'keep-terminal': { value: false },
+  'reset-env': { value: false },
   config: { value: true },
   'dry-run': { value: false },
   help: { value: false },
 };
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** --reset-env's PATH for the (never root) target user. */
+const RESET_PATH = '/usr/local/bin:/usr/bin:/bin';
 const O_CLOEXEC = 0o2000000;
 
 export interface ExecRequest {
@@ -69,6 +83,7 @@ export interface ExecRequest {
   command: string[];
   keepFds: number[];
   dryRun: boolean;
+  resetEnv: boolean;
 }
 
 /** Options and COMMAND from the arguments and the config file; throws UsageError for exit 2. */
@@ -113,8 +128,9 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
   else if (options.ambient === undefined) options.ambient = true;
   if (hasFlag(parsed, 'no-new-privs')) options.noNewPrivileges = true;
   if (hasFlag(parsed, 'lock-securebits')) options.lockSecurebits = true;
+  if (hasFlag(parsed, 'keep-terminal')) options.keepTerminal = true;
   if (options.user === undefined) throw new UsageError('no user given: use --user USER (or user in --config)', 'exec');
-  return { options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run') };
+  return { options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run'), resetEnv: hasFlag(parsed, 'reset-env') };
 }
 
 /** The path's file status as seen from inside `root`: absolute symlinks stay inside it, as after chroot. */
@@ -230,6 +246,9 @@ export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: 
     ['chroot', plan.chroot || '(none)'],
     ['no_new_privs', plan.noNewPrivileges ? 'set' : 'unchanged'],
     ['securebits', plan.lockSecurebits ? 'noroot, no_setuid_fixup, locked' : 'unchanged'],
+    ['root regain', plan.rootRegainable ? `yes (${plan.warnings.filter((w) => w.code === 'PRIVDROP_ROOT_EQUIVALENT_CAPABILITY').map((w) => w.subject).join(', ')})` : 'no'],
+    ['terminal', plan.keepTerminal ? 'kept' : 'given up after the drop'],
+    ['environment', request.resetEnv ? 'reset (HOME USER LOGNAME SHELL PATH TERM)' : 'inherited'],
     ['command', [cmd.file, ...request.command.slice(1)].map(shellQuote).join(' ')],
     ['argv[0]', shellQuote(request.command[0])],
     ['keep fds', [0, 1, 2, ...request.keepFds].join(' ')],
@@ -241,8 +260,24 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** setpriv --reset-env's environment for the target user: TERM kept, everything else replaced. */
+export function resetEnvironment(plan: ResolvedDrop, term = process.env.TERM): Record<string, string> {
+  if (!plan.account) {
+    throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--reset-env needs a user in the user database; uid ${plan.uid} has no entry`);
+  }
+  const env: Record<string, string> = {
+    HOME: plan.account.home,
+    USER: plan.account.name,
+    LOGNAME: plan.account.name,
+    SHELL: plan.account.shell || '/bin/sh',
+    PATH: RESET_PATH,
+  };
+  if (term !== undefined) env.TERM = term;
+  return env;
+}
+
 /** Runs `privdrop exec`. Returns an exit status only for --help and --dry-run; otherwise execs or throws. */
-export function runExec(args: string[], out: (s: string) => void): number {
+export function runExec(args: string[], out: (s: string) => void, err: (s: string) => void = (s) => process.stderr.write(s)): number {
   const request = execRequest(args);
   if (request === 'help') {
     out(EXEC_HELP);
@@ -252,7 +287,8 @@ export function runExec(args: string[], out: (s: string) => void): number {
   if (plan.chroot && !statInRoot('/', plan.chroot)?.isDirectory()) {
     throw new PrivdropError(ErrorCodes.INVALID_CHROOT, `--chroot ${plan.chroot}: no such directory`, { path: plan.chroot });
   }
-  const cmd = resolveCommand(request.command[0], plan.chroot);
+  const envVars = request.resetEnv ? resetEnvironment(plan) : process.env;
+  const cmd = resolveCommand(request.command[0], plan.chroot, request.resetEnv ? RESET_PATH : undefined);
   checkExecutableBy(cmd, plan, request.command[0]);
   for (const fd of request.keepFds) {
     try {
@@ -261,14 +297,17 @@ export function runExec(args: string[], out: (s: string) => void): number {
       throw new PrivdropError(ErrorCodes.EXEC_FAILED, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
     }
   }
+  // Printed now: COMMAND replaces this process before process.emitWarning() would print.
+  for (const w of plan.warnings) err(`privdrop exec: warning: ${w.message}\n`);
   if (request.dryRun) {
     out(describePlan(plan, cmd, request));
     return 0;
   }
   // Read before the drop: after a chroot there may be no /proc.
   const leaking = leakingFds(new Set(request.keepFds));
-  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
-  dropPrivileges(request.options);
+  const env = Object.entries(envVars).map(([k, v]) => `${k}=${v ?? ''}`);
+  // The plan checked above, not the options again: NSS may answer differently a second time.
+  dropPlan(plan, { emitWarnings: false });
   for (const fd of leaking) {
     try {
       fs.closeSync(fd);

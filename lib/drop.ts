@@ -1,9 +1,13 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
 import { isMainThread } from 'worker_threads';
-import { binding, RawGroup, RawUser } from './binding';
+import { binding, RawDropResult, RawGroup, RawUser } from './binding';
 import { CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
+import { precheck } from './prechecks';
+import { DropWarning, rootEquivalence } from './root-equivalent';
+
+export type { DropWarning } from './root-equivalent';
 
 export type Id = string | number;
 
@@ -26,6 +30,15 @@ export interface DropOptions {
   noNewPrivileges?: boolean;
   /** Set and lock SECBIT_NOROOT and SECBIT_NO_SETUID_FIXUP, and lock keep-caps off. Default false. */
   lockSecurebits?: boolean;
+  /**
+   * Keep the controlling terminal. Default false: after the drop the process gives up the
+   * terminal it was started from (a root shell's), so nothing it runs can push keystrokes into
+   * that shell with TIOCSTI. It keeps its descriptors to the terminal (reading and writing work,
+   * Ctrl-C still reaches its process group); what needs a controlling terminal (job control in an
+   * interactive shell, programs that open /dev/tty for a password) needs keepTerminal: true, and
+   * should then be started on its own pseudo-terminal rather than root's (as su --pty does).
+   */
+  keepTerminal?: boolean;
 }
 
 export interface BroadcastTiming {
@@ -45,8 +58,18 @@ export interface DropResult {
   capabilities: string;
   /** Threads whose credentials were verified in /proc/self/task after the drop. */
   threads: number;
-  /** Whether the call proved that uid 0 cannot be regained (false only when cap_setuid is kept). */
+  /**
+   * Whether the call proved that uid 0 cannot be regained: setresuid(-1, 0, -1) and raising a
+   * dropped capability both failed. False when a kept capability gives root back anyway
+   * (see rootRegainable), since the probe proves nothing then.
+   */
   regainRootChecked: boolean;
+  /** Whether a kept capability gives root back (cap_setuid, cap_sys_admin, cap_dac_override, ...: see warnings). */
+  rootRegainable: boolean;
+  /** One entry per root-equivalent capability kept, and for group 0; each was also emitted with process.emitWarning(). */
+  warnings: DropWarning[];
+  /** 'released': the controlling terminal was given up; 'kept': keepTerminal; 'none': there was none. */
+  terminal: 'released' | 'kept' | 'none';
   /** Wall time of the whole native drop, in milliseconds. */
   ms: number;
   broadcasts: BroadcastTiming[];
@@ -54,6 +77,7 @@ export interface DropResult {
 
 const optionKeys = new Set([
   'user', 'group', 'supplementaryGroups', 'capabilities', 'chroot', 'boundingSet', 'ambient', 'noNewPrivileges', 'lockSecurebits',
+  'keepTerminal',
 ]);
 
 const MAX_ID = 4294967294; // (uid_t)-1 means "unchanged" to the kernel
@@ -107,6 +131,7 @@ function resolveUser(user: Id): { uid: number; entry: RawUser | null } {
 }
 
 function resolveGroup(group: Id, what: string): number {
+  if (typeof group === 'number') return group; // an id is an id: no NSS lookup (65,536 of them would take seconds)
   const native = binding();
   const entry: RawGroup | null = native.lookupGroup(group);
   if (entry) return entry.gid;
@@ -140,6 +165,13 @@ export interface ResolvedDrop {
   ambient: boolean;
   noNewPrivileges: boolean;
   lockSecurebits: boolean;
+  keepTerminal: boolean;
+  /** The user database entry of the target user, if it has one (for exec --reset-env). */
+  account: { name: string; home: string; shell: string } | null;
+  /** Root-equivalent capabilities kept and group 0, with reasons. */
+  warnings: DropWarning[];
+  /** Whether a kept capability gives root back. */
+  rootRegainable: boolean;
 }
 
 /**
@@ -171,6 +203,7 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
   const ambient = checkBoolean(own('ambient'), 'ambient');
   const noNewPrivileges = checkBoolean(own('noNewPrivileges'), 'noNewPrivileges');
   const lockSecurebits = checkBoolean(own('lockSecurebits'), 'lockSecurebits');
+  const keepTerminal = checkBoolean(own('keepTerminal'), 'keepTerminal');
   const sgOption = own('supplementaryGroups') ?? 'init';
   if (!(sgOption === 'init' || sgOption === 'clear' || Array.isArray(sgOption))) {
     throw new TypeError(`supplementaryGroups must be 'init', 'clear' or an array of group names or ids`);
@@ -202,17 +235,26 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
     groups = sgList.map((g) => resolveGroup(g, 'supplementary group'));
   }
   groups = [...new Set(groups)].sort((a, b) => a - b);
+  const chroot = typeof chrootOption === 'string' ? chrootOption : '';
+
+  // What only the system can tell: ngroups_max, user namespace maps, chroot search access.
+  precheck({ uid, gid, groups, chroot, effective: capabilities.effective });
+  const { warnings, rootRegainable } = rootEquivalence(capabilities.permitted, gid, groups);
 
   return {
     uid,
     gid,
     groups,
     capabilities,
-    chroot: typeof chrootOption === 'string' ? chrootOption : '',
+    chroot,
     trimBounding: bounding === 'retained',
     ambient,
     noNewPrivileges,
     lockSecurebits,
+    keepTerminal,
+    account: entry ? { name: entry.name, home: entry.dir, shell: entry.shell } : null,
+    warnings,
+    rootRegainable,
   };
 }
 
@@ -235,27 +277,62 @@ export function dropPrivileges(options: DropOptions): DropResult {
       step: 'validate',
     });
   }
-  const plan = resolveDropOptions(options);
-  const raw = binding().drop({
-    uid: plan.uid,
-    gid: plan.gid,
-    groups: plan.groups,
-    caps: plan.capabilities.masks,
-    trimBounding: plan.trimBounding,
-    ambient: plan.ambient,
-    noNewPrivs: plan.noNewPrivileges,
-    lockSecurebits: plan.lockSecurebits,
-    chroot: plan.chroot,
-  });
+  return dropPlan(resolveDropOptions(options));
+}
+
+/**
+ * Drops exactly the plan resolveDropOptions() returned (the CLI checks a plan, prints it, and
+ * drops that one: names are resolved once). Internal: not exported from the package.
+ */
+export function dropPlan(plan: ResolvedDrop, { emitWarnings = true } = {}): DropResult {
+  if (!isMainThread) {
+    throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, 'dropPrivileges() must be called from the main thread, not from a Worker', {
+      step: 'validate',
+    });
+  }
+  // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
+  const terminal = binding().openTerminal();
+  let raw: RawDropResult;
+  try {
+    raw = binding().drop({
+      uid: plan.uid,
+      gid: plan.gid,
+      groups: plan.groups,
+      caps: plan.capabilities.masks,
+      trimBounding: plan.trimBounding,
+      ambient: plan.ambient,
+      noNewPrivs: plan.noNewPrivileges,
+      lockSecurebits: plan.lockSecurebits,
+      chroot: plan.chroot,
+    });
+  } catch (e) {
+    binding().closeTerminal(terminal); // nothing was changed: the terminal stays as it was
+    throw e;
+  }
+  // Root's terminal: given up unless asked to keep it (aborts if that fails: the drop is done).
+  let terminalState: DropResult['terminal'] = 'none';
+  if (terminal.fd >= 0 && !plan.keepTerminal) {
+    binding().releaseTerminal(terminal);
+    terminalState = 'released';
+  } else if (terminal.fd >= 0) {
+    binding().closeTerminal(terminal);
+    terminalState = 'kept';
+  }
   // Node caches the working directory; the native chdir('/') after chroot bypassed it.
   if (plan.chroot) process.chdir('/');
+  if (emitWarnings) {
+    for (const w of plan.warnings) process.emitWarning(w.message, { code: w.code, detail: `privdrop: ${w.subject}` });
+  }
   return {
     uid: plan.uid,
     gid: plan.gid,
     groups: plan.groups,
     capabilities: keptSet(plan).toString(),
     threads: raw.threads,
-    regainRootChecked: raw.regainChecked,
+    regainRootChecked: raw.regainChecked && !plan.rootRegainable,
+    rootRegainable: plan.rootRegainable,
+    warnings: plan.warnings.map((w) => ({ ...w })),
+    terminal: terminalState,
     ms: raw.ms,
     broadcasts: raw.broadcasts.map((b) => ({ ...b })),
   };

@@ -3,7 +3,7 @@ export type { CapabilityFlag, CapabilityName, CapabilityMasks, CapabilitySetJSON
 export { processState, formatProcessState } from './state';
 export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state';
 export { dropPrivileges, resolveDropOptions } from './drop';
-export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id } from './drop';
+export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id, DropWarning } from './drop';
 export { PrivdropError, ErrorCodes } from './errors';
 export type { ErrorCode } from './errors';
 export { loadSecurityConfig, parseSecurityConfig } from './config';

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 missing_debian() {
   local pkgs=() p
-  for p in g++ make python3 pkg-config libcap-dev libcap2-bin gdb; do
+  for p in g++ make python3 pkg-config libcap-dev libcap2-bin gdb keyutils; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
   done
   echo "${pkgs[*]:-}"

@@ -1,0 +1,100 @@
+#include "session.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "error.h"
+
+namespace privdrop {
+namespace {
+
+constexpr long kKeyctlJoinSessionKeyring = 1;  // KEYCTL_JOIN_SESSION_KEYRING (linux/keyctl.h)
+
+[[noreturn]] void FatalTerminal(const char* what, int err) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg,
+                   "privdrop: FATAL: the privileges were dropped but the controlling terminal could not be given "
+                   "up (%s: %s); aborting rather than return with root's terminal still attached (pid %d).\n",
+                   what, strerror(err), static_cast<int>(getpid()));
+  if (n > 0) {
+    ssize_t ignored = write(STDERR_FILENO, msg, static_cast<size_t>(n) < sizeof msg ? static_cast<size_t>(n) : sizeof msg - 1);
+    (void)ignored;
+  }
+  abort();
+}
+
+}  // namespace
+
+TerminalHandle OpenControllingTerminal() {
+  TerminalHandle t;
+  // ENXIO (no controlling terminal) and any other failure mean: nothing to give up. A process
+  // that cannot open /dev/tty cannot name its terminal to TIOCSTI through it either, but it may
+  // still hold it on fd 0-2: TIOCGSID on those tells whether it is our controlling terminal.
+  t.fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (t.fd < 0) {
+    for (int fd = 0; fd <= 2 && t.fd < 0; fd++) {
+      pid_t sid = 0;
+      unsigned ptn = 0;
+      // TIOCGSID answers on a pty master whatever the session: skip masters (TIOCGPTN works only there).
+      if (ioctl(fd, TIOCGPTN, &ptn) != 0 && ioctl(fd, TIOCGSID, &sid) == 0) t.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    }
+  }
+  t.leader = getsid(0) == getpid();
+  return t;
+}
+
+void ReleaseControllingTerminal(const TerminalHandle& t) {
+  if (t.fd < 0) return;
+  struct sigaction ignore {}, old {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  // A session leader giving up its terminal makes the kernel send SIGHUP and SIGCONT to the
+  // terminal's foreground process group, which usually includes this process.
+  if (t.leader && sigaction(SIGHUP, &ignore, &old) != 0) FatalTerminal("sigaction(SIGHUP)", errno);
+  int rc = ioctl(t.fd, TIOCNOTTY);
+  int err = errno;
+  if (t.leader) sigaction(SIGHUP, &old, nullptr);
+  if (rc != 0 && err != ENOTTY && err != EIO) FatalTerminal("ioctl(TIOCNOTTY)", err);
+  // Proof: TIOCGSID only answers for the caller's own controlling terminal (EIO: hung up).
+  pid_t sid = 0;
+  if (ioctl(t.fd, TIOCGSID, &sid) == 0) FatalTerminal("ioctl(TIOCGSID) still answers after TIOCNOTTY", EBUSY);
+  close(t.fd);
+}
+
+void CloseTerminalHandle(const TerminalHandle& t) {
+  if (t.fd >= 0) close(t.fd);
+}
+
+long JoinAnonymousSessionKeyring() {
+  long serial = syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, 0L, 0L, 0L, 0L);
+  if (serial < 0) {
+    int err = errno;
+    if (err == ENOSYS) return 0;  // a kernel without keys: there is no root keyring to leave
+    ThrowSystemError("ERR_PRIVDROP_EXEC_FAILED", err, "keyctl", "exec", "cannot join a new session keyring before exec");
+  }
+  return serial;
+}
+
+int SearchAccess(const std::string& path, const char** syscall) {
+  *syscall = "open";
+  int fd = open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  *syscall = "faccessat";
+  // The same check chroot() and fchdir() make (MAY_EXEC on the directory), with the effective
+  // ids and capabilities (AT_EACCESS), on the directory that was opened.
+  int rc = faccessat(fd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH);
+  int err = rc == 0 ? 0 : errno;
+  close(fd);
+  return err;
+}
+
+}  // namespace privdrop

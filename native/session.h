@@ -1,0 +1,34 @@
+// What a dropped process would otherwise keep sharing with the root session that started it:
+// the controlling terminal (TIOCSTI injection into root's shell) and the session keyring; and
+// the one pre-check that needs the kernel's own permission logic (chroot search access).
+#pragma once
+
+#include <string>
+
+namespace privdrop {
+
+struct TerminalHandle {
+  int fd = -1;          // /dev/tty, opened before the drop (there may be no /dev after a chroot); -1: none
+  bool leader = false;  // this process leads its session: giving the terminal up hangs up the foreground job
+};
+
+// Opens the controlling terminal, if the process has one (O_NOCTTY, close-on-exec). Changes nothing.
+TerminalHandle OpenControllingTerminal();
+
+// Gives the controlling terminal up (TIOCNOTTY) and proves it is gone (TIOCGSID fails), then
+// closes the handle. A session leader ignores the SIGHUP the kernel sends its foreground job for
+// the duration of the call. Called after the drop: any failure writes a diagnostic and aborts.
+void ReleaseControllingTerminal(const TerminalHandle& t);
+
+// Closes the handle without giving the terminal up (keepTerminal, or a drop that threw).
+void CloseTerminalHandle(const TerminalHandle& t);
+
+// Joins a new anonymous session keyring on the calling thread (execve then keeps only it).
+// Returns its serial; throws Error(ERR_PRIVDROP_EXEC_FAILED) on failure.
+long JoinAnonymousSessionKeyring();
+
+// 0 if this process, with its current effective credentials, can search (chdir into) the
+// directory `path`, as chroot() will require; else an errno. `*syscall` names the failing call.
+int SearchAccess(const std::string& path, const char** syscall);
+
+}  // namespace privdrop
