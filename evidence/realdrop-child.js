@@ -41,7 +41,8 @@ function snapshot() {
   return { threads: distinct, securebits: s.securebits && s.securebits.value, cwd: process.cwd(), root, tty };
 }
 
-const out = (v) => fs.writeSync(1, JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? x.toString(16) : x)) + '\n');
+// A line can be 400 kB (65,536 groups): let the stream write it all (a pipe takes 64 kB at once).
+const out = (v, then) => process.stdout.write(JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? x.toString(16) : x)) + '\n', then);
 
 // A Worker and a busy threadpool, so the drop has threads to reach.
 const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
@@ -62,8 +63,8 @@ worker.on('online', () => {
       untouched,
       before: untouched ? undefined : before,
       after: untouched ? undefined : after,
-    });
-    process.exit(0);
+    }, () => process.exit(0));
+    return;
   }
   // Checks that need no /proc (there may be none after a chroot).
   const expected = privdrop.CapabilitySet.parse(result.capabilities).masks;
@@ -84,7 +85,7 @@ worker.on('online', () => {
     gid: process.getgid(),
     setuid0,
     expected: { permitted: expected.permitted, effective: expected.effective, inheritable: expected.inheritable },
-  });
+  }, () => {});
   process.stdin.once('data', () => process.exit(0));
   process.stdin.once('end', () => process.exit(0));
 });

@@ -238,7 +238,7 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
   const chroot = typeof chrootOption === 'string' ? chrootOption : '';
 
   // What only the system can tell: ngroups_max, user namespace maps, chroot search access.
-  precheck({ uid, gid, groups, chroot, effective: capabilities.effective });
+  precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks, ambient, lockSecurebits });
   const { warnings, rootRegainable } = rootEquivalence(capabilities.permitted, gid, groups);
 
   return {

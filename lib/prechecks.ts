@@ -14,6 +14,10 @@ export interface PrecheckPlan {
   chroot: string;
   /** Kept effective capabilities, by name. */
   effective: readonly string[];
+  /** Kept permitted and inheritable sets as masks, and whether the ambient set is raised (inheritable then includes permitted). */
+  masks: { permitted: bigint; inheritable: bigint };
+  ambient: boolean;
+  lockSecurebits: boolean;
 }
 
 function readProc(file: string): string | null {
@@ -144,12 +148,41 @@ function statText(file: string): string {
   }
 }
 
+const SECBIT_NO_SETUID_FIXUP = 1 << 2;
+
+/**
+ * Inheritable capabilities with nothing kept in permitted: the uid change clears permitted (no
+ * keep-caps is needed when nothing is kept), and capset() may then only set inheritable bits the
+ * thread already has, so the final step of the drop would fail with EPERM. Found by the real-drop
+ * property test ('cap_net_bind_service+i' with boundingSet 'unchanged').
+ */
+export function checkInheritable(plan: PrecheckPlan, status: string): void {
+  const inheritable = plan.masks.inheritable | (plan.ambient ? plan.masks.permitted : 0n);
+  if (plan.masks.permitted !== 0n || inheritable === 0n) return;
+  const uids = /^Uid:[ \t]*(.*)$/m.exec(status)?.[1].trim().split(/\s+/).map(Number) ?? [];
+  if (uids.length === 4 && uids.every((u) => u === plan.uid)) return; // no uid change
+  const native = binding();
+  if (plan.lockSecurebits || (native.getSecurebits() & SECBIT_NO_SETUID_FIXUP) !== 0) return; // permitted survives
+  const extra = inheritable & ~native.capGetProc().inheritable;
+  if (extra === 0n) return;
+  const names: string[] = [];
+  for (let i = 0n; i < 64n; i++) if (extra & (1n << i)) names.push(native.capName(Number(i)));
+  throw new PrivdropError(
+    ErrorCodes.INVALID_CAPABILITIES,
+    `inheritable capabilities with nothing kept in permitted cannot be set after the uid change (${names.join(', ')}): ` +
+      'keep them in permitted too (+ip), or keep none',
+    { step: 'validate' },
+  );
+}
+
 /** Every check above, for a resolved plan. */
 export function precheck(plan: PrecheckPlan): void {
   checkGroupCount(plan.groups);
   // The kernel's list, as the drop compares it (process.getgroups() adds the effective gid).
-  const line = /^Groups:[ \t]*(.*)$/m.exec(readProc('/proc/self/status') ?? '');
+  const status = readProc('/proc/self/status') ?? '';
+  const line = /^Groups:[ \t]*(.*)$/m.exec(status);
   const current = (line ? line[1].trim().split(/\s+/).filter(Boolean).map(Number) : []).sort((a, b) => a - b);
   checkUserNamespace(plan, [...new Set(current)]);
   checkChroot(plan);
+  checkInheritable(plan, status);
 }

@@ -70,6 +70,16 @@ describeAsRoot('pre-checks: more supplementary groups than ngroups_max', () => {
   }, 120000);
 });
 
+describeAsRoot('pre-checks: inheritable capabilities with nothing kept in permitted (found by the real-drop property test)', () => {
+  test("'cap_net_bind_service+i' with boundingSet 'unchanged': a coded error, not an abort at the final capset", async () => {
+    const out = await drop(`{ user: 'nobody', capabilities: 'cap_net_bind_service+i', boundingSet: 'unchanged' }`);
+    expect(out).toMatchObject({ kind: 'coded', code: 'ERR_PRIVDROP_INVALID_CAPABILITIES' });
+    expect(await resolve(`{ user: 'nobody', capabilities: 'cap_net_bind_service+i', boundingSet: 'unchanged' }`)).toBe('ERR_PRIVDROP_INVALID_CAPABILITIES');
+    // With lockSecurebits (no_setuid_fixup) permitted survives the uid change, and it works.
+    expect((await drop(`{ user: 'nobody', capabilities: 'cap_net_bind_service+i', boundingSet: 'unchanged', lockSecurebits: true }`)).kind).toBe('dropped');
+  });
+});
+
 describeAsRoot('pre-checks: user namespaces (uid_map, gid_map, setgroups written by the parent)', () => {
   const ALL = '0 0 4294967295';
   test('control: with every id mapped the drop works inside the namespace', async () => {
