@@ -2,6 +2,7 @@
 import { inspect } from 'util';
 import { binding, RawMasks } from './binding';
 import { ErrorCodes, PrivdropError } from './errors';
+import { describe } from './options';
 
 /** One of the three capability sets of a thread. */
 export type CapabilityFlag = 'effective' | 'permitted' | 'inheritable';
@@ -66,12 +67,6 @@ function asciiLower(s: string): string {
   return s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
-function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v === 'object' ? 'an object' : `${typeof v} ${String(v).slice(0, 40)}`;
-}
-
 function invalidCapabilities(message: string, where?: { clause: string; offset: number }): PrivdropError {
   return new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, message, where ?? {});
 }
@@ -81,7 +76,7 @@ function invalidArgument(message: string): PrivdropError {
 }
 
 function bitOf(name: unknown): number {
-  if (typeof name !== 'string') throw new TypeError(`a capability name must be a string, got ${describeValue(name)}`);
+  if (typeof name !== 'string') throw new TypeError(`a capability name must be a string, got ${describe(name)}`);
   const { byName } = nameTable();
   const bit = byName.get(asciiLower(name));
   if (bit !== undefined) return bit;
@@ -91,7 +86,7 @@ function bitOf(name: unknown): number {
 
 function maskOfNames(names: unknown): bigint {
   if (typeof names === 'string' || names === null || typeof names !== 'object' || !(Symbol.iterator in names)) {
-    throw new TypeError(`capability names must be an array of strings, got ${describeValue(names)}`);
+    throw new TypeError(`capability names must be an array of strings, got ${describe(names)}`);
   }
   let mask = 0n;
   for (const name of names as Iterable<unknown>) mask |= 1n << BigInt(bitOf(name));
@@ -99,7 +94,7 @@ function maskOfNames(names: unknown): bigint {
 }
 
 function flagOf(flag: unknown): CapabilityFlag {
-  if (typeof flag !== 'string') throw new TypeError(`a capability flag must be a string, got ${describeValue(flag)}`);
+  if (typeof flag !== 'string') throw new TypeError(`a capability flag must be a string, got ${describe(flag)}`);
   if ((FLAGS as readonly string[]).includes(flag)) return flag as CapabilityFlag;
   throw invalidArgument(`unknown capability flag ${JSON.stringify(flag)}: use 'effective', 'permitted' or 'inheritable'`);
 }
@@ -125,7 +120,7 @@ function flagsOf(flags: unknown, fallback: string): Set<CapabilityFlag> {
   } else if (given !== null && typeof given === 'object' && Symbol.iterator in given) {
     for (const flag of given as Iterable<unknown>) out.add(flagOf(flag));
   } else {
-    throw new TypeError(`capability flags must be a string like 'ep' or an array of flag names, got ${describeValue(given)}`);
+    throw new TypeError(`capability flags must be a string like 'ep' or an array of flag names, got ${describe(given)}`);
   }
   if (out.size === 0) throw invalidArgument('capability flags must name at least one of effective, permitted, inheritable');
   return out;
@@ -133,7 +128,7 @@ function flagsOf(flags: unknown, fallback: string): Set<CapabilityFlag> {
 
 function maskArg(m: Record<string, unknown>, flag: CapabilityFlag): bigint {
   const v = m[flag];
-  if (typeof v !== 'bigint') throw new TypeError(`masks.${flag} must be a bigint, got ${describeValue(v)}`);
+  if (typeof v !== 'bigint') throw new TypeError(`masks.${flag} must be a bigint, got ${describe(v)}`);
   if (v < 0n || v > ALL_BITS) throw invalidArgument(`masks.${flag} must be from 0n to 2n ** 64n - 1n, got ${v}`);
   return v;
 }
@@ -238,7 +233,7 @@ export class CapabilitySet {
    * for NUL characters, and for text longer than MAX_CAPABILITY_TEXT_LENGTH; TypeError for a non-string.
    */
   static parse(text: string): CapabilitySet {
-    if (typeof text !== 'string') throw new TypeError(`capability text must be a string, got ${describeValue(text)}`);
+    if (typeof text !== 'string') throw new TypeError(`capability text must be a string, got ${describe(text)}`);
     if (text.length > MAX_CAPABILITY_TEXT_LENGTH) {
       throw invalidCapabilities(
         `invalid capability text: ${text.length} characters long, the limit is ${MAX_CAPABILITY_TEXT_LENGTH}`,
@@ -266,7 +261,7 @@ export class CapabilitySet {
   /** A set from three 64-bit masks (bit n = capability number n). */
   static fromMasks(masks: CapabilityMasks): CapabilitySet {
     if (masks === null || typeof masks !== 'object') {
-      throw new TypeError(`masks must be an object with bigint effective, permitted, inheritable, got ${describeValue(masks)}`);
+      throw new TypeError(`masks must be an object with bigint effective, permitted, inheritable, got ${describe(masks)}`);
     }
     const m = masks as unknown as Record<string, unknown>;
     return new CapabilitySet({
@@ -292,7 +287,7 @@ export class CapabilitySet {
    * (errnoName 'ESRCH') when there is no such process.
    */
   static ofProcess(pid: number): CapabilitySet {
-    if (typeof pid !== 'number') throw new TypeError(`pid must be a number, got ${describeValue(pid)}`);
+    if (typeof pid !== 'number') throw new TypeError(`pid must be a number, got ${describe(pid)}`);
     if (!Number.isInteger(pid) || pid < 1 || pid > 0x7fffffff) {
       throw invalidArgument(`pid must be a positive integer, got ${pid}`);
     }
@@ -333,7 +328,7 @@ export class CapabilitySet {
 
   /** Every capability of each set is also in the same set of `other`. */
   isSubsetOf(other: CapabilitySet): boolean {
-    if (!(other instanceof CapabilitySet)) throw new TypeError(`other must be a CapabilitySet, got ${describeValue(other)}`);
+    if (!(other instanceof CapabilitySet)) throw new TypeError(`other must be a CapabilitySet, got ${describe(other)}`);
     return FLAGS.every((flag) => (this.#mask(flag) & ~other.#mask(flag)) === 0n);
   }
 
@@ -376,6 +371,14 @@ export class CapabilitySet {
       inheritable: fn('inheritable', this.#inheritable),
     });
   }
+}
+
+/**
+ * Internal (lib/state): the one capability-name table, libcap's name for each bit 0..63 (its
+ * number, '41', past libcap's table). Built on first use, once per process.
+ */
+export function capabilityNameTable(): readonly string[] {
+  return nameTable().names;
 }
 
 /**

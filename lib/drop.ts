@@ -1,15 +1,15 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
-import { isMainThread } from 'worker_threads';
 import { binding, RawDropResult, RawGroup, RawUser } from './binding';
 import { CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
+import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence } from './root-equivalent';
 
 export type { DropWarning } from './root-equivalent';
 
-export type Id = string | number;
+export type { Id };
 
 export interface DropOptions {
   /** User name or uid to become. Required. */
@@ -17,13 +17,13 @@ export interface DropOptions {
   /** Group name or gid. Default: the user's primary group. */
   group?: Id;
   /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list. */
-  supplementaryGroups?: 'init' | 'clear' | Id[];
+  supplementaryGroups?: GroupForm | Id[];
   /** Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none. */
   capabilities?: string | readonly string[] | CapabilitySet;
   /** chroot into this absolute path (after resolving names), then chdir('/'). */
   chroot?: string;
   /** 'retained' (default): drop every other capability from the bounding set. 'unchanged': leave it. */
-  boundingSet?: 'retained' | 'unchanged';
+  boundingSet?: BoundingSet;
   /** Raise the kept capabilities into the ambient set, so exec'd children keep them. Default false. */
   ambient?: boolean;
   /** Set no_new_privs on every thread: exec can never gain privileges again. Default false. */
@@ -75,44 +75,8 @@ export interface DropResult {
   broadcasts: BroadcastTiming[];
 }
 
-const optionKeys = new Set([
-  'user', 'group', 'supplementaryGroups', 'capabilities', 'chroot', 'boundingSet', 'ambient', 'noNewPrivileges', 'lockSecurebits',
-  'keepTerminal',
-]);
-
-const MAX_ID = 4294967294; // (uid_t)-1 means "unchanged" to the kernel
-
-/** A value's kind for an error message; never calls the value's own toString (it may throw). */
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value)}`;
-}
-
 function invalid(message: string): PrivdropError {
   return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message);
-}
-
-function checkId(value: unknown, what: string): Id {
-  if (typeof value === 'number') {
-    if (!Number.isInteger(value) || value < 0 || value > MAX_ID) {
-      throw new RangeError(`${what} must be an integer from 0 to ${MAX_ID}, got ${value}`);
-    }
-    return value;
-  }
-  if (typeof value === 'string') {
-    if (value.length === 0 || value.length > 256 || value.includes('\0') || /[\s:]/.test(value)) {
-      throw invalid(`${what} ${JSON.stringify(value.slice(0, 64))} is not a valid name`);
-    }
-    return value;
-  }
-  throw new TypeError(`${what} must be a name (string) or an id (number), got ${describe(value)}`);
-}
-
-function checkBoolean(value: unknown, what: string): boolean {
-  if (value === undefined) return false;
-  if (typeof value !== 'boolean') throw new TypeError(`${what} must be a boolean, got ${describe(value)}`);
-  return value;
 }
 
 /** A name is looked up first; a name made only of digits that NSS does not know is taken as a number (as setpriv does). */
@@ -121,10 +85,8 @@ function resolveUser(user: Id): { uid: number; entry: RawUser | null } {
   const entry = native.lookupUser(user);
   if (entry) return { uid: entry.uid, entry };
   if (typeof user === 'number') return { uid: user, entry: null };
-  if (/^\d+$/.test(user) && Number(user) <= MAX_ID) {
-    const uid = Number(user);
-    return { uid, entry: native.lookupUser(uid) };
-  }
+  const uid = numericName(user);
+  if (uid !== undefined) return { uid, entry: native.lookupUser(uid) };
   throw new PrivdropError(ErrorCodes.UNKNOWN_USER, `unknown user ${JSON.stringify(user)}: no such entry in the user database`, {
     step: 'resolve',
   });
@@ -136,23 +98,11 @@ function resolveGroup(group: Id, what: string): number {
   const entry: RawGroup | null = native.lookupGroup(group);
   if (entry) return entry.gid;
   if (typeof group === 'number') return group;
-  if (/^\d+$/.test(group) && Number(group) <= MAX_ID) return Number(group);
+  const gid = numericName(group);
+  if (gid !== undefined) return gid;
   throw new PrivdropError(ErrorCodes.UNKNOWN_GROUP, `unknown ${what} ${JSON.stringify(group)}: no such entry in the group database`, {
     step: 'resolve',
   });
-}
-
-function toCapabilitySet(value: DropOptions['capabilities']): CapabilitySet {
-  if (value === undefined) return CapabilitySet.empty();
-  if (value instanceof CapabilitySet) return value;
-  if (typeof value === 'string') return CapabilitySet.parse(value);
-  if (Array.isArray(value)) {
-    for (const name of value) {
-      if (typeof name !== 'string') throw new TypeError('capabilities must be an array of capability names (strings)');
-    }
-    return CapabilitySet.from(value, 'ep');
-  }
-  throw new TypeError('capabilities must be libcap text, an array of names or a CapabilitySet');
 }
 
 export interface ResolvedDrop {
@@ -183,7 +133,7 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
     throw new TypeError('dropPrivileges() takes an options object, e.g. { user: "www-data", capabilities: "cap_net_bind_service+ep" }');
   }
   for (const key of Object.keys(options)) {
-    if (!optionKeys.has(key)) throw invalid(`unknown option ${JSON.stringify(key)}; known options: ${[...optionKeys].join(', ')}`);
+    if (!isOptionName(key)) throw invalid(`unknown option ${JSON.stringify(key)}; known options: ${OPTION_NAMES.join(', ')}`);
   }
   const own = (key: keyof DropOptions): unknown => (Object.prototype.hasOwnProperty.call(options, key) ? options[key] : undefined);
 
@@ -191,24 +141,14 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
   if (own('user') === undefined) throw invalid('the user option is required');
   const user = checkId(own('user'), 'user');
   const groupOption = own('group') === undefined ? undefined : checkId(own('group'), 'group');
-  const capabilities = toCapabilitySet(own('capabilities') as DropOptions['capabilities']);
-  const chrootOption = own('chroot');
-  if (chrootOption !== undefined && typeof chrootOption !== 'string') throw new TypeError('chroot must be a string');
-  if (typeof chrootOption === 'string' && (!chrootOption.startsWith('/') || chrootOption.includes('\0'))) {
-    throw new PrivdropError(ErrorCodes.INVALID_CHROOT, `chroot must be an absolute path without NUL bytes, got ${JSON.stringify(chrootOption.slice(0, 256))}`);
-  }
-  const bounding = own('boundingSet') ?? 'retained';
-  if (typeof bounding !== 'string') throw new TypeError(`boundingSet must be 'retained' or 'unchanged', got ${describe(bounding)}`);
-  if (bounding !== 'retained' && bounding !== 'unchanged') throw invalid(`boundingSet must be 'retained' or 'unchanged', got ${JSON.stringify(bounding.slice(0, 64))}`);
+  const capabilities = toCapabilitySet(own('capabilities'));
+  const chroot = checkChroot(own('chroot'));
+  const bounding = checkBoundingSet(own('boundingSet'));
   const ambient = checkBoolean(own('ambient'), 'ambient');
   const noNewPrivileges = checkBoolean(own('noNewPrivileges'), 'noNewPrivileges');
   const lockSecurebits = checkBoolean(own('lockSecurebits'), 'lockSecurebits');
   const keepTerminal = checkBoolean(own('keepTerminal'), 'keepTerminal');
-  const sgOption = own('supplementaryGroups') ?? 'init';
-  if (!(sgOption === 'init' || sgOption === 'clear' || Array.isArray(sgOption))) {
-    throw new TypeError(`supplementaryGroups must be 'init', 'clear' or an array of group names or ids`);
-  }
-  const sgList = Array.isArray(sgOption) ? sgOption.map((g: unknown, i: number) => checkId(g, `supplementaryGroups[${i}]`)) : [];
+  const sgOption = checkSupplementaryGroups(own('supplementaryGroups'));
 
   const masks = capabilities.masks;
   if (masks.effective & ~masks.permitted) {
@@ -232,10 +172,9 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
   } else if (sgOption === 'clear') {
     groups = [];
   } else {
-    groups = sgList.map((g) => resolveGroup(g, 'supplementary group'));
+    groups = sgOption.map((g) => resolveGroup(g, 'supplementary group'));
   }
   groups = [...new Set(groups)].sort((a, b) => a - b);
-  const chroot = typeof chrootOption === 'string' ? chrootOption : '';
 
   // What only the system can tell: ngroups_max, user namespace maps, chroot search access.
   precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks, ambient, lockSecurebits });
@@ -272,12 +211,18 @@ export function keptSet(plan: ResolvedDrop): CapabilitySet {
  * irreversible step never returns: privdrop writes a diagnostic to stderr and aborts.
  */
 export function dropPrivileges(options: DropOptions): DropResult {
-  if (!isMainThread) {
+  checkMainThread();
+  return dropPlan(resolveDropOptions(options));
+}
+
+function checkMainThread(): void {
+  // worker_threads is loaded here, not when privdrop is: most programs never call this.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (!(require('worker_threads') as typeof import('worker_threads')).isMainThread) {
     throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, 'dropPrivileges() must be called from the main thread, not from a Worker', {
       step: 'validate',
     });
   }
-  return dropPlan(resolveDropOptions(options));
 }
 
 /**
@@ -285,11 +230,7 @@ export function dropPrivileges(options: DropOptions): DropResult {
  * drops that one: names are resolved once). Internal: not exported from the package.
  */
 export function dropPlan(plan: ResolvedDrop, { emitWarnings = true } = {}): DropResult {
-  if (!isMainThread) {
-    throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, 'dropPrivileges() must be called from the main thread, not from a Worker', {
-      step: 'validate',
-    });
-  }
+  checkMainThread();
   // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
   const terminal = binding().openTerminal();
   let raw: RawDropResult;

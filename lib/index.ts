@@ -1,10 +1,64 @@
+// require('privdrop') loads only what every caller needs: the error class and CapabilitySet (no
+// addon, no worker_threads). The drop, /proc reading, formatting and config reading load when
+// their export is first read. Each lazy export is a getter of the one form Node's cjs-module-lexer
+// recognises (`get: function () { return lazy.name; }`), so named imports from ES modules work
+// (test/esm.test.ts); an ES module import reads every export and so loads them all.
+import type * as Config from './config';
+import type * as Drop from './drop';
+import type * as Format from './state/format';
+import type * as Read from './state/read';
+
 export { CapabilitySet, capabilityNames } from './capabilities';
 export type { CapabilityFlag, CapabilityName, CapabilityMasks, CapabilitySetJSON } from './capabilities';
-export { processState, formatProcessState } from './state';
-export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state';
-export { dropPrivileges, resolveDropOptions } from './drop';
+export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state/read';
 export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id, DropWarning } from './drop';
 export { PrivdropError, ErrorCodes } from './errors';
 export type { ErrorCode } from './errors';
-export { loadSecurityConfig, parseSecurityConfig } from './config';
 export type { SecurityConfig } from './config';
+
+/* eslint-disable @typescript-eslint/no-var-requires */
+const lazy = {
+  get dropPrivileges() {
+    return (require('./drop') as typeof Drop).dropPrivileges;
+  },
+  get resolveDropOptions() {
+    return (require('./drop') as typeof Drop).resolveDropOptions;
+  },
+  get processState() {
+    return (require('./state/read') as typeof Read).processState;
+  },
+  get formatProcessState() {
+    return (require('./state/format') as typeof Format).formatProcessState;
+  },
+  get loadSecurityConfig() {
+    return (require('./config') as typeof Config).loadSecurityConfig;
+  },
+  get parseSecurityConfig() {
+    return (require('./config') as typeof Config).parseSecurityConfig;
+  },
+};
+/* eslint-enable @typescript-eslint/no-var-requires */
+
+/** Become the user and group on every thread, keeping exactly the named capabilities (lib/drop.ts). */
+export declare const dropPrivileges: typeof Drop.dropPrivileges;
+Object.defineProperty(exports, 'dropPrivileges', { enumerable: true, get: function () { return lazy.dropPrivileges; } });
+
+/** Checks and resolves options without changing anything: what dropPrivileges() would do (lib/drop.ts). */
+export declare const resolveDropOptions: typeof Drop.resolveDropOptions;
+Object.defineProperty(exports, 'resolveDropOptions', { enumerable: true, get: function () { return lazy.resolveDropOptions; } });
+
+/** Every thread's credentials as /proc/self/task reports them (lib/state/read.ts). */
+export declare const processState: typeof Read.processState;
+Object.defineProperty(exports, 'processState', { enumerable: true, get: function () { return lazy.processState; } });
+
+/** The aligned text form of a processState() result, as privdrop show prints it (lib/state/format.ts). */
+export declare const formatProcessState: typeof Format.formatProcessState;
+Object.defineProperty(exports, 'formatProcessState', { enumerable: true, get: function () { return lazy.formatProcessState; } });
+
+/** Reads dropPrivileges() options from a JSON file or a Security { } stanza (lib/config/). */
+export declare const loadSecurityConfig: typeof Config.loadSecurityConfig;
+Object.defineProperty(exports, 'loadSecurityConfig', { enumerable: true, get: function () { return lazy.loadSecurityConfig; } });
+
+/** Parses configuration text (JSON or a Security stanza) into options (lib/config/). */
+export declare const parseSecurityConfig: typeof Config.parseSecurityConfig;
+Object.defineProperty(exports, 'parseSecurityConfig', { enumerable: true, get: function () { return lazy.parseSecurityConfig; } });

@@ -177,3 +177,21 @@ describe('config errors carry the position as properties', () => {
     expect(caught).toMatchObject({ code: ErrorCodes.INVALID_CONFIG, path: '/etc/x.conf', line: 3, column: 3 });
   });
 });
+
+describe('the key table (lib/config/keys.ts)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { JSON_KEYS, STANZA_KEYS } = require('../lib/config/keys') as typeof import('../lib/config/keys');
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { OPTION_NAMES } = require('../lib/options') as typeof import('../lib/options');
+
+  test('JSON keys are exactly the option names; every option has a stanza spelling', () => {
+    expect(Object.keys(JSON_KEYS).sort()).toEqual([...OPTION_NAMES].sort());
+    for (const [key, spec] of Object.entries(JSON_KEYS)) expect(spec.option).toBe(key);
+    expect(new Set(Object.values(STANZA_KEYS).map((s) => s.option))).toEqual(new Set(OPTION_NAMES));
+  });
+
+  test('each option has one kind, whichever spelling names it', () => {
+    for (const spec of Object.values(STANZA_KEYS)) expect(spec.kind).toBe(JSON_KEYS[spec.option].kind);
+    expect(STANZA_KEYS.supplemental_groups).toEqual(STANZA_KEYS.supplementary_groups);
+  });
+});

@@ -3,18 +3,18 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { binding } from '../lib/binding';
+import { formatProcessState } from '../lib/state/format';
 import {
   capabilityDecoder,
   compareThreads,
   decodeSecurebits,
-  formatProcessState,
   parseStatus,
   processState,
   ProcessState,
   readThreads,
   SECUREBIT_NAMES,
   ThreadState,
-} from '../lib/state';
+} from '../lib/state/read';
 import { describeAsRoot, repoRoot, runNode, runProcess } from './helpers/child';
 
 const bindingModule = JSON.stringify(path.join(repoRoot, 'dist', 'binding.js'));
@@ -124,7 +124,7 @@ describe('processState() in this process', () => {
   });
 
   test('names match the masks', () => {
-    const decode = capabilityDecoder(binding());
+    const decode = capabilityDecoder();
     for (const t of processState().threads) {
       for (const set of Object.values(t.capabilities)) {
         expect(set.names).toEqual(decode(set.mask.toString(16)).names);
@@ -195,7 +195,7 @@ describeAsRoot('processState() as root', () => {
         const m = native.capGetProc();
         native.capSetProc({ ...m, effective: m.effective & ~(1n << 10n) }); // cap_net_bind_service, main thread only
         const state = privdrop.processState();
-        report({ state, pid: process.pid, text: require(${JSON.stringify(path.join(repoRoot, 'dist', 'state.js'))}).formatProcessState(state) });
+        report({ state, pid: process.pid, text: require(${JSON.stringify(path.join(repoRoot, 'dist', 'state', 'format.js'))}).formatProcessState(state) });
       `),
     );
     expect(r.stderr).toBe('');
@@ -254,13 +254,13 @@ describe('capability names', () => {
   test("every mask this process's threads hold decodes to the names capsh --decode gives", () => {
     const masks = new Set<string>();
     for (const t of processState().threads) for (const set of Object.values(t.capabilities)) masks.add(set.mask.toString(16));
-    for (const hex of masks) expect(capshDecode(hex)).toEqual(capabilityDecoder(binding())(hex).names);
+    for (const hex of masks) expect(capshDecode(hex)).toEqual(capabilityDecoder()(hex).names);
   });
 
   test.each(['0', '1', '400', '3000000000', '10000000000', '20000000000', '8000000000000401', 'ffffffffffffffff', 'a5a5a5a5a5a5a5a5'])(
     'mask %s decodes to the names capsh --decode gives, numbers past libcap\'s table',
     (hex) => {
-      const decoded = capabilityDecoder(binding())(hex);
+      const decoded = capabilityDecoder()(hex);
       expect(decoded.mask).toBe(BigInt('0x' + hex));
       expect(decoded.names).toEqual(capshDecode(hex));
     },
@@ -363,6 +363,18 @@ describe('formatProcessState()', () => {
       expect(text).toMatch(new RegExp(`^${label} +\\S`, 'm'));
     }
     expect(text).toMatch(/^threads +all \d+ agree$/m);
+  });
+
+  test('is the same text as privdrop show: the process row, then each set as its mask and names', () => {
+    const state = processState();
+    const self = state.threads.find((t) => t.tid === state.tid) as ThreadState;
+    const main = state.threads.find((t) => t.tid === state.pid) as ThreadState;
+    const text = formatProcessState(state);
+    expect(text.split('\n')[0]).toBe(`process       ${state.pid} (${main.name}), ${state.threads.length} threads`);
+    for (const set of ['permitted', 'effective', 'inheritable', 'ambient', 'bounding'] as const) {
+      const hex = self.capabilities[set].mask.toString(16).padStart(16, '0');
+      expect(text).toMatch(new RegExp(`^${set.padEnd(14)}0x${hex} `, 'm'));
+    }
   });
 
   test('adds a per-thread table of the differing fields when threads disagree', () => {

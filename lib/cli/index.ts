@@ -2,10 +2,10 @@
 // (PRIVDROP_DEBUG=1 adds it), with documented exit statuses.
 import * as fs from 'fs';
 import * as path from 'path';
-import { CapabilitySet } from './capabilities';
-import { hasFlag, parseArgs, UsageError } from './cli-args';
-import { EXEC_HELP, runExec } from './cli-exec';
-import { runShow, SHOW_HELP } from './cli-show';
+import { UsageError } from './args';
+import { EXEC_HELP, runExec } from './exec';
+import { PARSE_HELP, runParse } from './parse';
+import { runShow, SHOW_HELP } from './show';
 
 export const MAIN_HELP = `Usage: privdrop COMMAND [options]
 
@@ -27,52 +27,11 @@ Exit status: 0 success; 1 show or parse failed; 2 usage error; 127 exec failed b
 COMMAND ran (nothing ran) or COMMAND not found. Otherwise exec exits with COMMAND's status.
 `;
 
-export const PARSE_HELP = `Usage: privdrop parse TEXT [--json]
-
-Read capability text in libcap's grammar (cap_from_text(3)), e.g.
-  privdrop parse 'cap_net_bind_service,cap_chown+ep cap_setuid+p'
-and print its canonical text, the capability names in each set (effective, permitted,
-inheritable) and each set as a 64-bit hex mask (bit n = capability n, as in /proc and
-capsh --decode). Several arguments are joined with spaces into one text.
-
-Options:
-  --json       print JSON instead of text
-  -h, --help   show this help
-
-Exit status: 0; 1 if TEXT is not valid (the message names the bad clause and its offset);
-2 for a usage error.
-`;
-
-const FLAGS = ['effective', 'permitted', 'inheritable'] as const;
-
 export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, EXEC_FAILED: 127 } as const;
 
 export function version(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
-}
-
-function runParse(args: string[], out: (s: string) => void): number {
-  const parsed = parseArgs('parse', args, { json: { value: false }, help: { value: false } }, { short: { h: 'help' } });
-  if (hasFlag(parsed, 'help')) {
-    out(PARSE_HELP);
-    return EXIT.OK;
-  }
-  const words = [...parsed.positional, ...parsed.rest];
-  if (words.length === 0) throw new UsageError('no capability TEXT given', 'parse');
-  const set = CapabilitySet.parse(words.join(' '));
-  const masks = set.masks;
-  const hex = (m: bigint) => '0x' + m.toString(16).padStart(16, '0');
-  if (hasFlag(parsed, 'json')) {
-    const json: Record<string, unknown> = { text: set.toString() };
-    for (const f of FLAGS) json[f] = { mask: hex(masks[f]), names: set[f] };
-    out(JSON.stringify(json, null, 2) + '\n');
-  } else {
-    const lines = [`${'text'.padEnd(13)}${set.toString()}`];
-    for (const f of FLAGS) lines.push(`${f.padEnd(13)}${hex(masks[f])}  ${set[f].length ? set[f].join(' ') : '(none)'}`);
-    out(lines.join('\n') + '\n');
-  }
-  return EXIT.OK;
 }
 
 /** Exit status for an error thrown by a command: usage errors 2, exec 127, others 1. */
@@ -138,4 +97,4 @@ export function main(args: string[]): void {
   process.exitCode = run(args);
 }
 
-export { EXEC_HELP, SHOW_HELP };
+export { EXEC_HELP, PARSE_HELP, SHOW_HELP };

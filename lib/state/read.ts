@@ -1,10 +1,12 @@
 // processState(): every thread's credentials as the kernel reports them in /proc/self/task.
-// Credentials and capabilities are per thread (docs/threads.md §1), so one thread's view
+// Credentials and capabilities are per thread (docs/design.md, "Threads"), so one thread's view
 // proves nothing about the others; this reads them all and says where they disagree.
+// The text form is lib/state/format.ts.
 import * as fs from 'fs';
 import { constants as osConstants } from 'os';
-import { binding, RawBinding } from './binding';
-import { ErrorCodes, PrivdropError } from './errors';
+import { binding } from '../binding';
+import { capabilityNameTable } from '../capabilities';
+import { ErrorCodes, PrivdropError } from '../errors';
 
 /** One capability set of one thread. */
 export interface CapabilityMask {
@@ -106,7 +108,7 @@ const TASK_DIR = '/proc/self/task';
 export function processState(): ProcessState {
   // First, so that an unsupported platform or a missing binary throws its own coded error.
   const native = binding();
-  const decode = capabilityDecoder(native);
+  const decode = capabilityDecoder();
   const tid = native.gettid();
   const securebits = decodeSecurebits(native.getSecurebits());
   const threads = readThreads(TASK_DIR, decode);
@@ -115,7 +117,7 @@ export function processState(): ProcessState {
 }
 
 /** Internal (tests): reads every <tid>/status under taskDir, skipping threads that are gone. */
-export function readThreads(taskDir: string, decode: (hex: string) => CapabilityMask = capabilityDecoder(binding())): ThreadState[] {
+export function readThreads(taskDir: string, decode: (hex: string) => CapabilityMask = capabilityDecoder()): ThreadState[] {
   let entries: string[];
   try {
     entries = fs.readdirSync(taskDir);
@@ -215,10 +217,10 @@ function idSet(line: string, key: string): IdSet {
 
 /**
  * Internal (tests): decodes a status-file capability mask (hex) to names and a bigint.
- * Names come from libcap (capName) for bits below capMaxBits, numbers above.
+ * Names come from CapabilitySet's table (libcap's names; numbers past libcap's table).
  */
-export function capabilityDecoder(native: Pick<RawBinding, 'capMaxBits' | 'capName'>): (hex: string) => CapabilityMask {
-  const table = nameTable(native);
+export function capabilityDecoder(): (hex: string) => CapabilityMask {
+  const table = capabilityNameTable();
   // Threads nearly always share masks: decode each distinct one once per call.
   const cache = new Map<string, { names: string[]; mask: bigint }>();
   return (hex) => {
@@ -235,19 +237,6 @@ export function capabilityDecoder(native: Pick<RawBinding, 'capMaxBits' | 'capNa
     }
     return { names: decoded.names.slice(), mask: decoded.mask };
   };
-}
-
-// Capability names for bits 0-63; fixed for the life of the process, so built once per binding.
-const nameTables = new WeakMap<object, string[]>();
-function nameTable(native: Pick<RawBinding, 'capMaxBits' | 'capName'>): string[] {
-  let table = nameTables.get(native);
-  if (!table) {
-    const known = native.capMaxBits();
-    table = [];
-    for (let i = 0; i < 64; i++) table.push(i < known ? native.capName(i) : String(i));
-    nameTables.set(native, table);
-  }
-  return table;
 }
 
 /** Internal (tests): the names of the bits set in a securebits value. */
@@ -322,76 +311,4 @@ function systemError(e: unknown, file: string): PrivdropError {
     path: file,
     cause: e,
   });
-}
-
-// ---- text form -------------------------------------------------------------------------
-
-const LABEL_WIDTH = 14;
-const LINE_WIDTH = 100;
-
-/**
- * A readable, aligned text form of a processState() result: the calling thread's identity,
- * groups, capability sets by name, securebits, no_new_privs, and a per-thread table of the
- * fields that differ when the threads disagree.
- */
-export function formatProcessState(state: ProcessState): string {
-  const lines: string[] = [];
-  const row = (label: string, value: string) => lines.push(label.padEnd(LABEL_WIDTH) + value);
-  const self = state.threads.find((t) => t.tid === state.tid) ?? state.threads[0];
-
-  row('process', `pid ${state.pid}, ${state.threads.length} threads, read from thread ${state.tid}`);
-  if (!self) return lines.join('\n') + '\n';
-  row('uid', formatIds(self.uid));
-  row('gid', formatIds(self.gid));
-  row('groups', self.groups.length ? self.groups.join(', ') : '(none)');
-  const c = self.capabilities;
-  const sets: [string, CapabilityMask][] = [
-    ['permitted', c.permitted],
-    ['effective', c.effective],
-    ['inheritable', c.inheritable],
-    ['ambient', c.ambient],
-    ['bounding', c.bounding],
-  ];
-  for (const [label, set] of sets) {
-    const same = label === 'effective' || label === 'bounding' ? set.mask === c.permitted.mask && set.names.length > 0 : false;
-    row(label, same ? `same as permitted (${set.names.length})` : formatNames(set.names));
-  }
-  const bits = state.securebits;
-  row('securebits', `0x${bits.value.toString(16)}${bits.flags.length ? ' ' + bits.flags.join(', ') : ' (none)'}`);
-  row('no_new_privs', self.noNewPrivs ? 'yes' : 'no');
-  row('seccomp', `${self.seccomp} (${['disabled', 'strict', 'filter'][self.seccomp] ?? 'unknown'})`);
-  if (state.consistent) {
-    row('threads', `all ${state.threads.length} agree`);
-  } else {
-    const fields = state.differences.map((d) => d.field);
-    row('threads', `DISAGREE on ${fields.join(', ')}; the values above are thread ${self.tid}'s`);
-    const columns = ['tid', 'name', ...fields];
-    const table = state.threads.map((t) => [String(t.tid), t.name, ...fields.map((f) => fieldValue(t, f) || '(none)')]);
-    const widths = columns.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
-    const format = (cells: string[]) => '  ' + cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
-    lines.push(format(columns));
-    for (const r of table) lines.push(format(r));
-  }
-  return lines.join('\n') + '\n';
-}
-
-function formatIds(s: IdSet): string {
-  if (s.real === s.effective && s.real === s.saved && s.real === s.fs) return String(s.real);
-  return `real ${s.real}, effective ${s.effective}, saved ${s.saved}, fs ${s.fs}`;
-}
-
-function formatNames(names: string[]): string {
-  if (names.length === 0) return '(none)';
-  const out: string[] = [];
-  let line = `(${names.length})`;
-  for (const name of names) {
-    if (line.length + 1 + name.length > LINE_WIDTH - LABEL_WIDTH) {
-      out.push(line);
-      line = name;
-    } else {
-      line += ' ' + name;
-    }
-  }
-  out.push(line);
-  return out.join('\n' + ' '.repeat(LABEL_WIDTH));
 }

@@ -2,11 +2,12 @@
 // fail is checked before the drop, so a failure runs nothing.
 import * as fs from 'fs';
 import * as path from 'path';
-import { binding } from './binding';
-import { hasFlag, optionValue, parseArgs, UsageError } from './cli-args';
-import { readSecurityConfig } from './config';
-import { DropOptions, dropPlan, keptSet, resolveDropOptions, ResolvedDrop } from './drop';
-import { ErrorCodes, PrivdropError } from './errors';
+import { binding } from '../binding';
+import { hasFlag, optionValue, parseArgs, UsageError } from './args';
+import { readSecurityConfig } from '../config';
+import { DropOptions, dropPlan, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
+import { ErrorCodes, PrivdropError } from '../errors';
+import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet } from '../options';
 
 export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
 
@@ -111,16 +112,15 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
   set('chroot', optionValue(parsed, 'chroot'));
   const groups = optionValue(parsed, 'groups');
   if (groups !== undefined) {
-    set('supplementaryGroups', groups === 'init' || groups === 'clear' ? groups : groups === '' ? [] : groups.split(',').map((g) => g.trim()));
+    set('supplementaryGroups', groupsFromText(groups));
   }
   const caps = optionValue(parsed, 'caps');
   if (caps !== undefined) {
-    // Names alone (no operator) mean "keep these": cap_net_bind_service,cap_chown
-    set('capabilities', /[=+-]/.test(caps) ? caps : caps.split(/[\s,]+/).filter(Boolean));
+    set('capabilities', capabilitiesFromText(caps));
   }
   const bounding = optionValue(parsed, 'bounding-set');
-  if (bounding !== undefined && bounding !== 'retained' && bounding !== 'unchanged') {
-    throw new UsageError(`--bounding-set must be retained or unchanged, got ${JSON.stringify(bounding)}`, 'exec');
+  if (bounding !== undefined && !isBoundingSet(bounding)) {
+    throw new UsageError(`--bounding-set must be ${BOUNDING_SET_VALUES.join(' or ')}, got ${JSON.stringify(bounding)}`, 'exec');
   }
   set('boundingSet', bounding);
   if (hasFlag(parsed, 'ambient')) options.ambient = true;

@@ -1,0 +1,132 @@
+'use strict';
+// parseSecurityConfig over stanzas and JSON built from their grammars, then mangled, and random text.
+// What it accepts must resolve to a coded error or a valid plan, never a TypeError.
+const fc = require('fast-check');
+const { privdrop, OPTION_KEYS } = require('../dist');
+const { anyCaseName, capText, anyString, anyValue, idArg } = require('../generators');
+const { classify, FuzzFailure, check, checkResolved } = require('../oracle');
+
+const { PrivdropError, ErrorCodes, resolveDropOptions, parseSecurityConfig } = privdrop;
+
+// Config text: Security stanzas and JSON built from the grammar, then mangled; random text.
+const stanzaKeys = ['user', 'group', 'capabilities', 'chroot', 'supplemental_groups', 'supplementary_groups', 'bounding_set', 'ambient', 'no_new_privs', 'lock_securebits'];
+const stanzaKey = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...stanzaKeys).chain((k) => fc.constantFrom(k, k.toUpperCase(), k[0].toUpperCase() + k.slice(1))) },
+  { weight: 1, arbitrary: fc.constantFrom('privileges', 'Privileges', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'User1', '_', 'security') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
+);
+// A value as written in a stanza: bare when it can be, else quoted with \" and \\ escaped.
+const bareOrQuoted = (arb) => fc.tuple(arb, fc.boolean()).map(([s, q]) => (/^[^\s#"{}=]+$/.test(s) && !q ? s : `"${s.replace(/[\\"]/g, (c) => '\\' + c)}"`));
+const stanzaValue = fc.oneof(
+  fc.constantFrom('nobody', 'root', '65534', '0', '-1', '4294967294', '4294967295', '4294967296', 'true', 'false', 'yes', 'no', 'on', 'off', '1', '0', 'maybe', 'init', 'clear', 'retained', 'unchanged', '/', '/tmp', 'relative', '""', '"adm, 4 ,nogroup"', '"a b"', '"\\"', '"\\x"', 'a,b', 'cap_net_bind_service+ep', '"cap_net_bind_service+ep cap_foo+p"'),
+  bareOrQuoted(capText),
+  bareOrQuoted(anyString.map((s) => s.slice(0, 300))),
+  anyString,
+);
+const lineEnd = fc.constantFrom('\n', '\r\n', ' # comment\n', '\t\n', '', ' }', '\n\n', '\0\n', ' x\n');
+const stanzaText = fc
+  .record({
+    head: fc.constantFrom('Security {\n', 'security{', 'SECURITY {\n', '\ufeffSecurity {\n', '# c\nSecurity\n{\n', 'Security\n', 'Secure {', '{', ''),
+    lines: fc.array(fc.tuple(fc.constantFrom('', '  ', '\t'), stanzaKey, fc.constantFrom(' = ', '=', ' == ', ' : ', ' '), stanzaValue, lineEnd), { maxLength: 8 }),
+    tail: fc.constantFrom('}\n', '}', '', '} extra', '}}', '} # done\n', '\n}\n\n'),
+  })
+  .map(({ head, lines, tail }) => head + lines.map((l) => l.join('')).join('') + tail);
+
+const jsonKey = fc.oneof(
+  { weight: 6, arbitrary: fc.constantFrom(...OPTION_KEYS) },
+  { weight: 1, arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype', 'privileges', 'Privileges', 'User', 'capabilites', 'toString') },
+  { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
+);
+const jsonLeaf = fc.oneof(
+  fc.constantFrom('nobody', 'root', 'init', 'clear', 'retained', 'unchanged', '/', '/tmp', 'relative', 'cap_net_bind_service+ep', 'cap_foo', '', true, false, null, 0, -0, -1, 1.5, 65534, 4294967294, 4294967295, 4294967296, 1e400, 2 ** 53),
+  capText,
+  anyString.map((s) => s.slice(0, 200)),
+  fc.double(),
+  fc.integer(),
+);
+const jsonValue = fc.letrec((tie) => ({
+  v: fc.oneof({ weight: 5, arbitrary: jsonLeaf }, { weight: 1, arbitrary: fc.array(tie('v'), { maxLength: 4 }) }, { weight: 1, arbitrary: fc.dictionary(jsonKey, tie('v'), { maxKeys: 2 }) }),
+})).v;
+const jsonObjectText = fc
+  .array(fc.tuple(jsonKey, jsonValue), { maxLength: 8 })
+  .map((entries) => '{' + entries.map(([k, v]) => `${JSON.stringify(k)}: ${JSON.stringify(v) ?? 'null'}`).join(', ') + '}');
+// Mangle valid-looking text: cut it, or splice in a character that often breaks parsers.
+const mangled = (text) =>
+  fc.tuple(text, fc.nat(), fc.constantFrom('', '"', '\\', '{', '}', '[', ']', ',', ':', '=', '#', '\n', '\0', '\ud800', '\u2028', '\ufeff', 'u', '\\u12', '\\ud800')).map(([t, at, ins]) => {
+    const i = at % (t.length + 1);
+    return t.slice(0, i) + ins + t.slice(i + (ins === '' ? 1 : 0));
+  });
+const deepJson = fc.tuple(fc.integer({ min: 1, max: 20000 }), fc.constantFrom('[', '{"user":', '{"capabilities":[', '["'), fc.boolean()).map(([n, open, closed]) => {
+  const close = open === '[' ? ']' : open === '{"user":' ? '}' : open === '["' ? '"]' : ']}';
+  return open.repeat(n) + (closed ? (open === '{"user":' ? '"nobody"' : '') + close.repeat(n) : '');
+});
+// Well-formed files whose values are right or wrong for their key: reaches the value checks.
+const typedConfig = fc
+  .tuple(fc.record({ user: idArg, group: idArg, supplementaryGroups: fc.oneof(fc.constantFrom('init', 'clear'), fc.array(idArg, { maxLength: 3 })), capabilities: fc.oneof(capText, fc.array(anyCaseName, { maxLength: 3 })), chroot: fc.constantFrom('/', '/tmp', 'relative'), boundingSet: fc.constantFrom('retained', 'unchanged', 'x'), ambient: fc.boolean(), noNewPrivileges: fc.boolean(), lockSecurebits: fc.boolean() }, { requiredKeys: [] }), fc.boolean())
+  .map(([o, json]) => {
+    const plain = (v) => (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || (Array.isArray(v) && v.every((x) => typeof x !== 'object' && typeof x !== 'symbol' && typeof x !== 'bigint')) ? v : typeof v === 'symbol' ? 'symbol' : typeof v === 'object' && v !== null ? 'obj' : String(v));
+    if (json) return JSON.stringify(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, plain(v)]))) ?? '{}';
+    const stanza = { user: 'user', group: 'group', supplementaryGroups: 'supplemental_groups', capabilities: 'capabilities', chroot: 'chroot', boundingSet: 'bounding_set', ambient: 'ambient', noNewPrivileges: 'no_new_privs', lockSecurebits: 'lock_securebits' };
+    const str = (x) => (typeof x === 'symbol' ? String(x.description) : typeof x === 'object' && x !== null ? 'obj' : String(x));
+    const q = (v) => `"${(Array.isArray(v) ? v.map(str).join(',') : str(v)).replace(/[\\"\n]/g, (c) => (c === '\n' ? ' ' : '\\' + c))}"`;
+    return 'Security {\n' + Object.entries(o).map(([k, v]) => `  ${stanza[k]} = ${q(v)}\n`).join('') + '}\n';
+  });
+const configTextArg = fc.oneof(
+  { weight: 8, arbitrary: typedConfig },
+  { weight: 5, arbitrary: stanzaText },
+  { weight: 3, arbitrary: mangled(stanzaText) },
+  { weight: 5, arbitrary: jsonObjectText },
+  { weight: 3, arbitrary: mangled(jsonObjectText) },
+  { weight: 1, arbitrary: fc.oneof({ weight: 9, arbitrary: jsonObjectText }, { weight: 1, arbitrary: deepJson }) },
+  { weight: 3, arbitrary: anyString },
+  { weight: 1, arbitrary: fc.constantFrom('a'.repeat(1 << 20), 'Security {\n' + 'user = nobody\n'.repeat(2) + '}', '\n'.repeat(100000) + 'Security { user = nobody }', '{"user":"' + 'a'.repeat(1 << 20) + '"}') },
+);
+const configPathArg = fc.oneof(
+  { weight: 8, arbitrary: fc.constantFrom(undefined, '<config>', 'security.conf', 'x.json', 'X.JSON', '', '/etc/myapp/security.conf', '__proto__', 'a\0b.json', '\ud800.json') },
+  { weight: 1, arbitrary: anyString },
+  { weight: 1, arbitrary: anyValue },
+);
+
+function checkConfig(result, text) {
+  check(result !== null && typeof result === 'object' && Object.getPrototypeOf(result) === Object.prototype, 'config result is not a plain object');
+  for (const k of Reflect.ownKeys(result)) check(OPTION_KEYS.includes(k), `config result has key ${String(k)}`);
+  // What the reader accepted must be well-typed options: resolving them gives a coded error, never a TypeError/RangeError.
+  if (result.user !== undefined) {
+    let label;
+    try {
+      checkResolved(resolveDropOptions(result));
+      label = 'ok';
+    } catch (e) {
+      if (e instanceof FuzzFailure) throw e;
+      label = classify(e);
+      check(e instanceof PrivdropError, `config ${JSON.stringify(text.slice(0, 200))} was accepted as ${JSON.stringify(result)}, then resolveDropOptions() threw ${e.name}: ${e.message}`);
+    }
+    return label;
+  }
+  return 'ok';
+}
+
+const configParse = {
+  name: 'parseSecurityConfig',
+  share: 0.2,
+  arbitrary: fc.oneof({ weight: 20, arbitrary: fc.tuple(configTextArg, configPathArg) }, { weight: 1, arbitrary: fc.tuple(anyValue, configPathArg) }),
+  run([text, file]) {
+    let result;
+    try {
+      result = file === undefined ? parseSecurityConfig(text) : parseSecurityConfig(text, file);
+    } catch (e) {
+      if (e instanceof FuzzFailure) throw e;
+      const label = classify(e);
+      if (typeof text === 'string' && (file === undefined || typeof file === 'string')) {
+        check(e instanceof PrivdropError, `string config gave ${e.name}: ${e.message}`);
+        check(e.code === ErrorCodes.INVALID_CONFIG, `config error coded ${e.code}`);
+        check(Number.isInteger(e.line) && e.line >= 1 && Number.isInteger(e.column) && e.column >= 1, `config error without line/column: ${e.message}`);
+        check(e.path === (file === undefined ? '<config>' : file) || (file === '' && e.path === undefined), `config error path ${e.path}`);
+      }
+      return label;
+    }
+    return 'accepted+' + checkConfig(result, typeof text === 'string' ? text : '');
+  },
+};
+
+module.exports = { configParse };

@@ -1,0 +1,11 @@
+'use strict';
+// Every fuzz target, in the order they run. Each is { name, share (of the cases), arbitrary, run(input) },
+// run returning an outcome label or throwing a FuzzFailure.
+const { capsParse, capsMethods } = require('./capabilities');
+const { dropOptions } = require('./options');
+const { configParse } = require('./config');
+const { cliRun, cliArgs } = require('./cli');
+
+const TARGETS = [capsParse, capsMethods, dropOptions, configParse, cliArgs, cliRun];
+
+module.exports = { TARGETS };

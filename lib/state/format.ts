@@ -1,0 +1,112 @@
+// The one text form of a process's credentials: formatProcessState() and `privdrop show` both
+// print through formatState().
+import type { CapabilityMask, IdSet, ProcessState, Securebits, StateDifference, ThreadState } from './read';
+import { fieldValue } from './read';
+
+const LABEL_WIDTH = 14;
+const LINE_WIDTH = 100;
+
+/** The capability sets in the order they are printed. */
+export const CAPABILITY_SETS = ['permitted', 'effective', 'inheritable', 'ambient', 'bounding'] as const;
+
+/** What formatState() prints. */
+export interface StateText {
+  pid: number;
+  /** The process's name (comm). */
+  command: string;
+  /** The thread whose values are printed (the main thread for another process). */
+  thread: ThreadState;
+  /** Every thread read, by ascending tid. */
+  threads: ThreadState[];
+  differences: StateDifference[];
+  /** null when unknown: the kernel shows securebits only to the thread itself. */
+  securebits: Securebits | null;
+  /** Names from the user and group databases, when the caller looked them up. */
+  userName?: (uid: number) => string | null;
+  groupName?: (gid: number) => string | null;
+}
+
+/** A capability mask as "0x" and 16 hex digits, as /proc and capsh --decode write it. */
+export function hexMask(m: CapabilityMask): string {
+  return '0x' + m.mask.toString(16).padStart(16, '0');
+}
+
+/**
+ * Aligned text: the process, uid, gid, groups, each capability set (mask and names), securebits,
+ * no_new_privs, seccomp, and a per-thread table of the differing fields when threads disagree.
+ */
+export function formatState(s: StateText): string {
+  const lines: string[] = [];
+  const row = (label: string, value: string) => lines.push((label.padEnd(LABEL_WIDTH) + value).trimEnd());
+  const t = s.thread;
+  const count = s.threads.length;
+  row('process', `${s.pid} (${s.command}), ${count} thread${count === 1 ? '' : 's'}`);
+  row('uid', formatIds(t.uid, s.userName));
+  row('gid', formatIds(t.gid, s.groupName));
+  const groupName = (id: number) => s.groupName?.(id) ?? null;
+  row('groups', t.groups.length ? t.groups.map((id) => named(id, groupName(id))).join(', ') : '(none)');
+  for (const set of CAPABILITY_SETS) {
+    const c = t.capabilities[set];
+    row(set, wrap(hexMask(c), c.names.length ? c.names : ['(none)']));
+  }
+  const bits = s.securebits;
+  row('securebits', bits ? `0x${bits.value.toString(16)} ${bits.flags.length ? bits.flags.join(', ') : '(none)'}` : 'unknown (not shown in /proc for other processes)');
+  row('no_new_privs', t.noNewPrivs ? 'yes' : 'no');
+  row('seccomp', `${t.seccomp} (${['disabled', 'strict', 'filter'][t.seccomp] ?? 'unknown'})`);
+  if (s.differences.length === 0) {
+    row('threads', count === 1 ? 'one thread' : `all ${count} agree`);
+  } else {
+    const fields = s.differences.map((d) => d.field);
+    const whose = t.tid === s.pid ? "the main thread's" : `thread ${t.tid}'s`;
+    row('threads', `DISAGREE on ${fields.join(', ')}; the values above are ${whose}`);
+    const header = ['tid', 'name', ...fields];
+    const table = s.threads.map((th) => [String(th.tid), th.name, ...fields.map((f) => fieldValue(th, f) || '(none)')]);
+    const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
+    const fmt = (cells: string[]) => ('  ' + cells.map((c, i) => c.padEnd(widths[i])).join('  ')).trimEnd();
+    lines.push(fmt(header), ...table.map(fmt));
+  }
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * A readable, aligned text form of a processState() result (the calling thread's values, and a
+ * per-thread table of the fields that differ when the threads disagree). Looks nothing up.
+ */
+export function formatProcessState(state: ProcessState): string {
+  const thread = state.threads.find((t) => t.tid === state.tid) ?? state.threads[0];
+  if (!thread) return `${'process'.padEnd(LABEL_WIDTH)}${state.pid}, no threads could be read\n`;
+  const main = state.threads.find((t) => t.tid === state.pid) ?? thread;
+  return formatState({
+    pid: state.pid,
+    command: main.name,
+    thread,
+    threads: state.threads,
+    differences: state.differences,
+    securebits: state.securebits,
+  });
+}
+
+function named(id: number, name: string | null): string {
+  return name ? `${id} (${name})` : String(id);
+}
+
+function formatIds(ids: IdSet, nameOf?: (id: number) => string | null): string {
+  const real = named(ids.real, nameOf?.(ids.real) ?? null);
+  if (ids.real === ids.effective && ids.real === ids.saved && ids.real === ids.fs) return real;
+  return `real ${real}, effective ${ids.effective}, saved ${ids.saved}, fs ${ids.fs}`;
+}
+
+function wrap(first: string, words: string[]): string {
+  const lines: string[] = [];
+  let line = first;
+  for (const w of words) {
+    if (line.length + 1 + w.length > LINE_WIDTH - LABEL_WIDTH && line !== '') {
+      lines.push(line);
+      line = w;
+    } else {
+      line = line === '' ? w : `${line} ${w}`;
+    }
+  }
+  lines.push(line);
+  return lines.join('\n' + ' '.repeat(LABEL_WIDTH));
+}
