@@ -12,8 +12,7 @@ const dist = path.join(repoRoot, 'dist');
 const cliModule = fs.existsSync(path.join(dist, 'cli', 'index.js')) ? path.join(dist, 'cli', 'index.js') : path.join(dist, 'cli.js');
 
 describe('privdrop show escapes control characters', () => {
-  // Still open: fixed with the show escaping (item 6).
-  test.failing('a process and thread names made of escape sequences come out escaped', async () => {
+  test('a process and thread names made of escape sequences come out escaped', async () => {
     // The main thread names itself ESC ] 0 ; ... BEL; a second thread names itself ESC [ 2 J
     // and sets no_new_privs on itself only, so the threads disagree and the table shows names.
     const py = `
