@@ -396,7 +396,29 @@ async function main(argv) {
   return r.failures === 0 ? 0 : 1;
 }
 
-module.exports = { runChild, lastJson, readTasks, verifyDropped, runCase, runRealDrop, formatRealDrop, caseArbitrary, makeDirs, toSource, Raw };
+/**
+ * `npm run fuzz` (evidence/fuzz.js) ends with this: --real-drops N cases (default 200; 0 skips),
+ * with fuzz's --seed. Prints the counts; resolves to an exit status (1 if any case failed).
+ */
+async function fromFuzz(argv) {
+  const value = (name) => {
+    const i = argv.indexOf(name);
+    return i >= 0 && i + 1 < argv.length ? Number(argv[i + 1]) : undefined;
+  };
+  const cases = value('--real-drops') ?? 200;
+  const seed = value('--seed') ?? 20261127;
+  if (cases === 0) return 0;
+  if (process.getuid() !== 0) {
+    process.stdout.write(`real drops: skipped (they need root; this is uid ${process.getuid()})\n`);
+    return 0;
+  }
+  process.stdout.write(`\nreal drops: ${cases} cases, seed ${seed}, each a real drop in its own child process\n`);
+  const r = await runRealDrop({ cases, seed });
+  process.stdout.write(formatRealDrop(r));
+  return r.failures === 0 ? 0 : 1;
+}
+
+module.exports = { fromFuzz, runChild, lastJson, readTasks, verifyDropped, runCase, runRealDrop, formatRealDrop, caseArbitrary, makeDirs, toSource, Raw };
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
