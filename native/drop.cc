@@ -24,6 +24,7 @@
 #include "error.h"
 #include "faults.h"
 #include "platform.h"
+#include "session.h"
 
 namespace privdrop {
 namespace {
@@ -76,6 +77,7 @@ int NoopOp(const void*, const char** step) {
 // While still privileged: raise effective to permitted (setuid and friends need it on every
 // thread), trim the bounding set, and arrange for permitted to survive the uid change.
 struct PrepareArgs {
+  const SharedKeyring* keyring;  // every thread joins the drop's one new session keyring
   CapData raise;
   uint64_t dropBounding;
   unsigned lastCap;
@@ -86,6 +88,7 @@ struct PrepareArgs {
 
 int PrepareOp(const void* a, const char** step) {
   const auto* p = static_cast<const PrepareArgs*>(a);
+  if (int e = Fault("session-keyring") ? EPERM : JoinSharedSessionKeyring(*p->keyring)) { *step = "keyctl(KEYCTL_JOIN_SESSION_KEYRING)"; return e; }
   if (int e = Capset("capset-raise", p->raise)) { *step = "capset (raise effective)"; return e; }
   for (unsigned cap = 0; cap <= p->lastCap && cap < 64; cap++) {
     if (!(p->dropBounding & Bit(cap))) continue;
@@ -240,6 +243,15 @@ const StatusTarget* VisibleChange(const ThreadCreds& before, const StatusTarget&
                  before.amb != t.amb || before.nnp != t.nnp;
   return visible ? &t : nullptr;
 }
+
+// The checked chroot directory's descriptor, for the length of a drop.
+struct ChrootDir {
+  int fd = -1;
+  ChrootDir() = default;
+  ~ChrootDir() { if (fd >= 0) close(fd); }
+  ChrootDir(const ChrootDir&) = delete;
+  ChrootDir& operator=(const ChrootDir&) = delete;
+};
 
 // Owns the /proc/self/task descriptor for the length of a drop.
 class TaskDir {
@@ -426,15 +438,23 @@ DropResult Drop(const DropPlan& plan) {
   if (plan.ambient && keep != 0 && (secure & SECBIT_NO_CAP_AMBIENT_RAISE))
     NotPermitted("SECBIT_NO_CAP_AMBIENT_RAISE is set: the ambient set cannot be raised");
 
+  // The directory checked here is the one chroot() gets: through this descriptor (fchdir, then
+  // chroot(".")), so a rename on its path in between cannot move the jail.
+  ChrootDir jail;
   if (!plan.chroot.empty()) {
     if (plan.chroot[0] != '/') throw Error("ERR_PRIVDROP_INVALID_CHROOT", "the chroot directory must be an absolute path", EINVAL, "", "validate");
-    int fd = Fault("open-chroot") ? (errno = EPERM, -1) : open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
+    jail.fd = Fault("open-chroot") ? (errno = EPERM, -1) : open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (jail.fd < 0) {
       int e = errno;
       throw Error("ERR_PRIVDROP_INVALID_CHROOT",
                   "the chroot directory " + plan.chroot + " cannot be used: " + strerror(e), e, "open", "validate");
     }
-    close(fd);
+    const char* call = "";
+    if (int e = SearchAccessAt(jail.fd, &call)) {
+      throw Error("ERR_PRIVDROP_INVALID_CHROOT",
+                  "the chroot directory " + plan.chroot + " cannot be searched by this process (chroot() needs to): " + strerror(e), e,
+                  call, "validate");
+    }
   }
 
   // Prove that every thread answers before anything changes.
@@ -448,8 +468,14 @@ DropResult Drop(const DropPlan& plan) {
                     " on thread " + std::to_string(noop.failedTid) + "): " + strerror(noop.err) + "; nothing was changed",
                 noop.err, "rt_tgsigqueueinfo", "noop-broadcast");
 
+  // One new session keyring for every thread (root's keys stay behind). Created (and joined by
+  // this thread) last, after every check: a failure to create it is still a coded error.
+  const SharedKeyring keyring = Fault("create-keyring") ? (ThrowSystemError("ERR_PRIVDROP_SYSTEM", EPERM, "keyctl", "validate", "cannot create a new session keyring for the drop"), SharedKeyring{})
+                                                      : CreateSharedSessionKeyring();
+
   // ---- 2. irreversible steps: from here on, a failure never returns -------------------
   PrepareArgs prepare{};
+  prepare.keyring = &keyring;
   prepare.raise = MakeCapData(cur.prm, cur.prm, cur.inh);
   prepare.dropBounding = trimMask;
   prepare.lastCap = lastCap;
@@ -465,7 +491,8 @@ DropResult Drop(const DropPlan& plan) {
   if (!r.ok) FatalBroadcast("prepare-broadcast", r);
 
   if (!plan.chroot.empty()) {
-    if (Fault("chroot") || chroot(plan.chroot.c_str()) != 0) Fatal("chroot", Fault("chroot") ? EPERM : errno, pid, plan.chroot);
+    if (Fault("fchdir") || fchdir(jail.fd) != 0) Fatal("fchdir", Fault("fchdir") ? EPERM : errno, pid, plan.chroot);
+    if (Fault("chroot") || chroot(".") != 0) Fatal("chroot", Fault("chroot") ? EPERM : errno, pid, plan.chroot);
     if (Fault("chdir") || chdir("/") != 0) Fatal("chdir", Fault("chdir") ? EPERM : errno, pid, "chdir(\"/\") after chroot");
   }
   // glibc broadcasts these three to every thread itself (and aborts if the threads disagree).

@@ -23,6 +23,24 @@ void ReleaseControllingTerminal(const TerminalHandle& t);
 // Closes the handle without giving the terminal up (keepTerminal, or a drop that threw).
 void CloseTerminalHandle(const TerminalHandle& t);
 
+// One new session keyring for every thread of a drop. The session keyring is per-thread
+// credential state, so each thread must join it itself: the calling thread creates it with a
+// random name (KEYCTL_JOIN_SESSION_KEYRING creates a keyring of that name when none exists) and
+// lets its owner (root, still) search it, which is what joining by name requires of the other
+// threads (find_keyring_by_name checks Search permission and skips it otherwise, making each
+// thread a keyring of its own). They join it in the transition, before the uid change.
+struct SharedKeyring {
+  char name[64] = {0};
+  long serial = 0;  // 0: this kernel has no keys (ENOSYS): there is no root keyring to leave
+};
+
+// Creates and joins it on the calling thread. Throws Error (nothing changed) if it cannot be
+// created; a failure after it was joined aborts (the calling thread's keyring changed).
+SharedKeyring CreateSharedSessionKeyring();
+
+// Async-signal-safe: joins `k` on the calling thread; 0, or an errno (EBADE: joined another one).
+int JoinSharedSessionKeyring(const SharedKeyring& k);
+
 // Joins a new anonymous session keyring on the calling thread (execve then keeps only it).
 // Returns its serial; throws Error(ERR_PRIVDROP_EXEC_FAILED) on failure.
 long JoinAnonymousSessionKeyring();
@@ -30,5 +48,7 @@ long JoinAnonymousSessionKeyring();
 // 0 if this process, with its current effective credentials, can search (chdir into) the
 // directory `path`, as chroot() will require; else an errno. `*syscall` names the failing call.
 int SearchAccess(const std::string& path, const char** syscall);
+// The same on an open directory descriptor (O_PATH is enough).
+int SearchAccessAt(int dirFd, const char** syscall);
 
 }  // namespace privdrop

@@ -36,26 +36,28 @@ maybe('root session keyring after the drop', () => {
     expect(r.stdout).toMatch(/status=[1-9]/);
   });
 
-  // Still open: every thread must join one new session keyring (the per-thread sequence).
-  test.failing('dropPrivileges(): neither a child of the main thread nor a child of a Worker can read it', () => {
+  test('dropPrivileges(): neither a child of the main thread nor a child of a Worker can read it', () => {
     const code = `
       const privdrop = require(${JSON.stringify(distEntry)});
       const { execFileSync } = require('child_process');
       const { Worker } = require('worker_threads');
       const read = () => { try { return execFileSync(${JSON.stringify(KEYCTL)}, ['print', process.env.KEY], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch (e) { return 'refused'; } };
+      const ring = () => execFileSync(${JSON.stringify(KEYCTL)}, ['rdescribe', '@s'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
       // A Worker started before the drop: its thread's credentials are changed by the drop too.
       const w = new Worker(\`
         const { parentPort } = require('worker_threads');
         const { execFileSync } = require('child_process');
         parentPort.on('message', () => {
           let out; try { out = execFileSync(${JSON.stringify(KEYCTL)}, ['print', process.env.KEY], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch (e) { out = 'refused'; }
-          parentPort.postMessage(out);
+          const ring = execFileSync(${JSON.stringify(KEYCTL)}, ['rdescribe', '@s'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+          parentPort.postMessage({ out, ring });
         });
         parentPort.postMessage('ready');\`, { eval: true });
       w.once('message', () => {
         const result = privdrop.dropPrivileges({ user: 'nobody' });
         const main = read();
-        w.once('message', (worker) => { console.log(JSON.stringify({ uid: result.uid, main, worker })); process.exit(0); });
+        const mainRing = ring();
+        w.once('message', (worker) => { console.log(JSON.stringify({ uid: result.uid, main, worker: worker.out, mainRing, workerRing: worker.ring })); process.exit(0); });
         w.postMessage('go');
       });`;
     const file = path.join(fs.mkdtempSync('/tmp/privdrop-keyring-'), 'drop.js');
@@ -68,5 +70,35 @@ maybe('root session keyring after the drop', () => {
     expect(json.uid).toBe(65534);
     expect(json.main).toBe('refused');
     expect(json.worker).toBe('refused');
+    // One new session keyring, the same on every thread (a child of each thread sees it).
+    expect(json.mainRing).toMatch(/^keyring;0;0;3f1b0000;privdrop:\d+:[0-9a-f]{16}$/);
+    expect(json.workerRing).toBe(json.mainRing);
+  });
+});
+
+describeAsRoot('the keyring and chroot steps fail closed (fault-injection build)', () => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { faultsBinding, runNode } = require('./helpers/child');
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { prelude } = require('./helpers/drop');
+  const withFault = (fault: string, body: string) =>
+    runNode(`${prelude}\n${body}`, { env: { PRIVDROP_BINDING: faultsBinding, PRIVDROP_FAULT: fault } });
+  const body = `
+    const before = summary();
+    const d = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep', chroot: '/' });
+    process.stdout.write('CONTINUED\\n');
+    report({ d, before, after: summary() });`;
+
+  test('create-keyring: a coded error, nothing changed', () => {
+    const r = withFault('create-keyring', body);
+    expect(r.json.d).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_SYSTEM', step: 'validate' });
+    expect(r.json.after).toEqual(r.json.before);
+  });
+
+  test.each(['session-keyring', 'session-keyring@thread', 'fchdir'])('%s: abort, never back in JavaScript', (fault) => {
+    const r = withFault(fault, body);
+    expect(r.signal).toBe('SIGABRT');
+    expect(r.stdout).not.toContain('CONTINUED');
+    expect(r.stderr).toMatch(fault === 'fchdir' ? /step 'fchdir'/ : /KEYCTL_JOIN_SESSION_KEYRING/);
   });
 });

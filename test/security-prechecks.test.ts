@@ -157,8 +157,7 @@ describeAsRoot('pre-checks: the chroot directory', () => {
     expect((await drop(`{ user: 'nobody', chroot: ${JSON.stringify(jail)}, capabilities: 'cap_dac_read_search+ep' }`)).kind).toBe('dropped');
   });
 
-  // Still open: chroot through the checked descriptor (the per-thread sequence).
-  test.failing('a rename between the check and chroot() does not move the jail: chroot goes through the checked descriptor', () => {
+  test('a rename between the check and chroot() does not move the jail: chroot goes through the checked descriptor', () => {
     const jail = dir('jail', 0o755, 0);
     const other = dir('other', 0o755, 0);
     fs.writeFileSync(path.join(jail, 'marker'), 'checked');
