@@ -84,6 +84,40 @@ maybe('root terminal: TIOCSTI from a dropped program started in a root shell', (
     expect(fs.existsSync(marker)).toBe(false);
   });
 
+  test('a session leader on the terminal gives it up too, and survives the hangup the kernel sends its foreground group', () => {
+    const script = path.join(tmp, 'leader.js');
+    fs.writeFileSync(
+      script,
+      `const privdrop = require(${JSON.stringify(distEntry)});
+       const leader = require('fs').readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+       const r0 = privdrop.dropPrivileges({ user: 'nobody' });
+       require('child_process').spawnSync(${JSON.stringify(PYTHON)}, [${JSON.stringify(TIOCSTI)}, 'echo injected'], { stdio: 'inherit' });
+       setTimeout(() => console.log('survived sid=' + leader[3] + ' pid=' + process.pid + ' terminal=' + r0.terminal), 200);`,
+    );
+    // pty.fork: the child is a session leader with the pty as its controlling terminal.
+    const py = `import os, pty, sys
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+out = b''
+while True:
+    try:
+        d = os.read(fd, 4096)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+os.waitpid(pid, 0)
+sys.stdout.write(out.decode('utf-8', 'replace'))`;
+    const r = runProcess(PYTHON, ['-c', py, NODE, script], { timeoutMs: 30000 });
+    expect(r.stdout).toMatch(/tiocsti E(PERM|IO)/);
+    const m = /survived sid=(\d+) pid=(\d+) terminal=(\w+)/.exec(r.stdout);
+    expect(m).not.toBeNull();
+    expect(m?.[1]).toBe(m?.[2]); // it was the session leader
+    expect(m?.[3]).toBe('released');
+  });
+
   test('keepTerminal: true (and exec --keep-terminal) keep the controlling terminal, as documented', () => {
     const t = rootShell(`${NODE} ${BIN} exec --user nobody --keep-terminal -- ${PYTHON} ${TIOCSTI} ${q(`touch ${marker}`)}`);
     expect(t).toContain('tiocsti ok');
