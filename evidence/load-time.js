@@ -2,7 +2,9 @@
 'use strict';
 // What require('privdrop') costs a fresh process: the median wall time of `node -e "require(dist)"`
 // minus that of `node -e 0`, both run in turns in the same loop so that machine load hits both;
-// and the time of the require() call itself, measured inside the process. Lists the files it loads.
+// the CPU time the whole process used (user + system, less disturbed by other jobs than wall time),
+// with and without the require; and the require() call itself, timed inside the process. Lists the
+// files it loads.
 //
 //   node evidence/load-time.js [--runs N] [--compare OTHER_DIST_DIR]
 //
@@ -33,36 +35,39 @@ function wall(args) {
 }
 
 // Inside the process: the require() call alone, and the files it added to the module cache.
+// The CPU time is the process's total so far, start-up included.
 const probe = (dir) =>
-  `const before = new Set(Object.keys(require.cache)); const s = process.hrtime.bigint(); require(${JSON.stringify(dir)});` +
-  `const ms = Number(process.hrtime.bigint() - s) / 1e6;` +
-  `console.log(JSON.stringify({ ms, files: Object.keys(require.cache).filter((f) => !before.has(f)) }))`;
+  `const before = new Set(Object.keys(require.cache)); const s = process.hrtime.bigint(); ${dir ? `require(${JSON.stringify(dir)});` : ''}` +
+  `const ms = Number(process.hrtime.bigint() - s) / 1e6; const u = process.cpuUsage();` +
+  `console.log(JSON.stringify({ ms, cpu: (u.user + u.system) / 1000, files: Object.keys(require.cache).filter((f) => !before.has(f)) }))`;
 
 function main() {
   const { runs, compare } = parse(process.argv.slice(2));
   const dist = path.resolve(__dirname, '..', 'dist');
   const builds = [{ name: 'this build', dir: dist }];
   if (compare) builds.push({ name: `compared (${compare})`, dir: compare });
-  const empty = [];
-  const timed = builds.map(() => ({ wall: [], inside: [], files: [] }));
+  const empty = { wall: [], cpu: [] };
+  const timed = builds.map(() => ({ wall: [], cpu: [], inside: [], files: [] }));
   for (let i = 0; i < runs; i++) {
-    empty.push(wall(['-e', '0']).ms);
+    empty.wall.push(wall(['-e', '0']).ms);
+    empty.cpu.push(JSON.parse(wall(['-e', probe('')]).stdout).cpu);
     builds.forEach((b, j) => {
       const r = wall(['-e', probe(b.dir)]);
       const inside = JSON.parse(r.stdout);
       timed[j].wall.push(r.ms);
+      timed[j].cpu.push(inside.cpu);
       timed[j].inside.push(inside.ms);
       timed[j].files = inside.files;
     });
   }
-  const base = median(empty);
-  console.log(`node -e 0: ${base.toFixed(1)} ms (median of ${runs} fresh processes)`);
+  const base = median(empty.wall);
+  const baseCpu = median(empty.cpu);
+  console.log(`node -e 0: ${base.toFixed(1)} ms wall, ${baseCpu.toFixed(1)} ms CPU (medians of ${runs} fresh processes)`);
   builds.forEach((b, j) => {
     const t = timed[j];
-    const extra = median(t.wall) - base;
     console.log(
-      `${b.name}: require() adds ${extra.toFixed(1)} ms to a fresh process (${(median(t.wall) / base).toFixed(3)}x node -e 0); ` +
-        `the call itself ${median(t.inside).toFixed(2)} ms; ${t.files.length} files: ` +
+      `${b.name}: require() adds ${(median(t.wall) - base).toFixed(1)} ms wall (${(median(t.wall) / base).toFixed(3)}x node -e 0), ` +
+        `${(median(t.cpu) - baseCpu).toFixed(1)} ms CPU; the call itself ${median(t.inside).toFixed(2)} ms; ${t.files.length} files: ` +
         t.files.map((f) => path.relative(b.dir, f)).join(' '),
     );
   });

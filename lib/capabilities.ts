@@ -1,6 +1,6 @@
 // Capability sets as immutable values: libcap's text grammar in, names and masks out.
 import { inspect } from 'util';
-import { binding, RawMasks } from './binding';
+import type { RawBinding, RawMasks } from './binding';
 import { ErrorCodes, PrivdropError } from './errors';
 import { describe } from './options';
 
@@ -60,6 +60,12 @@ function nameTable(): NameTable {
   }
   table = { names, byName, maxBits: b.capMaxBits() };
   return table;
+}
+
+// The addon's loader, loaded on first use: requiring privdrop loads no binding code.
+function binding(): RawBinding {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  return (require('./binding') as typeof import('./binding')).binding();
 }
 
 // libcap folds case with C tolower(): ASCII only, so 'ＣAP_CHOWN' or a Kelvin sign never match.

@@ -1,8 +1,9 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
+// Why the steps come in their order: docs/design.md, "The drop, step by step".
 import { binding, RawDropResult, RawGroup, RawUser } from './binding';
 import { CapabilitySet } from './capabilities';
-import { ErrorCodes, PrivdropError } from './errors';
+import { ErrorCodes, PrivdropError, withStep } from './errors';
 import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence } from './root-equivalent';
@@ -129,6 +130,15 @@ export interface ResolvedDrop {
  * User and group names are resolved here, through NSS, before any chroot.
  */
 export function resolveDropOptions(options: DropOptions): ResolvedDrop {
+  // Every PrivdropError from here names its step: 'load' (the addon), 'resolve' (NSS), else 'validate'.
+  try {
+    return resolve(options);
+  } catch (e) {
+    throw withStep(e, 'validate');
+  }
+}
+
+function resolve(options: DropOptions): ResolvedDrop {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError('dropPrivileges() takes an options object, e.g. { user: "www-data", capabilities: "cap_net_bind_service+ep" }');
   }
@@ -137,7 +147,12 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
   }
   const own = (key: keyof DropOptions): unknown => (Object.prototype.hasOwnProperty.call(options, key) ? options[key] : undefined);
 
-  binding(); // the platform error comes before any argument error
+  // The platform error comes before any argument error.
+  try {
+    binding();
+  } catch (e) {
+    throw withStep(e, 'load');
+  }
   if (own('user') === undefined) throw invalid('the user option is required');
   const user = checkId(own('user'), 'user');
   const groupOption = own('group') === undefined ? undefined : checkId(own('group'), 'group');

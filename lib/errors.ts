@@ -1,4 +1,4 @@
-import { errnoName } from './errno';
+import type * as Errno from './errno';
 
 /** Every code a PrivdropError can carry. */
 export const ErrorCodes = {
@@ -81,7 +81,9 @@ export class PrivdropError extends Error {
     this.code = code;
     if (details.errno) {
       this.errno = details.errno;
-      this.errnoName = errnoName(details.errno);
+      // Loaded here, not with privdrop: most programs never see a system error.
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      this.errnoName = (require('./errno') as typeof Errno).errnoName(details.errno);
     }
     if (details.syscall) this.syscall = details.syscall;
     if (details.step) this.step = details.step;
@@ -91,6 +93,15 @@ export class PrivdropError extends Error {
     if (details.clause !== undefined) this.clause = details.clause;
     if (details.offset !== undefined) this.offset = details.offset;
   }
+}
+
+/**
+ * Internal: names the step of an error thrown before a drop's first irreversible step, when the
+ * code that threw it did not ('load', 'validate'; see README, PrivdropError). Returns `e`.
+ */
+export function withStep(e: unknown, step: string): unknown {
+  if (e instanceof PrivdropError && e.step === undefined) (e as { step?: string }).step = step;
+  return e;
 }
 
 const knownCodes = new Set<string>(Object.values(ErrorCodes));

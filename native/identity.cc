@@ -12,9 +12,10 @@
 namespace privdrop {
 namespace {
 
-// getpw*_r / getgr*_r with a buffer that grows on ERANGE.
+// getpw*_r / getgr*_r with a buffer that grows on ERANGE. `syscall` names the function `call`
+// makes, for the error (getpwnam_r, getpwuid_r, getgrnam_r or getgrgid_r).
 template <typename Entry, typename Call>
-bool Lookup(Call call, Entry* entry, std::vector<char>* buf, const std::string& what) {
+bool Lookup(Call call, const char* syscall, Entry* entry, std::vector<char>* buf, const std::string& what) {
   buf->resize(1024);
   for (;;) {
     Entry* result = nullptr;
@@ -26,7 +27,7 @@ bool Lookup(Call call, Entry* entry, std::vector<char>* buf, const std::string& 
     if (result != nullptr) return true;
     // ENOENT, ESRCH, EBADF and EPERM are how various NSS modules say "no such entry".
     if (err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM) return false;
-    ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "getpwnam_r", "resolve", "cannot look up " + what);
+    ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, syscall, "resolve", "cannot look up " + what);
   }
 }
 
@@ -55,28 +56,28 @@ UserEntry LookupUserByName(const std::string& name) {
   passwd pw{};
   std::vector<char> buf;
   auto call = [&](passwd* e, char* b, size_t n, passwd** r) { return getpwnam_r(name.c_str(), e, b, n, r); };
-  return Lookup(call, &pw, &buf, "user " + name) ? FromPasswd(pw) : UserEntry{};
+  return Lookup(call, "getpwnam_r", &pw, &buf, "user " + name) ? FromPasswd(pw) : UserEntry{};
 }
 
 UserEntry LookupUserById(uint32_t uid) {
   passwd pw{};
   std::vector<char> buf;
   auto call = [&](passwd* e, char* b, size_t n, passwd** r) { return getpwuid_r(uid, e, b, n, r); };
-  return Lookup(call, &pw, &buf, "uid " + std::to_string(uid)) ? FromPasswd(pw) : UserEntry{};
+  return Lookup(call, "getpwuid_r", &pw, &buf, "uid " + std::to_string(uid)) ? FromPasswd(pw) : UserEntry{};
 }
 
 GroupEntry LookupGroupByName(const std::string& name) {
   group gr{};
   std::vector<char> buf;
   auto call = [&](group* e, char* b, size_t n, group** r) { return getgrnam_r(name.c_str(), e, b, n, r); };
-  return Lookup(call, &gr, &buf, "group " + name) ? FromGroup(gr) : GroupEntry{};
+  return Lookup(call, "getgrnam_r", &gr, &buf, "group " + name) ? FromGroup(gr) : GroupEntry{};
 }
 
 GroupEntry LookupGroupById(uint32_t gid) {
   group gr{};
   std::vector<char> buf;
   auto call = [&](group* e, char* b, size_t n, group** r) { return getgrgid_r(gid, e, b, n, r); };
-  return Lookup(call, &gr, &buf, "gid " + std::to_string(gid)) ? FromGroup(gr) : GroupEntry{};
+  return Lookup(call, "getgrgid_r", &gr, &buf, "gid " + std::to_string(gid)) ? FromGroup(gr) : GroupEntry{};
 }
 
 std::vector<uint32_t> GroupListOf(const std::string& user, uint32_t gid) {

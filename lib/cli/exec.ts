@@ -6,7 +6,7 @@ import { binding } from '../binding';
 import { hasFlag, optionValue, parseArgs, UsageError } from './args';
 import { readSecurityConfig } from '../config';
 import { DropOptions, dropPlan, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
-import { ErrorCodes, PrivdropError } from '../errors';
+import { ErrorCodes, PrivdropError, withStep } from '../errors';
 import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet } from '../options';
 
 export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
@@ -276,8 +276,16 @@ export function resetEnvironment(plan: ResolvedDrop, term = process.env.TERM): R
   return env;
 }
 
-/** Runs `privdrop exec`. Returns an exit status only for --help and --dry-run; otherwise execs or throws. */
-export function runExec(args: string[], out: (s: string) => void, err: (s: string) => void = (s) => process.stderr.write(s)): number {
+interface CheckedExec {
+  request: ExecRequest;
+  /** The plan that was checked: the one that is dropped (names are resolved once). */
+  plan: ResolvedDrop;
+  cmd: ResolvedCommand;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Everything `privdrop exec` checks before the drop: the request, the plan, COMMAND, the descriptors. */
+function checkExec(args: string[], out: (s: string) => void, err: (s: string) => void): CheckedExec | number {
   const request = execRequest(args);
   if (request === 'help') {
     out(EXEC_HELP);
@@ -287,7 +295,7 @@ export function runExec(args: string[], out: (s: string) => void, err: (s: strin
   if (plan.chroot && !statInRoot('/', plan.chroot)?.isDirectory()) {
     throw new PrivdropError(ErrorCodes.INVALID_CHROOT, `--chroot ${plan.chroot}: no such directory`, { path: plan.chroot });
   }
-  const envVars = request.resetEnv ? resetEnvironment(plan) : process.env;
+  const env = request.resetEnv ? resetEnvironment(plan) : process.env;
   const cmd = resolveCommand(request.command[0], plan.chroot, request.resetEnv ? RESET_PATH : undefined);
   checkExecutableBy(cmd, plan, request.command[0]);
   for (const fd of request.keepFds) {
@@ -303,9 +311,22 @@ export function runExec(args: string[], out: (s: string) => void, err: (s: strin
     out(describePlan(plan, cmd, request));
     return 0;
   }
+  return { request, plan, cmd, env };
+}
+
+/** Runs `privdrop exec`. Returns an exit status only for --help and --dry-run; otherwise execs or throws. */
+export function runExec(args: string[], out: (s: string) => void, err: (s: string) => void = (s) => process.stderr.write(s)): number {
+  let checked: CheckedExec | number;
+  try {
+    checked = checkExec(args, out, err);
+  } catch (e) {
+    throw withStep(e, 'validate'); // nothing has changed yet
+  }
+  if (typeof checked === 'number') return checked;
+  const { request, plan, cmd } = checked;
   // Read before the drop: after a chroot there may be no /proc.
   const leaking = leakingFds(new Set(request.keepFds));
-  const env = Object.entries(envVars).map(([k, v]) => `${k}=${v ?? ''}`);
+  const env = Object.entries(checked.env).map(([k, v]) => `${k}=${v ?? ''}`);
   // The plan checked above, not the options again: NSS may answer differently a second time.
   dropPlan(plan, { emitWarnings: false });
   for (const fd of leaking) {
