@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 'use strict';
-// What require('privdrop') costs a fresh process: the median wall time of `node -e "require(dist)"`
-// minus that of `node -e 0`, both run in turns in the same loop so that machine load hits both;
+// What require('privdrop') costs a fresh process: the median wall time of a `node -e` script that
+// requires dist/ and prints what it measured, minus that of the same script without the require,
+// both run in turns in the same loop so that machine load hits both;
 // the CPU time the whole process used (user + system, less disturbed by other jobs than wall time),
 // with and without the require; and the require() call itself, timed inside the process. Lists the
 // files it loads.
@@ -49,8 +50,9 @@ function main() {
   const empty = { wall: [], cpu: [] };
   const timed = builds.map(() => ({ wall: [], cpu: [], inside: [], files: [] }));
   for (let i = 0; i < runs; i++) {
-    empty.wall.push(wall(['-e', '0']).ms);
-    empty.cpu.push(JSON.parse(wall(['-e', probe('')]).stdout).cpu);
+    const none = wall(['-e', probe('')]);
+    empty.wall.push(none.ms);
+    empty.cpu.push(JSON.parse(none.stdout).cpu);
     builds.forEach((b, j) => {
       const r = wall(['-e', probe(b.dir)]);
       const inside = JSON.parse(r.stdout);
@@ -62,11 +64,11 @@ function main() {
   }
   const base = median(empty.wall);
   const baseCpu = median(empty.cpu);
-  console.log(`node -e 0: ${base.toFixed(1)} ms wall, ${baseCpu.toFixed(1)} ms CPU (medians of ${runs} fresh processes)`);
+  console.log(`without the require: ${base.toFixed(1)} ms wall, ${baseCpu.toFixed(1)} ms CPU (medians of ${runs} fresh processes)`);
   builds.forEach((b, j) => {
     const t = timed[j];
     console.log(
-      `${b.name}: require() adds ${(median(t.wall) - base).toFixed(1)} ms wall (${(median(t.wall) / base).toFixed(3)}x node -e 0), ` +
+      `${b.name}: require() adds ${(median(t.wall) - base).toFixed(1)} ms wall (${(median(t.wall) / base).toFixed(3)}x without), ` +
         `${(median(t.cpu) - baseCpu).toFixed(1)} ms CPU; the call itself ${median(t.inside).toFixed(2)} ms; ${t.files.length} files: ` +
         t.files.map((f) => path.relative(b.dir, f)).join(' '),
     );

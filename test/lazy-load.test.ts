@@ -2,7 +2,7 @@
 // formatting, config reading and worker_threads load when first used (evidence/load-time.js
 // measures the time). Each export is still the module's own function, loaded on first read.
 import * as path from 'path';
-import { repoRoot, runNode } from './helpers/child';
+import { repoRoot, runNode, runProcess } from './helpers/child';
 
 const dist = path.join(repoRoot, 'dist');
 
@@ -51,4 +51,14 @@ test('dropPrivileges() loads worker_threads when called (to refuse a Worker), no
     try { p.dropPrivileges({ user: 'nobody', unknownOption: 1 }); } catch (e) { var code = e.code; }
     report({ before, after: loaded().builtins.length > 0, code });`);
   expect(r.json).toEqual({ before: 0, after: true, code: 'ERR_PRIVDROP_INVALID_ARGUMENT' });
+});
+
+test('evidence/load-time.js times fresh processes and lists the files the require loads', () => {
+  const script = path.join(repoRoot, 'evidence', 'load-time.js');
+  const r = runProcess(process.execPath, [script, '--runs', '3']);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  expect(r.stdout).toMatch(/^without the require: \d+\.\d ms wall, \d+\.\d ms CPU/m);
+  expect(r.stdout).toMatch(/^this build: require\(\) adds -?\d+\.\d ms wall .* 4 files: index\.js capabilities\.js errors\.js options\.js$/m);
+  expect(runProcess(process.execPath, [script, '--runs', '1']).status).not.toBe(0);
 });
