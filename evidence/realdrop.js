@@ -242,6 +242,7 @@ function caseArbitrary(dirs) {
     ambient: fc.boolean(),
     noNewPrivileges: fc.boolean(),
     lockSecurebits: fc.boolean(),
+    keepTerminal: fc.boolean(),
   };
   const invalid = {
     user: fc.constantFrom('root', 0, -1, 1.5, Number.NaN, 2 ** 32 - 1, 2 ** 32, '', 'a b', 'x:y', 'n\0ul', 'no-such-user-pd', null, true),
@@ -253,6 +254,7 @@ function caseArbitrary(dirs) {
     ambient: fc.constantFrom('yes', 1),
     noNewPrivileges: fc.constantFrom('yes', 1),
     lockSecurebits: fc.constantFrom('yes', 0),
+    keepTerminal: fc.constantFrom('no', null),
   };
   const keys = Object.keys(valid);
   const base = fc.record(valid, { requiredKeys: ['user'] });
