@@ -6,7 +6,6 @@
 #include <cerrno>
 
 #include "error.h"
-#include "session.h"
 
 namespace privdrop {
 namespace {
@@ -38,9 +37,6 @@ void Exec(const std::string& file, const std::vector<std::string>& argv,
   }
   std::vector<char*> cargv = CArray(argv);
   std::vector<char*> cenv = CArray(env);
-  // COMMAND must not inherit root's session keyring (keys a possessor may read): execve keeps
-  // only the calling thread, so joining a new anonymous one here is enough for the exec path.
-  JoinAnonymousSessionKeyring();
   execve(file.c_str(), cargv.data(), cenv.data());
   int err = errno;
   ThrowSystemError(err == ENOENT ? "ERR_PRIVDROP_COMMAND_NOT_FOUND" : "ERR_PRIVDROP_EXEC_FAILED", err, "execve", "exec",

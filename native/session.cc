@@ -127,16 +127,6 @@ int JoinSharedSessionKeyring(const SharedKeyring& k) {
   return now == k.serial ? 0 : EBADE;
 }
 
-long JoinAnonymousSessionKeyring() {
-  long serial = syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, 0L, 0L, 0L, 0L);
-  if (serial < 0) {
-    int err = errno;
-    if (err == ENOSYS) return 0;  // a kernel without keys: there is no root keyring to leave
-    ThrowSystemError("ERR_PRIVDROP_EXEC_FAILED", err, "keyctl", "exec", "cannot join a new session keyring before exec");
-  }
-  return serial;
-}
-
 int SearchAccess(const std::string& path, const char** syscall) {
   *syscall = "open";
   int fd = open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -41,9 +41,6 @@ SharedKeyring CreateSharedSessionKeyring();
 // Async-signal-safe: joins `k` on the calling thread; 0, or an errno (EBADE: joined another one).
 int JoinSharedSessionKeyring(const SharedKeyring& k);
 
-// Joins a new anonymous session keyring on the calling thread (execve then keeps only it).
-// Returns its serial; throws Error(ERR_PRIVDROP_EXEC_FAILED) on failure.
-long JoinAnonymousSessionKeyring();
 
 // 0 if this process, with its current effective credentials, can search (chdir into) the
 // directory `path`, as chroot() will require; else an errno. `*syscall` names the failing call.
