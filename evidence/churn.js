@@ -4,7 +4,9 @@
 // reports processState().consistent and the drop result; this parent enforces a deadline per
 // run and counts the outcomes.
 //
-//   node evidence/churn.js [--runs N] [--jobs J] [--deadline MS] [--mode M] [--sigpending N] [--gdb] [--json]
+//   node evidence/churn.js [--runs N] [--jobs J] [--deadline MS] [--setup-deadline MS] [--mode M] [--sigpending N] [--gdb] [--json]
+//   (--deadline: for the drop, from when the child starts it; --setup-deadline: for the child's
+//   start and its Workers, before the drop)
 //   (--gdb: on a missed deadline, also print the main thread's native stack)
 //
 // Modes, taken in turn (run i uses modes[i % 3]):
@@ -24,7 +26,7 @@
 // the credentials unchanged), inconsistent (threads disagree after the call), hang (killed at
 // the deadline after it reached the drop; the state of every thread is printed), crash (killed
 // by a signal, e.g. privdrop's own abort), unexpected (anything else), setup-timeout (killed at
-// the deadline before the drop started: a harness problem, counted apart). Exits 1 if any run
+// the setup deadline before the drop started: a harness problem, counted apart). Exits 1 if any run
 // was not ok or failed-closed.
 'use strict';
 const { spawn } = require('child_process');
@@ -137,7 +139,7 @@ async function child(mode, seed) {
 // The parent: N children, J at a time, each with a deadline.
 // ---------------------------------------------------------------------------------------
 function parseArgs(argv) {
-  const o = { runs: 1000, jobs: 2, deadline: 10000, sigpending: 0, json: false, verbose: false, gdb: false, modes: null };
+  const o = { runs: 1000, jobs: 2, deadline: 10000, setupDeadline: 60000, sigpending: 0, json: false, verbose: false, gdb: false, modes: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const num = () => {
@@ -148,13 +150,14 @@ function parseArgs(argv) {
     if (a === '--runs') o.runs = num();
     else if (a === '--jobs') o.jobs = Math.max(1, num());
     else if (a === '--deadline') o.deadline = num();
+    else if (a === '--setup-deadline') o.setupDeadline = num();
     else if (a === '--sigpending') o.sigpending = num();
     else if (a === '--json') o.json = true;
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--gdb') o.gdb = true;
     else if (a === '--mode') { const m = argv[++i]; if (!MODES.includes(m)) { console.error(`churn: --mode is one of ${MODES.join(', ')}`); process.exit(2); } o.modes = [m]; }
     else if (a === '--help' || a === '-h') {
-      console.log('usage: node evidence/churn.js [--runs N (1000)] [--jobs J (2)] [--deadline MS (10000)] [--mode random|exit-mid|mixed] [--sigpending N] [--gdb] [--json] [--verbose]');
+      console.log('usage: node evidence/churn.js [--runs N (1000)] [--jobs J (2)] [--deadline MS (10000)] [--setup-deadline MS (60000)] [--mode random|exit-mid|mixed] [--sigpending N] [--gdb] [--json] [--verbose]');
       process.exit(0);
     } else { console.error(`churn: unknown argument ${a}`); process.exit(2); }
   }
@@ -179,12 +182,22 @@ function runOne(i, o) {
     cp.stdout.on('data', (d) => { stdout += d; });
     cp.stderr.on('data', (d) => { if (stderr.length < 8192) stderr += d; });
     let where = '';
-    const timer = setTimeout(() => {
+    const kill = () => {
       hung = true;
       where = threadsOf(cp.pid);
       if (o.gdb) where += ' | main thread: ' + mainStack(cp.pid);
       cp.kill('SIGKILL');
-    }, o.deadline);
+    };
+    // Starting two dozen Workers can take long on a loaded machine and says nothing about
+    // privdrop: the setup has its own budget, and --deadline counts from the start of the drop.
+    let timer = setTimeout(kill, o.setupDeadline);
+    let dropping = false;
+    cp.stdout.on('data', () => {
+      if (dropping || !/phase: dropping/.test(stdout)) return;
+      dropping = true;
+      clearTimeout(timer);
+      timer = setTimeout(kill, o.deadline);
+    });
     cp.on('close', (status, signal) => {
       clearTimeout(timer);
       let json = null;

@@ -7,10 +7,10 @@ import { describe } from './options';
 /** One of the three capability sets of a thread. */
 export type CapabilityFlag = 'effective' | 'permitted' | 'inheritable';
 
-/** A libcap capability name such as 'cap_net_bind_service' (any case), or a number in decimal such as '10'. */
-export type CapabilityName = string;
+import type { CapabilityName } from './capability-names';
+export type { CapabilityName, KnownCapabilityName } from './capability-names';
 
-/** The three sets as 64-bit masks: bit n is capability number n. */
+/** The three sets as 64-bit masks: bit n is capability number n. In JSON (CapabilitySet#masks), "0x" + 16 hex digits. */
 export interface CapabilityMasks {
   effective: bigint;
   permitted: bigint;
@@ -86,8 +86,23 @@ function bitOf(name: unknown): number {
   const { byName } = nameTable();
   const bit = byName.get(asciiLower(name));
   if (bit !== undefined) return bit;
-  const hint = byName.has(`cap_${asciiLower(name)}`) ? ` (did you mean "cap_${asciiLower(name)}"?)` : '';
-  throw invalidCapabilities(`unknown capability ${JSON.stringify(name)}${hint}`);
+  throw invalidCapabilities(`unknown capability ${JSON.stringify(name)}${capabilityHint(name)}`);
+}
+
+const hex64 = (m: bigint) => '0x' + m.toString(16).padStart(16, '0');
+function masksToJSON(this: CapabilityMasks): Record<CapabilityFlag, string> {
+  return { effective: hex64(this.effective), permitted: hex64(this.permitted), inheritable: hex64(this.inheritable) };
+}
+
+/** ' (did you mean "cap_net_bind_service"?)' for a misspelt or unprefixed name, else ''. */
+export function capabilityHint(name: string): string {
+  const { byName, names, maxBits } = nameTable();
+  const lower = asciiLower(name);
+  if (byName.has(`cap_${lower}`)) return ` (did you mean "cap_${lower}"?)`;
+  // Loaded here, on the error path only: require('privdrop') stays small (test/lazy-load.test.ts).
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { didYouMean } = require('./suggest') as typeof import('./suggest');
+  return didYouMean(lower, names.slice(0, maxBits));
 }
 
 function maskOfNames(names: unknown): bigint {
@@ -142,7 +157,7 @@ function maskArg(m: Record<string, unknown>, flag: CapabilityFlag): bigint {
 function namesOf(mask: bigint): CapabilityName[] {
   const { names } = nameTable();
   const out: CapabilityName[] = [];
-  for (let bit = 0; bit < MASK_BITS; bit++) if ((mask >> BigInt(bit)) & 1n) out.push(names[bit]);
+  for (let bit = 0; bit < MASK_BITS; bit++) if ((mask >> BigInt(bit)) & 1n) out.push(names[bit] as CapabilityName);
   return out;
 }
 
@@ -181,7 +196,7 @@ function whyClauseFails(clause: string): string | undefined {
     if ((e as PrivdropError | undefined)?.code !== ErrorCodes.INVALID_CAPABILITIES) throw e;
     const { byName } = nameTable();
     const unknown = namesPartOf(clause).find((t) => t !== '' && asciiLower(t) !== 'all' && !byName.has(asciiLower(t)));
-    if (unknown !== undefined) return `unknown capability ${quote(unknown)}`;
+    if (unknown !== undefined) return `unknown capability ${quote(unknown)}${capabilityHint(unknown)}`;
     const foreign = /[^\x21-\x7e]/u.exec(clause);
     if (foreign) return `character ${quote(foreign[0])} is not part of the grammar`;
     if (/[=+-][a-zA-Z]*[EIP]/.test(clause)) return 'flags are the lower-case letters e, i, p';
@@ -256,7 +271,12 @@ export class CapabilitySet {
       if ((e as PrivdropError | undefined)?.code === ErrorCodes.INVALID_CAPABILITIES) throw parseError(text, clauses);
       throw e;
     }
-    return new CapabilitySet(masks);
+    const set = new CapabilitySet(masks);
+    // NODE_DEBUG=privdrop; debug.js loads on the first parse, not with require('privdrop').
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { debug, debugEnabled } = require('./debug') as typeof import('./debug');
+    if (debugEnabled()) debug('capabilities: parsed %j as %s', text.length > 200 ? text.slice(0, 200) + '...' : text, set.toString());
+    return set;
   }
 
   /** The named capabilities raised in `flags` (default 'ep': effective and permitted), nothing else. */
@@ -323,7 +343,10 @@ export class CapabilitySet {
 
   /** A fresh copy of the three masks. */
   get masks(): CapabilityMasks {
-    return { effective: this.#effective, permitted: this.#permitted, inheritable: this.#inheritable };
+    const masks = { effective: this.#effective, permitted: this.#permitted, inheritable: this.#inheritable };
+    // BigInt has no JSON form: JSON.stringify(set.masks) writes "0x" + 16 hex digits (not enumerable).
+    Object.defineProperty(masks, 'toJSON', { value: masksToJSON, writable: true, configurable: true });
+    return masks;
   }
 
   /** Same capabilities in all three sets. False for anything that is not a CapabilitySet. */
@@ -393,5 +416,5 @@ export function capabilityNameTable(): readonly string[] {
  */
 export function capabilityNames(): CapabilityName[] {
   const { names, maxBits } = nameTable();
-  return names.slice(0, maxBits);
+  return names.slice(0, maxBits) as CapabilityName[]; // a name newer than the types is still a name
 }

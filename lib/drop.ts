@@ -2,9 +2,10 @@
 // the native drop, which re-checks what only it can see and never returns half-dropped.
 // Why the steps come in their order: docs/design.md, "The drop, step by step".
 import { binding, RawDropResult, RawGroup, RawUser } from './binding';
-import { CapabilitySet } from './capabilities';
+import { CapabilityName, CapabilitySet } from './capabilities';
+import { debugEnabled } from './debug';
 import { ErrorCodes, PrivdropError, withStep } from './errors';
-import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
+import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence } from './root-equivalent';
 
@@ -17,10 +18,13 @@ export interface DropOptions {
   user: Id;
   /** Group name or gid. Default: the user's primary group. */
   group?: Id;
-  /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list. */
-  supplementaryGroups?: GroupForm | Id[];
-  /** Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none. */
-  capabilities?: string | readonly string[] | CapabilitySet;
+  /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list (readonly arrays too). */
+  supplementaryGroups?: GroupForm | readonly Id[];
+  /**
+   * Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none.
+   * Names are typed (CapabilityName): a typo does not compile. A name newer than the types: `'cap_x' as CapabilityName`.
+   */
+  capabilities?: string | readonly CapabilityName[] | CapabilitySet;
   /** chroot into this absolute path (after resolving names), then chdir('/'). */
   chroot?: string;
   /** 'retained' (default): drop every other capability from the bounding set. 'unchanged': leave it. */
@@ -165,13 +169,8 @@ function resolve(options: DropOptions): ResolvedDrop {
   const keepTerminal = checkBoolean(own('keepTerminal'), 'keepTerminal');
   const sgOption = checkSupplementaryGroups(own('supplementaryGroups'));
 
-  const masks = capabilities.masks;
-  if (masks.effective & ~masks.permitted) {
-    throw new PrivdropError(
-      ErrorCodes.INVALID_CAPABILITIES,
-      `effective capabilities must also be permitted: ${capabilities.toString()} (write +ep, not +e)`,
-    );
-  }
+  const notPermitted = effectiveNotPermitted(capabilities);
+  if (notPermitted) throw new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, notPermitted);
 
   const { uid, entry } = resolveUser(user);
   if (uid === 0) throw invalid(`user ${JSON.stringify(user)} is root (uid 0): dropPrivileges() drops to an unprivileged user`);
@@ -192,7 +191,7 @@ function resolve(options: DropOptions): ResolvedDrop {
   groups = [...new Set(groups)].sort((a, b) => a - b);
 
   // What only the system can tell: ngroups_max, user namespace maps, chroot search access.
-  precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks, ambient, lockSecurebits });
+  precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks: capabilities.masks, ambient, lockSecurebits });
   const { warnings, rootRegainable } = rootEquivalence(capabilities.permitted, gid, groups);
 
   return {
@@ -227,7 +226,18 @@ export function keptSet(plan: ResolvedDrop): CapabilitySet {
  */
 export function dropPrivileges(options: DropOptions): DropResult {
   checkMainThread();
-  return dropPlan(resolveDropOptions(options));
+  const start = process.hrtime.bigint();
+  const trace = debugEnabled() ? (require('./drop-trace') as typeof import('./drop-trace')) : undefined; // NODE_DEBUG=privdrop
+  trace?.traceStart();
+  let plan: ResolvedDrop;
+  try {
+    plan = resolveDropOptions(options);
+  } catch (e) {
+    trace?.traceRefused(e, start);
+    throw e;
+  }
+  trace?.traceResolved(plan, keptSet(plan).toString(), start);
+  return dropPlan(plan, { trace, start });
 }
 
 function checkMainThread(): void {
@@ -244,7 +254,10 @@ function checkMainThread(): void {
  * Drops exactly the plan resolveDropOptions() returned (the CLI checks a plan, prints it, and
  * drops that one: names are resolved once). Internal: not exported from the package.
  */
-export function dropPlan(plan: ResolvedDrop, { emitWarnings = true } = {}): DropResult {
+export function dropPlan(
+  plan: ResolvedDrop,
+  { emitWarnings = true, trace, start = process.hrtime.bigint() }: { emitWarnings?: boolean; trace?: typeof import('./drop-trace'); start?: bigint } = {},
+): DropResult {
   checkMainThread();
   // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
   const terminal = binding().openTerminal();
@@ -265,6 +278,7 @@ export function dropPlan(plan: ResolvedDrop, { emitWarnings = true } = {}): Drop
     binding().closeTerminal(terminal); // nothing was changed: the terminal stays as it was
     throw e;
   }
+  trace?.traceDone(raw, start);
   // Root's terminal: given up unless asked to keep it (aborts if that fails: the drop is done).
   let terminalState: DropResult['terminal'] = 'none';
   if (terminal.fd >= 0 && !plan.keepTerminal) {

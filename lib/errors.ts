@@ -93,6 +93,16 @@ export class PrivdropError extends Error {
     if (details.clause !== undefined) this.clause = details.clause;
     if (details.offset !== undefined) this.offset = details.offset;
   }
+
+  /** For loggers: name, code, message and the details that are set (not the cause or the stack). */
+  toJSON(): Record<string, string | number> {
+    const out: Record<string, string | number> = { name: this.name, code: this.code, message: this.message };
+    for (const key of ['errno', 'errnoName', 'syscall', 'step', 'path', 'line', 'column', 'clause', 'offset'] as const) {
+      const value = this[key];
+      if (value !== undefined) out[key] = value;
+    }
+    return out;
+  }
 }
 
 /**

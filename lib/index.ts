@@ -6,15 +6,17 @@
 import type * as Config from './config';
 import type * as Drop from './drop';
 import type * as Format from './state/format';
+import type * as Json from './json';
 import type * as Read from './state/read';
 
 export { CapabilitySet, capabilityNames } from './capabilities';
-export type { CapabilityFlag, CapabilityName, CapabilityMasks, CapabilitySetJSON } from './capabilities';
+export type { CapabilityFlag, CapabilityName, KnownCapabilityName, CapabilityMasks, CapabilitySetJSON } from './capabilities';
 export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state/read';
 export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id, DropWarning } from './drop';
 export { PrivdropError, ErrorCodes } from './errors';
 export type { ErrorCode } from './errors';
 export type { SecurityConfig } from './config';
+export type { JSONForm, ProcessStateJSON } from './json';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 const lazy = {
@@ -35,6 +37,9 @@ const lazy = {
   },
   get parseSecurityConfig() {
     return (require('./config') as typeof Config).parseSecurityConfig;
+  },
+  get processStateFromJSON() {
+    return (require('./json') as typeof Json).processStateFromJSON;
   },
 };
 /* eslint-enable @typescript-eslint/no-var-requires */
@@ -62,3 +67,7 @@ Object.defineProperty(exports, 'loadSecurityConfig', { enumerable: true, get: fu
 /** Parses configuration text (JSON or a Security stanza) into options (lib/config/). */
 export declare const parseSecurityConfig: typeof Config.parseSecurityConfig;
 Object.defineProperty(exports, 'parseSecurityConfig', { enumerable: true, get: function () { return lazy.parseSecurityConfig; } });
+
+/** A processState() result from its JSON: masks are bigints again (lib/json.ts). */
+export declare const processStateFromJSON: typeof Json.processStateFromJSON;
+Object.defineProperty(exports, 'processStateFromJSON', { enumerable: true, get: function () { return lazy.processStateFromJSON; } });

@@ -2,7 +2,7 @@
 // forms of supplementaryGroups, capability text versus a list of names, and how a value is named
 // in a message. dropPrivileges() (lib/drop.ts), the config reader (lib/config/), the command line
 // (lib/cli/) and CapabilitySet (lib/capabilities.ts) call these; none repeats a rule.
-import { CapabilitySet } from './capabilities';
+import { CapabilityName, capabilityNames, CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
 
 /** Every option of dropPrivileges(), in the order messages list them. */
@@ -147,7 +147,7 @@ export function toCapabilitySet(value: unknown): CapabilitySet {
     for (const name of value) {
       if (typeof name !== 'string') throw new TypeError('capabilities must be an array of capability names (strings)');
     }
-    return CapabilitySet.from(value, 'ep');
+    return CapabilitySet.from(value as CapabilityName[], 'ep'); // checked against libcap here
   }
   throw new TypeError('capabilities must be libcap text, an array of names or a CapabilitySet');
 }
@@ -162,4 +162,37 @@ export function capabilitiesFromText(text: string): string | string[] {
 
 function invalidArgument(message: string): PrivdropError {
   return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message);
+}
+
+/**
+ * Why dropPrivileges() refuses to keep this set, whatever the process holds, or undefined:
+ * effective capabilities that are not permitted (the drop throws ERR_PRIVDROP_INVALID_CAPABILITIES).
+ */
+export function effectiveNotPermitted(set: CapabilitySet): string | undefined {
+  const m = set.masks;
+  if ((m.effective & ~m.permitted) === 0n) return undefined;
+  return `effective capabilities must also be permitted: ${set.toString()} (write +ep, not +e)`;
+}
+
+/**
+ * What `privdrop parse` warns about: text that libcap reads but that dropPrivileges() (and
+ * privdrop exec) would refuse, on any process of this system.
+ */
+export function capabilityWarnings(set: CapabilitySet): string[] {
+  const warnings: string[] = [];
+  const notPermitted = effectiveNotPermitted(set);
+  if (notPermitted) warnings.push(`${notPermitted}; dropPrivileges() refuses it (ERR_PRIVDROP_INVALID_CAPABILITIES)`);
+  const known = capabilityNames();
+  const m = set.masks;
+  const all = m.effective | m.permitted | m.inheritable;
+  const past: number[] = [];
+  for (let bit = known.length; bit < 64; bit++) if ((all >> BigInt(bit)) & 1n) past.push(bit);
+  if (past.length) {
+    warnings.push(
+      `capabilit${past.length === 1 ? 'y' : 'ies'} ${past.join(', ')} ${past.length === 1 ? 'is' : 'are'} unknown to this kernel ` +
+        `(its last is ${known.length - 1}, ${known[known.length - 1]}): dropPrivileges() refuses ${past.length === 1 ? 'it' : 'them'} ` +
+        `(ERR_PRIVDROP_INVALID_CAPABILITIES)`,
+    );
+  }
+  return warnings;
 }

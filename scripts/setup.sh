@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Sets up a development checkout on a fresh machine: system packages (toolchain, python3,
 # pkg-config, libcap headers; capsh/setcap and gdb, which the tests use as independent
-# readers and as ways back they must see fail), then npm dependencies and the build.
+# readers and as ways back they must see fail; ip and openssl, with which the example tests give
+# each server its own network namespace and a throwaway certificate), then npm dependencies and the build.
 # As root it installs what is missing; otherwise it prints the exact command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing_debian() {
   local pkgs=() p
-  for p in g++ make python3 pkg-config libcap-dev libcap2-bin gdb keyutils; do
+  for p in g++ make python3 pkg-config libcap-dev libcap2-bin gdb iproute2 openssl keyutils; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
   done
   echo "${pkgs[*]:-}"

@@ -1,6 +1,6 @@
 // Property tests: any set survives set -> text -> set, and no input can do worse than a coded error.
 import fc from 'fast-check';
-import { CapabilitySet, capabilityNames, CapabilityFlag, MAX_CAPABILITY_TEXT_LENGTH } from '../lib/capabilities';
+import { CapabilityName, CapabilitySet, capabilityNames, CapabilityFlag, MAX_CAPABILITY_TEXT_LENGTH } from '../lib/capabilities';
 import { ErrorCodes, PrivdropError } from '../lib/errors';
 
 // Fixed seed: CI runs are reproducible; set FC_SEED to explore other inputs locally.
@@ -71,7 +71,7 @@ describe('CapabilitySet properties', () => {
   test('from(names, flags) has exactly those names in those flags, in any case', () => {
     fc.assert(
       fc.property(fc.uniqueArray(knownName, { maxLength: 12 }), flags, fc.boolean(), (names, fl, upper) => {
-        const set = CapabilitySet.from(upper ? names.map((n) => n.toUpperCase()) : names, fl);
+        const set = CapabilitySet.from((upper ? names.map((n) => n.toUpperCase()) : names) as CapabilityName[], fl);
         const sorted = [...names].sort((a, b) => capabilityNames().indexOf(a) - capabilityNames().indexOf(b));
         for (const flag of ['effective', 'permitted', 'inheritable'] as const) {
           expect(set[flag]).toEqual(fl.includes(flag) ? sorted : []);

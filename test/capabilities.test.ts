@@ -1,5 +1,5 @@
 // CapabilitySet and capabilityNames as a user sees them: libcap's text grammar, names, errors.
-import { CapabilitySet, capabilityNames, MAX_CAPABILITY_TEXT_LENGTH } from '../lib/capabilities';
+import { CapabilityName, CapabilitySet, capabilityNames, MAX_CAPABILITY_TEXT_LENGTH } from '../lib/capabilities';
 import { ErrorCodes, PrivdropError } from '../lib/errors';
 
 const all = (): bigint => (1n << BigInt(capabilityNames().length)) - 1n;
@@ -258,24 +258,24 @@ describe('CapabilitySet.from and names', () => {
   });
 
   test('rejects an unknown name with ERR_PRIVDROP_INVALID_CAPABILITIES naming it', () => {
-    expect(() => CapabilitySet.from(['cap_chown', 'cap_fly'])).toThrow(
+    expect(() => CapabilitySet.from(['cap_chown', 'cap_fly'] as CapabilityName[])).toThrow(
       expect.objectContaining({ code: ErrorCodes.INVALID_CAPABILITIES, message: 'unknown capability "cap_fly"' }),
     );
   });
 
   test('suggests the cap_ prefix when it is missing', () => {
-    expect(() => CapabilitySet.from(['NET_BIND_SERVICE'])).toThrow(
+    expect(() => CapabilitySet.from(['NET_BIND_SERVICE' as CapabilityName])).toThrow(
       'unknown capability "NET_BIND_SERVICE" (did you mean "cap_net_bind_service"?)',
     );
   });
 
   test('does not fold non-ASCII look-alikes the way toLowerCase would (Kelvin sign)', () => {
-    expect(() => CapabilitySet.from(['cap_\u212aill'])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_CAPABILITIES }));
+    expect(() => CapabilitySet.from(['cap_\u212aill' as CapabilityName])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_CAPABILITIES }));
   });
 
   test('rejects "010", "64", "all" and the empty string as names', () => {
     for (const name of ['010', '64', 'all', '', ' cap_kill']) {
-      expect(() => CapabilitySet.from([name])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_CAPABILITIES }));
+      expect(() => CapabilitySet.from([name as CapabilityName])).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_CAPABILITIES }));
     }
   });
 
@@ -288,8 +288,8 @@ describe('CapabilitySet.from and names', () => {
   });
 
   test('throws TypeError for a bare string, non-string names or flags', () => {
-    expect(() => CapabilitySet.from('cap_kill' as unknown as string[])).toThrow(TypeError);
-    expect(() => CapabilitySet.from([10 as unknown as string])).toThrow(TypeError);
+    expect(() => CapabilitySet.from('cap_kill' as unknown as CapabilityName[])).toThrow(TypeError);
+    expect(() => CapabilitySet.from([10 as unknown as CapabilityName])).toThrow(TypeError);
     expect(() => CapabilitySet.from(['cap_kill'], 3 as unknown as string)).toThrow(TypeError);
     expect(() => CapabilitySet.from(['cap_kill'], [1] as unknown as string[] as never)).toThrow(TypeError);
     expect(() => CapabilitySet.from(['cap_kill'], null as unknown as string)).toThrow(TypeError);
@@ -337,7 +337,7 @@ describe('CapabilitySet as a value', () => {
   });
 
   test('has() throws for unknown names and flags instead of answering false', () => {
-    expect(() => base.has('cap_nope')).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_CAPABILITIES }));
+    expect(() => base.has('cap_nope' as CapabilityName)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_CAPABILITIES }));
     expect(() => base.has('cap_chown', 'bounding' as never)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
     expect(() => base.has('cap_chown', 'e' as never)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_ARGUMENT }));
   });

@@ -165,23 +165,23 @@ describeAsRoot('privdrop exec, as root', () => {
       expect(fs.existsSync(marker)).toBe(false);
     });
 
-    test('an unknown user: exit 127, one line on stderr', () => {
+    test('an unknown user: exit 125 (privdrop failed), one line on stderr', () => {
       const r = privdrop('exec', '--user', 'no-such-user-privdrop', '--', 'sh', '-c', markerScript());
-      expect(r.status).toBe(127);
+      expect(r.status).toBe(125);
       expect(r.stderr).toBe('privdrop exec: unknown user "no-such-user-privdrop": no such entry in the user database\n');
       expect(fs.existsSync(marker)).toBe(false);
     });
 
-    test('bad capability text: exit 127 naming the clause', () => {
+    test('bad capability text: exit 125 naming the clause', () => {
       const r = privdrop('exec', '--user', 'nobody', '--caps', 'cap_chown+ep cap_nope+p', '--', 'sh', '-c', markerScript());
-      expect(r.status).toBe(127);
+      expect(r.status).toBe(125);
       expect(r.stderr).toMatch(/clause "cap_nope\+p" at offset 13/);
       expect(fs.existsSync(marker)).toBe(false);
     });
 
-    test('a --chroot directory that does not exist: exit 127', () => {
+    test('a --chroot directory that does not exist: exit 125', () => {
       const r = privdrop('exec', '--user', 'nobody', '--chroot', path.join(tmp, 'no-such-root'), '--', 'sh', '-c', markerScript());
-      expect(r.status).toBe(127);
+      expect(r.status).toBe(125);
       expect(r.stderr).toBe(`privdrop exec: --chroot ${path.join(tmp, 'no-such-root')}: no such directory\n`);
       expect(fs.existsSync(marker)).toBe(false);
     });
@@ -192,20 +192,37 @@ describeAsRoot('privdrop exec, as root', () => {
       expect(r.stderr).toBe('privdrop exec: privdrop-no-such-command: command not found in PATH\n');
     });
 
-    test('a COMMAND the new user may not execute: exit 127, checked before the drop', () => {
+    test('a COMMAND the new user may not execute: exit 126 (found, cannot be executed), checked before the drop', () => {
       const script = path.join(tmp, 'root-only.sh');
       fs.writeFileSync(script, `#!/bin/sh\n${markerScript()}\n`, { mode: 0o744 });
       const r = privdrop('exec', '--user', 'nobody', '--', script);
-      expect(r.status).toBe(127);
+      expect(r.status).toBe(126);
       expect(r.stderr).toMatch(/is not executable by uid 65534/);
       expect(fs.existsSync(marker)).toBe(false);
     });
 
-    test('a config file with an error: exit 127, file:line:column on stderr', () => {
+    test('a COMMAND that is not an executable file: exit 126, nothing runs', () => {
+      const file = path.join(tmp, 'not-executable.sh');
+      fs.writeFileSync(file, `#!/bin/sh\n${markerScript()}\n`, { mode: 0o644 });
+      const r = privdrop('exec', '--user', 'nobody', '--', file);
+      expect(r.status).toBe(126);
+      expect(r.stderr).toBe(`privdrop exec: ${file}: ${file} is not an executable file\n`);
+      expect(fs.existsSync(marker)).toBe(false);
+    });
+
+    test('a COMMAND execve refuses after the drop (no interpreter line, not ELF): exit 126', () => {
+      const file = path.join(tmp, 'garbage');
+      fs.writeFileSync(file, Buffer.from([0x7f, 0x00, 0x01, 0x02, 0x03]), { mode: 0o755 });
+      const r = privdrop('exec', '--user', 'nobody', '--', file);
+      expect(r.status).toBe(126);
+      expect(r.stderr).toMatch(/ENOEXEC|[Ee]xec format error/);
+    });
+
+    test('a config file with an error: exit 125, file:line:column on stderr', () => {
       const conf = path.join(tmp, 'bad.conf');
       fs.writeFileSync(conf, 'Security {\n  user = nobody\n  Privileges = basic\n}\n');
       const r = privdrop('exec', '--config', conf, '--', 'sh', '-c', markerScript());
-      expect(r.status).toBe(127);
+      expect(r.status).toBe(125);
       expect(r.stderr).toMatch(new RegExp(`^privdrop exec: ${conf}:3:3: "Privileges" is the Solaris form`));
       expect(fs.existsSync(marker)).toBe(false);
     });
@@ -218,7 +235,7 @@ describeAsRoot('privdrop exec, as root', () => {
       expect(r.stdout).toMatch(/^ {2}capabilities {2}cap_net_bind_service=eip$/m);
       expect(r.stdout).toMatch(new RegExp(`^ {2}command {7}/\\S*/sh -c 'touch ${marker}'$`, 'm'));
       expect(fs.existsSync(marker)).toBe(false);
-      expect(privdrop('exec', '--dry-run', '--user', 'no-such-user-privdrop', '--', 'true').status).toBe(127);
+      expect(privdrop('exec', '--dry-run', '--user', 'no-such-user-privdrop', '--', 'true').status).toBe(125);
     });
   });
 
@@ -282,9 +299,9 @@ describeAsRoot('privdrop exec, as root', () => {
       expect(r.written).toBe('');
     });
 
-    test('--keep-fd of a descriptor that is not open: exit 127, nothing runs', () => {
+    test('--keep-fd of a descriptor that is not open: exit 125, nothing runs', () => {
       const r = privdrop('exec', '--user', 'nobody', '--keep-fd', '97', '--', 'sh', '-c', markerScript());
-      expect(r.status).toBe(127);
+      expect(r.status).toBe(125);
       expect(r.stderr).toBe('privdrop exec: --keep-fd 97: file descriptor 97 is not open\n');
       expect(fs.existsSync(marker)).toBe(false);
     });

@@ -67,7 +67,7 @@ describe('privdrop exec: errors before the drop', () => {
     ['a command that does not exist', ['--dry-run', '--user', 'nobody', '--', 'no-such-command-privdrop'], 'ERR_PRIVDROP_COMMAND_NOT_FOUND'],
     ['a file that is not executable', ['--dry-run', '--user', 'nobody', '--', '/etc/passwd'], 'ERR_PRIVDROP_EXEC_FAILED'],
     ['a chroot that does not exist', ['--dry-run', '--user', 'nobody', '--chroot', '/no-such-dir-privdrop', '--', '/bin/true'], 'ERR_PRIVDROP_INVALID_CHROOT'],
-    ['a descriptor that is not open', ['--dry-run', '--user', 'nobody', '--keep-fd', '987654', '--', '/bin/true'], 'ERR_PRIVDROP_EXEC_FAILED'],
+    ['a descriptor that is not open', ['--dry-run', '--user', 'nobody', '--keep-fd', '987654', '--', '/bin/true'], 'ERR_PRIVDROP_INVALID_ARGUMENT'], // privdrop's own failure (exit 125), not COMMAND's
     ['a config file that does not exist', ['--dry-run', '--config', '/no-such-file-privdrop', '--', '/bin/true'], 'ERR_PRIVDROP_INVALID_CONFIG'],
     ['bad options', ['--dry-run', '--user', 'root', '--', '/bin/true'], 'ERR_PRIVDROP_INVALID_ARGUMENT'],
   ])('%s: step validate', (_name, args, code) => {

@@ -76,7 +76,7 @@ describe('regressions found by the fuzzer', () => {
       expect(err.message).toBe(`${file}: more than 1048576 bytes; a config file may be at most 1048576`);
     }
     let stderr = '';
-    expect(run(['exec', '--dry-run', '--config', '/dev/zero', '--', 'true'], () => {}, (s) => (stderr += s))).toBe(127);
+    expect(run(['exec', '--dry-run', '--config', '/dev/zero', '--', 'true'], () => {}, (s) => (stderr += s))).toBe(125);
     expect(stderr).toMatch(/^privdrop exec: \/dev\/zero: more than 1048576 bytes/);
     // Files whose size stat() cannot tell are still read: an empty device, a config fixture.
     expect(codedError(() => loadSecurityConfig('/dev/null')).message).toBe('/dev/null:1:1: the file is empty: expected "Security {"');
@@ -97,7 +97,7 @@ describe('regressions found by the fuzzer', () => {
     expect(parseSecurityConfig('{"user": 4294967294, "group": 0}', 'x.json')).toEqual({ user: 4294967294, group: 0 });
   });
 
-  test('privdrop exec --config "" is a usage error (exit 2), not a TypeError reported as exit 127', () => {
+  test('privdrop exec --config "" is a usage error (exit 2), not a TypeError reported as exit 125', () => {
     let stderr = '';
     expect(run(['exec', '--dry-run', '--config', '', '--', 'true'], () => {}, (s) => (stderr += s))).toBe(2);
     expect(stderr).toBe("privdrop exec: --config needs a file name\nTry 'privdrop exec --help'.\n");

@@ -64,7 +64,7 @@ describeAsRoot('config files others could write are refused', () => {
   test('owned by the service user: refused, naming the file, its owner and mode', () => {
     const p = file('owned/privdrop.conf', 0o644, 65534);
     const r = dryRun(p);
-    expect(r.status).toBe(127);
+    expect(r.status).toBe(125); // privdrop failed, nothing ran
     expect(r.stderr).toContain(p);
     expect(r.stderr).toMatch(/owner 65534 \(nobody\)/);
     expect(r.stderr).toMatch(/mode 0644/);
@@ -77,7 +77,7 @@ describeAsRoot('config files others could write are refused', () => {
     for (const mode of [0o664, 0o646, 0o666]) {
       const p = file(`mode-${mode.toString(8)}/privdrop.conf`, mode);
       const r = dryRun(p);
-      expect(r.status).toBe(127);
+      expect(r.status).toBe(125); // privdrop failed, nothing ran
       expect(r.stderr).toMatch(new RegExp(`mode 0${mode.toString(8)}`));
       expect(thrown(() => loadSecurityConfig(p)).code).toBe('ERR_PRIVDROP_UNSAFE_CONFIG');
     }
@@ -87,7 +87,7 @@ describeAsRoot('config files others could write are refused', () => {
     dir('open', 0o777);
     const p = file('open/privdrop.conf', 0o644);
     const r = dryRun(p);
-    expect(r.status).toBe(127);
+    expect(r.status).toBe(125); // privdrop failed, nothing ran
     expect(r.stderr).toContain(path.join(base, 'open'));
     expect(r.stderr).toMatch(/mode 0777/);
     dir('svc', 0o755, 65534);
@@ -101,7 +101,7 @@ describeAsRoot('config files others could write are refused', () => {
     const link = path.join(base, 'good-link.conf');
     fs.symlinkSync(target, link);
     const r = dryRun(link);
-    expect(r.status).toBe(127);
+    expect(r.status).toBe(125); // privdrop failed, nothing ran
     expect(r.stderr).toMatch(/owner 65534/);
     // A symlink whose target is safe is followed.
     const safe = file('good2/privdrop.conf', 0o644);

@@ -62,7 +62,7 @@ describeAsRoot('pre-checks: more supplementary groups than ngroups_max', () => {
     fs.writeFileSync(conf, JSON.stringify({ user: 'nobody', supplementaryGroups: Array.from({ length: NGROUPS_MAX + 1 }, (_, i) => i + 1) }));
     try {
       const r = await dryRun(['--config', conf]);
-      expect(r.status).toBe(127);
+      expect(r.status).toBe(125); // privdrop failed, nothing ran
       expect(r.stderr).toMatch(/ngroups_max/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
@@ -94,7 +94,7 @@ describeAsRoot('pre-checks: user namespaces (uid_map, gid_map, setgroups written
     expect(out.message).toMatch(/uid_map/);
     expect(await resolve(`{ user: 'nobody' }`, { userns })).toBe('ERR_PRIVDROP_INVALID_ARGUMENT');
     const r = await dryRun(['--user', 'nobody'], { userns });
-    expect(r.status).toBe(127);
+    expect(r.status).toBe(125); // privdrop failed, nothing ran
     expect(r.stderr).toMatch(/uid_map/);
   });
 
@@ -142,7 +142,7 @@ describeAsRoot('pre-checks: the chroot directory', () => {
     expect(out).toMatchObject({ kind: 'coded', code: 'ERR_PRIVDROP_INVALID_CHROOT' });
     expect(await resolve(`{ user: 'nobody', chroot: ${JSON.stringify(jail)} }`, { wrapper: NO_DAC })).toBe('ERR_PRIVDROP_INVALID_CHROOT');
     const r = await dryRun(['--user', 'nobody', '--chroot', jail], { wrapper: NO_DAC });
-    expect(r.status).toBe(127);
+    expect(r.status).toBe(125); // privdrop failed, nothing ran
     expect(r.stderr).toMatch(/search/);
     // Root with cap_dac_override can search it: the same drop works.
     expect((await drop(`{ user: 'nobody', chroot: ${JSON.stringify(jail)} }`)).kind).toBe('dropped');

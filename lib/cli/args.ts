@@ -1,5 +1,6 @@
 // Command-line parsing shared by the privdrop commands: GNU-style long options, `--opt value`
 // or `--opt=value`, `--` ends the options.
+import { didYouMean } from '../suggest';
 
 /** A mistake in how the command was called: exit status 2, with a pointer to --help. */
 export class UsageError extends Error {
@@ -60,7 +61,10 @@ export function parseArgs(
       continue;
     }
     const spec = Object.prototype.hasOwnProperty.call(specs, name) ? specs[name] : undefined;
-    if (!spec) throw new UsageError(`unknown option --${name}`, command);
+    if (!spec) {
+      const known = Object.keys(specs).map((k) => `--${k}`);
+      throw new UsageError(`unknown option --${name}${didYouMean(`--${name}`, known)}`, command);
+    }
     let value = '';
     if (spec.value) {
       if (inline !== undefined) value = inline;

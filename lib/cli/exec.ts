@@ -13,7 +13,7 @@ export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
 
 Become an unprivileged user on every thread, keep the named capabilities, and run COMMAND
 in place of privdrop (same PID, signals go straight to COMMAND). If anything fails, nothing
-runs: the reason goes to stderr and the exit status is 127.
+runs: the reason goes to stderr and the exit status is 125 (126 or 127 for COMMAND itself).
 
 Options:
   --user USER            user name or uid to become (required, here or in --config)
@@ -51,8 +51,9 @@ Options:
 
 COMMAND is searched for in PATH (inside DIR with --chroot) before anything changes.
 
-Exit status: COMMAND's own; 127 if privdrop fails or COMMAND is not found or cannot be run
-(nothing ran); 2 for a usage error; 0 for a successful --dry-run.
+Exit status (as env(1) and chroot(1)): COMMAND's own; 125 if privdrop fails (nothing ran);
+126 if COMMAND is found but cannot be executed; 127 if COMMAND is not found; 2 for a usage
+error; 0 for a successful --dry-run.
 `;
 
 const SPECS = {
@@ -302,7 +303,7 @@ function checkExec(args: string[], out: (s: string) => void, err: (s: string) =>
     try {
       fs.fstatSync(fd);
     } catch {
-      throw new PrivdropError(ErrorCodes.EXEC_FAILED, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
+      throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
     }
   }
   // Printed now: COMMAND replaces this process before process.emitWarning() would print.

@@ -2,10 +2,15 @@
 // (PRIVDROP_DEBUG=1 adds it), with documented exit statuses.
 import * as fs from 'fs';
 import * as path from 'path';
+import { ErrorCodes } from '../errors';
+import { didYouMean } from '../suggest';
 import { UsageError } from './args';
 import { EXEC_HELP, runExec } from './exec';
 import { PARSE_HELP, runParse } from './parse';
 import { runShow, SHOW_HELP } from './show';
+
+/** The commands, for "did you mean". */
+const COMMANDS = ['exec', 'show', 'parse', 'help'];
 
 export const MAIN_HELP = `Usage: privdrop COMMAND [options]
 
@@ -23,21 +28,36 @@ Options:
   -h, --help      show this help (privdrop COMMAND --help: that command's)
   -V, --version   print privdrop's version
 
-Exit status: 0 success; 1 show or parse failed; 2 usage error; 127 exec failed before
-COMMAND ran (nothing ran) or COMMAND not found. Otherwise exec exits with COMMAND's status.
+Exit status: 0 success; 1 show or parse failed; 2 usage error. exec, as env(1) and chroot(1):
+125 privdrop failed (nothing ran), 126 COMMAND found but cannot be executed, 127 COMMAND not
+found; otherwise COMMAND's own status.
 `;
 
-export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, EXEC_FAILED: 127 } as const;
+export const EXIT = {
+  OK: 0,
+  FAILED: 1,
+  USAGE: 2,
+  /** exec: privdrop itself failed before COMMAND ran (unknown user, bad config, not permitted...). */
+  PRIVDROP_FAILED: 125,
+  /** exec: COMMAND was found but cannot be executed (not executable, not by the new user, execve failed). */
+  CANNOT_EXECUTE: 126,
+  /** exec: COMMAND was not found. */
+  NOT_FOUND: 127,
+} as const;
 
 export function version(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 
-/** Exit status for an error thrown by a command: usage errors 2, exec 127, others 1. */
+/** Exit status for an error thrown by a command: usage errors 2; exec 125, 126 or 127 (as env(1)); others 1. */
 function failureStatus(command: string, e: unknown): number {
   if (e instanceof UsageError) return EXIT.USAGE;
-  return command === 'exec' ? EXIT.EXEC_FAILED : EXIT.FAILED;
+  if (command !== 'exec') return EXIT.FAILED;
+  const code = (e as { code?: unknown } | null)?.code;
+  if (code === ErrorCodes.COMMAND_NOT_FOUND) return EXIT.NOT_FOUND;
+  if (code === ErrorCodes.EXEC_FAILED) return EXIT.CANNOT_EXECUTE;
+  return EXIT.PRIVDROP_FAILED;
 }
 
 /**
@@ -70,9 +90,13 @@ export function run(
       case 'show':
         return runShow(rest, out);
       case 'parse':
-        return runParse(rest, out);
+        return runParse(rest, out, err);
       default:
-        throw new UsageError(command.startsWith('-') ? `unknown option ${command}` : `unknown command ${JSON.stringify(command)}`);
+        throw new UsageError(
+          command.startsWith('-')
+            ? `unknown option ${command}${didYouMean(command, ['--help', '--version'])}`
+            : `unknown command ${JSON.stringify(command)}${didYouMean(command, COMMANDS)}`,
+        );
     }
   } catch (e) {
     const name = command && ['exec', 'show', 'parse'].includes(command) ? `privdrop ${command}` : 'privdrop';

@@ -1,5 +1,6 @@
 // `privdrop parse TEXT`: libcap capability text read back as canonical text, names and masks.
 import { CapabilitySet } from '../capabilities';
+import { capabilityWarnings } from '../options';
 import { hasFlag, parseArgs, UsageError } from './args';
 
 export const PARSE_HELP = `Usage: privdrop parse TEXT [--json]
@@ -14,13 +15,17 @@ Options:
   --json       print JSON instead of text
   -h, --help   show this help
 
+Text that libcap reads but dropPrivileges() and privdrop exec would refuse (effective
+capabilities that are not permitted, capabilities past this system's last one) is printed
+all the same, with a warning on stderr (and "warnings" in --json).
+
 Exit status: 0; 1 if TEXT is not valid (the message names the bad clause and its offset);
 2 for a usage error.
 `;
 
 const FLAGS = ['effective', 'permitted', 'inheritable'] as const;
 
-export function runParse(args: string[], out: (s: string) => void): number {
+export function runParse(args: string[], out: (s: string) => void, err: (s: string) => void = (s) => process.stderr.write(s)): number {
   const parsed = parseArgs('parse', args, { json: { value: false }, help: { value: false } }, { short: { h: 'help' } });
   if (hasFlag(parsed, 'help')) {
     out(PARSE_HELP);
@@ -29,11 +34,15 @@ export function runParse(args: string[], out: (s: string) => void): number {
   const words = [...parsed.positional, ...parsed.rest];
   if (words.length === 0) throw new UsageError('no capability TEXT given', 'parse');
   const set = CapabilitySet.parse(words.join(' '));
+  // Valid libcap text that the drop would still refuse: say so, on stderr (the status stays 0).
+  const warnings = capabilityWarnings(set);
+  for (const w of warnings) err(`privdrop parse: warning: ${w}\n`);
   const masks = set.masks;
   const hex = (m: bigint) => '0x' + m.toString(16).padStart(16, '0');
   if (hasFlag(parsed, 'json')) {
     const json: Record<string, unknown> = { text: set.toString() };
     for (const f of FLAGS) json[f] = { mask: hex(masks[f]), names: set[f] };
+    if (warnings.length) json.warnings = warnings;
     out(JSON.stringify(json, null, 2) + '\n');
   } else {
     const lines = [`${'text'.padEnd(13)}${set.toString()}`];

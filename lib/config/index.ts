@@ -3,6 +3,7 @@
 // keys.ts: the key table; source.ts: positions; stanza.ts and json.ts: the two formats.
 import * as fs from 'fs';
 import type { DropOptions } from '../drop';
+import { debug } from '../debug';
 import { ErrorCodes, PrivdropError } from '../errors';
 import { BOUNDING_SET_VALUES, Id, isBoundingSet, isChrootPath, isValidName, toCapabilitySet } from '../options';
 import { JSON_KEYS, KeySpec, STANZA_KEYS } from './keys';
@@ -48,10 +49,16 @@ export function configFormat(text: string, path = ''): 'json' | 'stanza' {
 }
 
 /**
- * Parses configuration text (JSON or a Security stanza) into options. `path` only names the
- * file in error messages. Throws ERR_PRIVDROP_INVALID_CONFIG with "path:line:column: why".
+ * Parses configuration text (JSON or a Security stanza) into options for dropPrivileges(), which
+ * needs a user: text without one is refused. `path` only names the file in error messages.
+ * Throws ERR_PRIVDROP_INVALID_CONFIG with "path:line:column: why".
  */
-export function parseSecurityConfig(text: string, path = '<config>'): SecurityConfig {
+export function parseSecurityConfig(text: string, path = '<config>'): DropOptions {
+  return parseConfigText(text, path, true) as DropOptions;
+}
+
+/** parseSecurityConfig, optionally without a user (privdrop exec takes it from --user). */
+function parseConfigText(text: string, path: string, needUser: boolean): SecurityConfig {
   if (typeof text !== 'string') throw new TypeError('parseSecurityConfig(text, path?): text must be a string');
   if (typeof path !== 'string') throw new TypeError('parseSecurityConfig(text, path?): path must be a string');
   const src = new Source(path, text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
@@ -65,6 +72,8 @@ export function parseSecurityConfig(text: string, path = '<config>'): SecurityCo
     checkValue(src, spec, key, value, converted);
     options[spec.option] = converted;
   }
+  if (needUser && options.user === undefined) throw src.error(src.text.length, 'no user given (dropPrivileges() needs one)');
+  debug('config: parsed %s as %s: %s', path, json ? 'JSON' : 'a Security stanza', Object.keys(options).join(', ') || 'no keys');
   return options as SecurityConfig;
 }
 
@@ -98,6 +107,7 @@ export function readSecurityConfig(path: string): SecurityConfig {
       throw new PrivdropError(ErrorCodes.INVALID_CONFIG, `${path}: ${size} bytes; a config file may be at most ${MAX_CONFIG_BYTES}`, { path });
     }
     text = readAtMost(path, MAX_CONFIG_BYTES);
+    debug('config: read %s (%d bytes)', path, Buffer.byteLength(text));
   } catch (e) {
     if (e instanceof PrivdropError) throw e;
     const err = e as NodeJS.ErrnoException;
@@ -107,7 +117,7 @@ export function readSecurityConfig(path: string): SecurityConfig {
       cause: e,
     });
   }
-  return parseSecurityConfig(text, path);
+  return parseConfigText(text, path, false);
 }
 
 /**

@@ -6,9 +6,11 @@ import * as fs from 'fs';
 import { constants as osConstants } from 'os';
 import { binding } from '../binding';
 import { capabilityNameTable } from '../capabilities';
+import { debug, debugEnabled, msSince } from '../debug';
 import { ErrorCodes, PrivdropError } from '../errors';
+import { capabilityMask } from '../json';
 
-/** One capability set of one thread. */
+/** One capability set of one thread. In JSON the mask is "0x" and 16 hex digits (a non-enumerable toJSON). */
 export interface CapabilityMask {
   /**
    * Capability names, lowest number first, e.g. 'cap_net_bind_service'. A bit this system's
@@ -108,11 +110,16 @@ const TASK_DIR = '/proc/self/task';
 export function processState(): ProcessState {
   // First, so that an unsupported platform or a missing binary throws its own coded error.
   const native = binding();
+  const start = process.hrtime.bigint();
   const decode = capabilityDecoder();
   const tid = native.gettid();
   const securebits = decodeSecurebits(native.getSecurebits());
   const threads = readThreads(TASK_DIR, decode);
   const differences = compareThreads(threads);
+  if (debugEnabled()) {
+    const agree = differences.length === 0 ? 'all agree' : `they DISAGREE on ${differences.map((d) => d.field).join(', ')}`;
+    debug('processState: %d threads read from %s in %s ms, %s', threads.length, TASK_DIR, msSince(start), agree);
+  }
   return { pid: process.pid, tid, securebits, threads, consistent: differences.length === 0, differences };
 }
 
@@ -235,7 +242,7 @@ export function capabilityDecoder(): (hex: string) => CapabilityMask {
       decoded = { names, mask: BigInt('0x' + hex) };
       cache.set(hex, decoded);
     }
-    return { names: decoded.names.slice(), mask: decoded.mask };
+    return capabilityMask(decoded.names.slice(), decoded.mask);
   };
 }
 

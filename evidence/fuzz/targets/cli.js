@@ -42,7 +42,7 @@ const argvArg0 = fc.tuple(cliCommand, fc.array(cliWord, { maxLength: 10 })).map(
 });
 const argvArg = fc.oneof(argvArg0, execArgv);
 
-const EXIT_STATUSES = new Set([0, 1, 2, 127]);
+const EXIT_STATUSES = new Set([0, 1, 2, 125, 126, 127]);
 
 const cliRun = {
   name: 'cli run (exec --dry-run, show, parse)',
