@@ -37,7 +37,11 @@ time.sleep(30)`;
       expect(r.stdout).toContain('\\x1b]0;owned\\x07x');
       expect(r.stdout).toContain('\\x1b[2Jy');
       const j = runProcess(process.execPath, [BIN, 'show', String(child.pid), '--json']);
-      expect(JSON.parse(j.stdout).command).toBe('\x1b]0;owned\x07x');
+      // eslint-disable-next-line no-control-regex
+      expect(j.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f\x80-\x9f]/);
+      const shown = JSON.parse(j.stdout);
+      expect(shown.command).toBe('\x1b]0;owned\x07x');
+      expect(shown.threads.map((t: { name: string }) => t.name)).toContain('\x1b[2Jy\x9b');
     } finally {
       child.kill();
     }

@@ -52,6 +52,15 @@ export function escapeControl(text: string): string {
   });
 }
 
+// What JSON.stringify leaves raw but a terminal may still act on: DEL, C1 controls, line
+// separators and bidi overrides. Only ever inside JSON strings, so \uXXXX keeps the same value.
+const JSON_UNSAFE = /[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** JSON text safe to print on a terminal: the same JSON value, with those characters escaped. */
+export function terminalSafeJson(json: string): string {
+  return json.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function formatState(s: StateText): string {
   const lines: string[] = [];
   const row = (label: string, value: string) => lines.push((label.padEnd(LABEL_WIDTH) + value).trimEnd());
