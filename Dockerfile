@@ -35,7 +35,7 @@ RUN apt-get update \
 # downloading them.
 ENV npm_config_nodedir=/usr/local
 WORKDIR /src
-COPY package.json package-lock.json binding.gyp tsconfig.json tsconfig.build.json jest.config.js README.md SECURITY.md ./
+COPY package.json package-lock.json binding.gyp CMakeLists.txt tsconfig.json tsconfig.build.json jest.config.js README.md SECURITY.md ./
 COPY native ./native
 COPY lib ./lib
 COPY bin ./bin
@@ -52,7 +52,7 @@ RUN npm init -y >/dev/null \
 
 FROM build AS test
 RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libcap2-bin gdb util-linux iproute2 openssl \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libcap2-bin gdb util-linux iproute2 openssl cmake \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Dockerfile ./

@@ -8,7 +8,7 @@
 // Valgrind errors (invalid reads/writes, uninitialised values) in privdrop frames also fail.
 //
 //   node evidence/leakcheck.js [--calls N] [--keep-log]
-//   PRIVDROP_BINDING=/path/x.node node evidence/leakcheck.js   checks another build
+//   node evidence/leakcheck.js --binding /path/x.node   checks another build (e.g. build/sanitize/)
 // Exit: 0 clean, 1 leak or error attributed to privdrop, 2 could not run.
 'use strict';
 const { spawnSync } = require('child_process');
@@ -138,6 +138,9 @@ function main() {
     console.error('leakcheck: --calls must be a positive integer');
     process.exit(2);
   }
+  // Another build is loaded explicitly through the test-only entry, never by environment.
+  const bindingAt = args.indexOf('--binding');
+  if (bindingAt >= 0) require(path.join(repoRoot, 'dist', 'testing')).useBindingFile(args[bindingAt + 1]);
   if (args.includes('--child')) return child(calls);
 
   const binding = require(path.join(repoRoot, 'dist', 'binding')).bindingPath();
@@ -157,6 +160,7 @@ function main() {
       '--child',
       '--calls',
       String(calls),
+      ...(bindingAt >= 0 ? ['--binding', binding] : []),
     ],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 16 * 1024 * 1024 },
   );

@@ -6,7 +6,7 @@
 # The build happens in a copy of the working tree (default /tmp/privdrop-asan), never in ./build:
 # other checkouts' tests load build/Release/*.node. The suite also runs from that copy, so that
 # the tests that hard-code build/Release/privdrop_faults.node get the sanitized fault build too.
-# The sanitized binaries are copied to build/sanitize/ for use with PRIVDROP_BINDING.
+# The sanitized binaries are copied to build/sanitize/ (leakcheck.js --binding FILE takes one).
 #
 # One test is left out: cli-exec's "COMMAND is found inside the root" execs sh in a chroot
 # without /proc and wants its stderr empty. The sh there runs with libasan too (the test copies
@@ -26,7 +26,7 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # Not under /tmp: tests copy `ldd /bin/sh` (which lists preloads) into a chroot with its own /tmp.
-# Not under ./build either: every `node-gyp rebuild` (npm test) deletes that whole directory.
+# Not under ./build either: every `cmake-js rebuild` (npm test) deletes that whole directory.
 work=${PRIVDROP_SANITIZE_DIR:-/var/tmp/privdrop-asan}
 started=$(date +%s)
 
@@ -40,20 +40,16 @@ if [ "${PRIVDROP_SANITIZE_SKIP_BUILD:-0}" != 1 ]; then
   echo "sanitize: copying the working tree to $work"
   rm -rf "$work"
   mkdir -p "$work"
-  tar -C "$repo" --exclude=./node_modules --exclude=./build --exclude=./dist --exclude=./.git -cf - . | tar -C "$work" -xf -
+  tar -C "$repo" --exclude=./node_modules --exclude=./build --exclude=./dist --exclude=./.git --exclude=./prebuilds --exclude=./build-prebuild -cf - . | tar -C "$work" -xf -
   ln -s "$repo/node_modules" "$work/node_modules"
 
   # -O1 and frame pointers for usable stacks; -fno-sanitize-recover makes any UB report fatal.
-  # These come after binding.gyp's -O2 on the compiler command line, so they win.
+  # CMakeLists.txt puts PRIVDROP_EXTRA_FLAGS after its -O2 on the compiler command line, so they win.
   san="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -g -O1"
-  # node-gyp run directly does not read .npmrc; take its nodedir (e.g. /usr, headers already here).
-  nodedir=${npm_config_nodedir:-$(npm config get nodedir 2>/dev/null || true)}
-  gyp_args=(rebuild --jobs "$(nproc)")
-  case "$nodedir" in "" | undefined | null) ;; *) gyp_args+=(--nodedir="$nodedir") ;; esac
   echo "sanitize: building privdrop.node and privdrop_faults.node with $san"
   (cd "$work" &&
-    CFLAGS="$san" CXXFLAGS="$san" LDFLAGS="-fsanitize=address,undefined" PRIVDROP_BUILD_FAULTS=1 \
-      node "$repo/node_modules/node-gyp/bin/node-gyp.js" "${gyp_args[@]}" >"$work/build.log" 2>&1) ||
+    node "$repo/node_modules/cmake-js/bin/cmake-js" rebuild --out build --CDPRIVDROP_FAULTS=ON \
+      "--CDPRIVDROP_EXTRA_FLAGS=$san" >"$work/build.log" 2>&1) ||
     { tail -40 "$work/build.log" >&2; echo "sanitize: build failed (log: $work/build.log)" >&2; exit 1; }
   (cd "$work" && node "$repo/node_modules/typescript/bin/tsc" -p tsconfig.build.json)
 fi
@@ -154,9 +150,8 @@ for control in asan ubsan; do
   echo "sanitize: $control control caught as expected (exit $status): $(grep -h -m1 -E 'ERROR: AddressSanitizer|runtime error' "$asan_reports" "$ubsan_reports")"
 done
 reset_reports
-export PRIVDROP_BINDING="$work/build/Release/privdrop.node"
-
-echo "sanitize: running jest against $PRIVDROP_BINDING (LD_PRELOAD=$libasan)"
+# The copy's own build/Release holds the sanitized builds; the loader takes build/Release first.
+echo "sanitize: running jest against $work/build/Release/privdrop.node (LD_PRELOAD=$libasan)"
 set +e
 skip='privdrop exec, as root --chroot into a minimal root \(sh and its libraries\) COMMAND is found inside the root'
 # "$@" first: --testPathIgnorePatterns takes every argument after it.

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // The privdrop demo (as root): drop to an unprivileged system user keeping only
-// cap_net_bind_service, THEN bind port 80, and serve a page with the verified per-thread state.
+// cap_net_bind_service, and that permitted only (in effect on no thread); THEN bind port 80 with
+// listen(), which raises it on the main thread for the bind alone; then shed it on every thread
+// with setCapabilities('='), and serve a page with the verified per-thread state.
 //   sudo npm run demo                 serve until Ctrl-C
 //   sudo npm run demo -- --once       fetch the page once, print it, exit (used by the tests)
 //   sudo npm run demo -- --port 8080  another port
@@ -28,7 +30,7 @@ if (process.getuid() !== 0) {
 function pickUser() {
   for (const user of ['www-data', 'nobody']) {
     try {
-      privdrop.resolveDropOptions({ user, capabilities: 'cap_net_bind_service+ep' });
+      privdrop.resolveDropOptions({ user, capabilities: 'cap_net_bind_service+p' });
       return user;
     } catch (e) {
       if (e.code !== 'ERR_PRIVDROP_UNKNOWN_USER') throw e;
@@ -46,11 +48,13 @@ require('fs').readFile(__filename, () => {
   const user = pickUser();
   let result;
   try {
-    result = privdrop.dropPrivileges({ user, capabilities: 'cap_net_bind_service+ep', supplementaryGroups: 'clear' });
+    // Permitted only: the right to bind stays, but no thread has it in effect.
+    result = privdrop.dropPrivileges({ user, capabilities: 'cap_net_bind_service+p', supplementaryGroups: 'clear' });
   } catch (e) {
     fail(`${e.code}: ${e.message}`);
   }
-  const state = privdrop.processState();
+  let state = privdrop.processState();
+  let shed;
   const escape = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
   const page = () => {
     const s = privdrop.processState();
@@ -60,7 +64,8 @@ require('fs').readFile(__filename, () => {
       .join('\n');
     return `<!doctype html><meta charset="utf-8"><title>privdrop demo</title>
 <h1>Serving port ${port} as ${escape(user)}, after dropping root</h1>
-<p>dropPrivileges() verified ${result.threads} threads in ${result.ms.toFixed(2)} ms; kept <code>${escape(result.capabilities)}</code>.
+<p>dropPrivileges() verified ${result.threads} threads in ${result.ms.toFixed(2)} ms; kept <code>${escape(result.capabilities)}</code> (permitted, not effective);
+listen() raised it on the main thread for the bind only; setCapabilities('=') then removed it from all ${shed.threads} threads.
 Threads consistent now: <b>${s.consistent}</b>.</p>
 <table border="1" cellpadding="4"><tr><th>tid</th><th>name</th><th>euid</th><th>egid</th><th>effective</th><th>bounding</th></tr>
 ${rows}
@@ -68,16 +73,19 @@ ${rows}
 <pre>${escape(privdrop.formatProcessState(s))}</pre>`;
   };
 
-  // The bind happens now, after the drop: cap_net_bind_service is what makes it work.
+  // The bind happens now, after the drop: listen() raises cap_net_bind_service for the bind alone.
   const server = http.createServer((req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end(page());
   });
-  server.on('error', (e) => fail(`cannot listen on port ${port} after the drop: ${e.code} ${e.message}`));
-  server.listen(port, () => {
+  privdrop.listen(server, { port }).then(() => {
+    // This demo binds nothing else: shed the capability on every thread, verified.
+    shed = privdrop.setCapabilities('=');
+    state = privdrop.processState();
     const url = `http://localhost:${port}/`;
-    console.log(`privdrop demo: dropped root to ${user} (uid ${result.uid}, gid ${result.gid}), kept ${result.capabilities}`);
-    console.log(`verified ${result.threads} threads in ${result.ms.toFixed(2)} ms; then bound port ${port}.`);
+    console.log(`privdrop demo: dropped root to ${user} (uid ${result.uid}, gid ${result.gid}), kept ${result.capabilities} (permitted only)`);
+    console.log(`verified ${result.threads} threads in ${result.ms.toFixed(2)} ms; then bound port ${port} with listen().`);
+    console.log(`then setCapabilities('=') shed ${result.capabilities} on all ${shed.threads} threads (verified): capabilities now ${shed.capabilities}`);
     console.log(`\n${privdrop.formatProcessState(state)}`);
     console.log(`\nServing ${url}` + (once ? '' : ' (Ctrl-C to stop)'));
     if (!once) return;
@@ -90,5 +98,5 @@ ${rows}
         process.exit(ok && state.consistent ? 0 : 1);
       });
     }).on('error', (e) => fail(`GET ${url} failed: ${e.message}`));
-  });
+  }, (e) => fail(`cannot listen on port ${port} after the drop: ${e.code} ${e.message}`));
 });

@@ -1,6 +1,8 @@
 // The one place that loads the native addon. Users never see the raw binding.
+import * as fs from 'fs';
 import * as path from 'path';
 import { ErrorCodes, PrivdropError, errorFromNative } from './errors';
+import { detectLibc } from './libc';
 
 /** Three capability flags as 64-bit masks, bit n = capability number n. */
 export interface RawMasks {
@@ -84,43 +86,143 @@ export interface RawBinding {
 
 const packageRoot = path.resolve(__dirname, '..');
 
-/** The built addon; PRIVDROP_BINDING names another file (tests load the fault-injection build this way). */
-export function bindingPath(): string {
-  return process.env.PRIVDROP_BINDING || path.join(packageRoot, 'build', 'Release', 'privdrop.node');
+/** Where a from-source build (node-gyp or cmake-js) puts the addon. */
+export const buildPath = path.join(packageRoot, 'build', 'Release', 'privdrop.node');
+
+/**
+ * The prebuilt binary for this platform in prebuilds/<platform>-<arch>/, chosen with
+ * node-gyp-build's own tag matching (runtime, Node-API, libc), or null when none matches.
+ * node-gyp-build's resolve() is not called: it also honours PRIVDROP_PREBUILD, an environment
+ * variable that would let the environment pick the code a root process loads.
+ */
+export function prebuildPath(): string | null {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const gypBuild = require('node-gyp-build') as NodeGypBuild;
+  const list = (dir: string): string[] => {
+    try {
+      return fs.readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  const root = path.join(packageRoot, 'prebuilds');
+  const tuple = list(root)
+    .map((name) => gypBuild.parseTuple(name))
+    .filter(gypBuild.matchTuple(process.platform, process.arch))
+    .sort(gypBuild.compareTuples)[0];
+  if (!tuple) return null;
+  const dir = path.join(root, tuple.name);
+  const winner = list(dir)
+    .map((file) => gypBuild.parseTags(file))
+    .filter(gypBuild.matchTags('node', process.versions.modules))
+    .sort(gypBuild.compareTags('node'))[0];
+  return winner ? path.join(dir, winner.file) : null;
 }
 
-/** Why this platform is not supported, or null when it is (Linux with glibc). */
+interface GypTags {
+  file: string;
+}
+interface GypTuple {
+  name: string;
+}
+interface NodeGypBuild {
+  parseTuple(name: string): GypTuple | undefined;
+  matchTuple(platform: string, arch: string): (t: GypTuple | undefined) => t is GypTuple;
+  compareTuples(a: GypTuple, b: GypTuple): number;
+  parseTags(file: string): GypTags | undefined;
+  matchTags(runtime: string, abi: string): (t: GypTags | undefined) => t is GypTags;
+  compareTags(runtime: string): (a: GypTags, b: GypTags) => number;
+}
+
+/**
+ * The files the loader tries, in order: a from-source build first (someone built it on purpose:
+ * the install script builds only when no prebuild loads, and a developer's checkout must test
+ * the code it just compiled), then the prebuild. Nothing here comes from the environment.
+ */
+export function bindingCandidates(): string[] {
+  const prebuild = prebuildPath();
+  return prebuild ? [buildPath, prebuild] : [buildPath];
+}
+
+/** Why this platform is not supported, or null when it is (Linux with glibc on x64 or arm64). */
 export function unsupportedReason(): string | null {
   if (process.platform !== 'linux') return `privdrop supports Linux only; this is ${process.platform}`;
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
-  if (!header?.glibcVersionRuntime) return 'privdrop supports Linux with glibc only; this C library is not glibc (musl?)';
   if (process.arch !== 'x64' && process.arch !== 'arm64') {
     return `privdrop supports x64 and arm64 only; this is ${process.arch}`;
+  }
+  const libc = detectLibc();
+  if (libc !== 'glibc') {
+    return libc === 'musl'
+      ? 'privdrop supports Linux with glibc only; this node uses musl (Alpine?): use a glibc-based image such as node:22-bookworm-slim'
+      : `privdrop supports Linux with glibc only; the C library of ${process.execPath} is not glibc`;
   }
   return null;
 }
 
+const fromSource =
+  'Build it from source: install a C++ toolchain and the libcap headers (Debian/Ubuntu: apt-get install g++ make python3 pkg-config libcap-dev; ' +
+  'Fedora: dnf install gcc-c++ make python3 pkgconf libcap-devel), then run `npm rebuild privdrop --build-from-source`.';
+
+/** The message for "nothing loaded": the real cause per file tried, and the one command that fixes it. */
+function notLoadedMessage(tried: { file: string; error?: string }[]): string {
+  const found = tried.filter((t) => t.error !== undefined && !/^(Cannot find module|ENOENT)/.test(t.error));
+  if (found.length === 0) {
+    return (
+      `privdrop's native addon is not installed: there is no prebuilt binary for linux-${process.arch} in this copy of the package ` +
+      `and no build at ${buildPath} (the install script was skipped, e.g. --ignore-scripts, or its build failed). ${fromSource}`
+    );
+  }
+  const causes = found.map((t) => `${t.file}: ${t.error}`).join('; ');
+  const oldGlibc = found.some((t) => /GLIBC_[0-9.]+' not found/.test(t.error ?? ''));
+  return (
+    `privdrop's native addon could not be loaded (${causes}). ` +
+    (oldGlibc ? 'The prebuilt binary needs a newer glibc than this system has. ' : '') +
+    fromSource
+  );
+}
+
 let cached: RawBinding | undefined;
+let loadedFrom: string | undefined;
+let override: string | undefined;
+
+/**
+ * Test-only: load this file instead of the packaged binary (the fault-injection build). Only
+ * test code calls it, through dist/testing.js, which the package does not ship; no environment
+ * variable reaches it. Must run before the first call into privdrop.
+ * @internal
+ */
+export function setBindingFileForTesting(file: string): void {
+  if (cached) throw new Error('privdrop: the binding is already loaded; set the test binding first');
+  override = path.resolve(file);
+}
+
+/** The file binding() loaded, or would try first: the test override, the build, or the prebuild. */
+export function bindingPath(): string {
+  if (loadedFrom) return loadedFrom;
+  if (override) return override;
+  return bindingCandidates().find((file) => fs.existsSync(file)) ?? buildPath;
+}
 
 /** Loads the addon once. Throws a PrivdropError; require('privdrop') itself never does. */
 export function binding(): RawBinding {
   if (cached) return cached;
   const reason = unsupportedReason();
   if (reason) throw new PrivdropError(ErrorCodes.UNSUPPORTED_PLATFORM, reason);
-  const file = bindingPath();
-  let loaded: RawBinding;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    loaded = require(file) as RawBinding;
-  } catch (cause) {
-    const detail = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
-    throw new PrivdropError(
-      ErrorCodes.BINDING_NOT_FOUND,
-      `privdrop's native addon could not be loaded from ${file} (${detail}). ` +
-        'Install the libcap headers and a C++ toolchain (Debian/Ubuntu: apt-get install libcap-dev g++ make python3 pkg-config; ' +
-        'Fedora: dnf install libcap-devel gcc-c++ make python3 pkgconf), then run `npm rebuild privdrop`.',
-      { path: file, cause },
-    );
+  const tried: { file: string; error?: string; cause?: unknown }[] = [];
+  let loaded: RawBinding | undefined;
+  for (const file of override ? [override] : bindingCandidates()) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      loaded = require(file) as RawBinding;
+      loadedFrom = file;
+      break;
+    } catch (cause) {
+      tried.push({ file, cause, error: cause instanceof Error ? cause.message.split('\n')[0] : String(cause) });
+    }
+  }
+  if (!loaded) {
+    const last = tried[tried.length - 1];
+    throw new PrivdropError(ErrorCodes.BINDING_NOT_FOUND, notLoadedMessage(tried), { path: last.file, cause: last.cause });
   }
   loaded.setErrorFactory(errorFromNative);
   cached = loaded;

@@ -1,8 +1,10 @@
 // Capability sets as immutable values: libcap's text grammar in, names and masks out.
-import { inspect } from 'util';
 import type { RawBinding, RawMasks } from './binding';
 import { ErrorCodes, PrivdropError } from './errors';
 import { describe } from './options';
+
+/** util.inspect.custom, by its registered name: the public types then need no @types/node. */
+const inspectCustom: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
 
 /** One of the three capability sets of a thread. */
 export type CapabilityFlag = 'effective' | 'permitted' | 'inheritable';
@@ -385,7 +387,7 @@ export class CapabilitySet {
     return { text: this.toString(), effective: this.effective, permitted: this.permitted, inheritable: this.inheritable };
   }
 
-  [inspect.custom](): string {
+  [inspectCustom](): string {
     return `CapabilitySet <${this.toString()}>`;
   }
 

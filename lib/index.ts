@@ -5,6 +5,8 @@
 // (test/esm.test.ts); an ES module import reads every export and so loads them all.
 import type * as Config from './config';
 import type * as Drop from './drop';
+import type * as Listen from './listen';
+import type * as Runtime from './runtime';
 import type * as Format from './state/format';
 import type * as Json from './json';
 import type * as Read from './state/read';
@@ -16,9 +18,12 @@ export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id, DropWa
 export { PrivdropError, ErrorCodes } from './errors';
 export type { ErrorCode } from './errors';
 export type { SecurityConfig } from './config';
+export type { CapabilitiesArgument, SetCapabilitiesOptions, SetCapabilitiesResult, CapabilityWindow } from './runtime';
+export type { ListenOptions, ListenableApp, ReadyServer } from './listen';
 export type { JSONForm, ProcessStateJSON } from './json';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
+let runtime: typeof Runtime | undefined;
 const lazy = {
   get dropPrivileges() {
     return (require('./drop') as typeof Drop).dropPrivileges;
@@ -37,6 +42,16 @@ const lazy = {
   },
   get parseSecurityConfig() {
     return (require('./config') as typeof Config).parseSecurityConfig;
+  },
+  // Kept once loaded: withCapabilities() may be called often, and require() costs microseconds.
+  get setCapabilities() {
+    return (runtime ??= require('./runtime') as typeof Runtime).setCapabilities;
+  },
+  get withCapabilities() {
+    return (runtime ??= require('./runtime') as typeof Runtime).withCapabilities;
+  },
+  get listen() {
+    return (require('./listen') as typeof Listen).listen;
   },
   get processStateFromJSON() {
     return (require('./json') as typeof Json).processStateFromJSON;
@@ -68,6 +83,17 @@ Object.defineProperty(exports, 'loadSecurityConfig', { enumerable: true, get: fu
 export declare const parseSecurityConfig: typeof Config.parseSecurityConfig;
 Object.defineProperty(exports, 'parseSecurityConfig', { enumerable: true, get: function () { return lazy.parseSecurityConfig; } });
 
+/** The process-wide cap_set_proc: every thread, verified; lowers only (lib/runtime.ts). */
+export declare const setCapabilities: typeof Runtime.setCapabilities;
+Object.defineProperty(exports, 'setCapabilities', { enumerable: true, get: function () { return lazy.setCapabilities; } });
+
+/** Raises permitted capabilities on the calling thread for one synchronous call (lib/runtime.ts). */
+export declare const withCapabilities: typeof Runtime.withCapabilities;
+Object.defineProperty(exports, 'withCapabilities', { enumerable: true, get: function () { return lazy.withCapabilities; } });
+
+/** Binds a server with cap_net_bind_service raised for the bind only (lib/listen.ts). */
+export declare const listen: typeof Listen.listen;
+Object.defineProperty(exports, 'listen', { enumerable: true, get: function () { return lazy.listen; } });
 /** A processState() result from its JSON: masks are bigints again (lib/json.ts). */
 export declare const processStateFromJSON: typeof Json.processStateFromJSON;
 Object.defineProperty(exports, 'processStateFromJSON', { enumerable: true, get: function () { return lazy.processStateFromJSON; } });

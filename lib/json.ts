@@ -107,6 +107,16 @@ function thread(value: unknown, where: string): ThreadState {
   };
 }
 
+/** processState().windows (absent in JSON written before windows existed: none). */
+function windows(value: unknown): ProcessState['windows'] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw bad('windows', 'must be an array');
+  return value.map((w, i) => {
+    const r = record(w, `windows[${i}]`);
+    return { tid: integer(r.tid, `windows[${i}].tid`), depth: integer(r.depth, `windows[${i}].depth`), raised: strings(r.raised, `windows[${i}].raised`) };
+  });
+}
+
 /**
  * A processState() result from its JSON (the text, or the value JSON.parse made of it): masks
  * become bigints again, so it can be compared, formatted with formatProcessState(), or
@@ -142,5 +152,6 @@ export function processStateFromJSON(json: string | ProcessStateJSON | ProcessSt
     threads: o.threads.map((t, i) => thread(t, `threads[${i}]`)),
     consistent: o.consistent,
     differences: differences as ProcessState['differences'],
+    windows: windows(o.windows),
   };
 }

@@ -6,10 +6,13 @@
 #include <limits>
 
 #include "caps.h"
+#include "capset.h"
 #include "drop.h"
 #include "error.h"
 #include "exec.h"
+#include "filecaps.h"
 #include "identity.h"
+#include "listen.h"
 #include "platform.h"
 #include "session.h"
 
@@ -281,7 +284,10 @@ Napi::Value DropJs(const Napi::CallbackInfo& info) {
   plan.chroot = chroot.As<Napi::String>().Utf8Value();
   if (plan.chroot.find('\0') != std::string::npos) ThrowArg(env, "chroot must not contain NUL bytes");
 
-  privdrop::DropResult r = Guard(env, [&] { return privdrop::Drop(plan); });
+  privdrop::DropResult r = Guard(env, [&] {
+    privdrop::WindowsHeld held("dropPrivileges()");  // its verification must not meet a thread inside a window
+    return privdrop::Drop(plan);
+  });
   Napi::Object out = Napi::Object::New(env);
   out.Set("threads", Napi::Number::New(env, r.threads));
   out.Set("ms", Napi::Number::New(env, r.ms));
@@ -357,6 +363,93 @@ Napi::Value SearchAccessJs(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// ---- run-time capabilities (capset.h, listen.h) ----------------------------------------
+
+Napi::Value SetCapabilitiesJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) ThrowArg(env, "plan must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  privdrop::SetCapsPlan plan;
+  plan.effective = MaskOf(o, "effective");
+  plan.permitted = MaskOf(o, "permitted");
+  plan.inheritable = MaskOf(o, "inheritable");
+  plan.ambientGiven = !o.Get("ambient").IsUndefined();
+  if (plan.ambientGiven) plan.ambient = MaskOf(o, "ambient");
+  privdrop::SetCapsResult r = Guard(env, [&] { return privdrop::SetCapabilities(plan); });
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("threads", Napi::Number::New(env, r.threads));
+  out.Set("ms", Napi::Number::New(env, r.ms));
+  out.Set("effective", Napi::BigInt::New(env, r.effective));
+  out.Set("permitted", Napi::BigInt::New(env, r.permitted));
+  out.Set("inheritable", Napi::BigInt::New(env, r.inheritable));
+  out.Set("ambient", Napi::BigInt::New(env, r.ambient));
+  out.Set("bounding", Napi::BigInt::New(env, r.bounding));
+  Napi::Array b = Napi::Array::New(env, 2);
+  b.Set(0u, TimingToJs(env, {"noop", r.noopMs, r.noopThreads}));
+  b.Set(1u, TimingToJs(env, {"setcaps", r.applyMs, r.applyThreads}));
+  out.Set("broadcasts", b);
+  return out;
+}
+
+uint64_t MaskArg(const Napi::CallbackInfo& info, const char* what) {
+  if (info.Length() < 1 || !info[0].IsBigInt()) ThrowArg(info.Env(), std::string(what) + " must be a bigint");
+  bool lossless = false;
+  uint64_t m = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
+  if (!lossless) ThrowArg(info.Env(), std::string(what) + " must fit in 64 bits");
+  return m;
+}
+
+Napi::Value WindowEnterJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t mask = MaskArg(info, "mask");
+  return Guard(env, [&] { return Napi::BigInt::New(env, privdrop::WindowEnter(mask)); });
+}
+
+Napi::Value WindowLeaveJs(const Napi::CallbackInfo& info) {
+  privdrop::WindowLeave(MaskArg(info, "raised"));
+  return info.Env().Undefined();
+}
+
+Napi::Value WindowsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint64_t seq = 0;
+  std::vector<privdrop::WindowInfo> list = privdrop::Windows(&seq);
+  Napi::Array a = Napi::Array::New(env, list.size());
+  for (size_t i = 0; i < list.size(); i++) {
+    Napi::Object w = Napi::Object::New(env);
+    w.Set("tid", Napi::Number::New(env, list[i].tid));
+    w.Set("depth", Napi::Number::New(env, list[i].depth));
+    w.Set("raised", Napi::BigInt::New(env, list[i].raised));
+    a.Set(static_cast<uint32_t>(i), w);
+  }
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("seq", Napi::Number::New(env, static_cast<double>(seq)));
+  out.Set("windows", a);
+  return out;
+}
+
+Napi::Value CapGetFileJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = StringArg(info, 0, "path");
+  privdrop::FileCaps f = Guard(env, [&] { return privdrop::CapsOfFile(path); });
+  return f.present ? Napi::Value(MasksToJs(env, f.masks)) : env.Null();
+}
+
+Napi::Value BindTcpJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) ThrowArg(env, "request must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  privdrop::BindRequest req;
+  Napi::Value address = o.Get("address");
+  if (!address.IsString()) ThrowArg(env, "address must be a string");
+  req.address = address.As<Napi::String>().Utf8Value();
+  if (req.address.find('\0') != std::string::npos) ThrowArg(env, "address must not contain NUL bytes");
+  req.port = static_cast<int>(U32(env, o.Get("port"), "port"));
+  req.ipv6Only = BoolProp(o, "ipv6Only");
+  req.reusePort = BoolProp(o, "reusePort");
+  return Napi::Number::New(env, privdrop::BindTcp(req));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData());
   exports.Set("setErrorFactory", Napi::Function::New(env, SetErrorFactory));
@@ -382,6 +475,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseTerminal", Napi::Function::New(env, ReleaseTerminalJs));
   exports.Set("closeTerminal", Napi::Function::New(env, CloseTerminalJs));
   exports.Set("searchAccess", Napi::Function::New(env, SearchAccessJs));
+}
+
+  exports.Set("setCapabilities", Napi::Function::New(env, SetCapabilitiesJs));
+  exports.Set("windowEnter", Napi::Function::New(env, WindowEnterJs));
+  exports.Set("windowLeave", Napi::Function::New(env, WindowLeaveJs));
+  exports.Set("windows", Napi::Function::New(env, WindowsJs));
+  exports.Set("bindTcp", Napi::Function::New(env, BindTcpJs));
+  exports.Set("capGetFile", Napi::Function::New(env, CapGetFileJs));
 #ifdef PRIVDROP_FAULT_INJECTION
   exports.Set("faultInjection", Napi::Boolean::New(env, true));
 #else

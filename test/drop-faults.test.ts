@@ -15,7 +15,7 @@ beforeAll(() => {
 afterAll(() => fs.rmSync(jail, { recursive: true, force: true }));
 
 function withFault(fault: string, body: string) {
-  return runNode(`${prelude}\n${body}`, { env: { PRIVDROP_BINDING: faultsBinding, PRIVDROP_FAULT: fault } });
+  return runNode(`${prelude}\n${body}`, { binding: faultsBinding, env: { PRIVDROP_FAULT: fault } });
 }
 
 const dropAndContinue = (extra = '') => `
@@ -30,7 +30,7 @@ describe('the fault-injection switch', () => {
     const normal = runNode(`report(require(${JSON.stringify(require.resolve('../dist/binding'))}).binding().faultInjection)`);
     expect(normal.json).toBe(false);
     const faults = runNode(`report(require(${JSON.stringify(require.resolve('../dist/binding'))}).binding().faultInjection)`, {
-      env: { PRIVDROP_BINDING: faultsBinding },
+      binding: faultsBinding,
     });
     expect(faults.json).toBe(true);
   });

@@ -1,4 +1,4 @@
-// The package is CommonJS (dist/); ES modules on Node 20 must still see every export by name
+// The package is CommonJS (dist/); ES modules (Node 18 to 24) must still see every export by name
 // and the whole module as the default export.
 import * as fs from 'fs';
 import * as os from 'os';
@@ -60,15 +60,22 @@ test('the default import is the whole CommonJS module', () => {
 });
 
 test('every CommonJS export is also a named ES export', () => {
+  // Node 23+ (so 24) also puts the whole CommonJS module in the namespace under the key
+  // 'module.exports' (documented in Node's "Interoperability with CommonJS"); older Node does
+  // not. Where the key is there it must be exactly module.exports; it is not a named export.
   const json = runModule(`
     import * as namespace from 'privdrop';
     import { createRequire } from 'module';
     const cjs = createRequire(import.meta.url)('privdrop');
+    const hasKey = Object.keys(namespace).includes('module.exports');
     console.log(JSON.stringify({
-      esm: Object.keys(namespace).filter((k) => k !== 'default' && k !== '__esModule').sort(),
+      esm: Object.keys(namespace).filter((k) => k !== 'default' && k !== '__esModule' && k !== 'module.exports').sort(),
       cjs: Object.keys(cjs).filter((k) => k !== '__esModule').sort(),
+      moduleExportsKey: hasKey ? namespace['module.exports'] === cjs : 'absent',
     }));
   `);
   expect(json.esm).toEqual(json.cjs);
   expect(json.esm.length).toBeGreaterThanOrEqual(6);
+  const major = Number(process.versions.node.split('.')[0]);
+  expect(json.moduleExportsKey).toBe(major >= 23 ? true : 'absent');
 });

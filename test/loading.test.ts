@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { runNode } from './helpers/child';
+import { faultsBinding, repoRoot, runNode } from './helpers/child';
 
 const fixture = (name: string) => path.join(__dirname, 'fixtures', name);
 
@@ -64,36 +64,105 @@ describeScenario(
 );
 
 describeScenario(
-  'on musl (no glibcVersionRuntime in the report header)',
+  'on musl (node\'s ELF interpreter is ld-musl, as on Alpine)',
   () => runNode(callEveryEntryPoint, { nodeArgs: ['--require', fixture('loading-musl.js')] }),
   'ERR_PRIVDROP_UNSUPPORTED_PLATFORM',
-  /glibc/,
+  /glibc[\s\S]*musl/,
 );
 
-// The message must tell the user what to install and what to run.
-const installHint = /libcap-dev[\s\S]*`npm rebuild privdrop`/;
+// A copy of the package (dist/, package.json; node-gyp-build through a symlinked node_modules)
+// with the given files under build/ and prebuilds/, as an install would leave it.
+function packageCopy(files: Record<string, string | Buffer>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-loading-'));
+  fs.cpSync(path.join(repoRoot, 'dist'), path.join(dir, 'dist'), { recursive: true });
+  fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'));
+  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  for (const [name, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
+    fs.writeFileSync(path.join(dir, name), content);
+  }
+  return dir;
+}
+
+const built = path.join(repoRoot, 'build', 'Release', 'privdrop.node');
+const prebuildName = `prebuilds/linux-${process.arch}/node.napi.glibc.node`;
+const copies: string[] = [];
+const inCopy = (files: Record<string, string | Buffer>) => {
+  const dir = packageCopy(files);
+  copies.push(dir);
+  return runNode(callEveryEntryPoint, { cwd: dir });
+};
+afterAll(() => copies.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+// Nothing to load: the message says so and gives the one command (with what it needs first).
+describeScenario(
+  'with no prebuild and no build (install scripts skipped on a source-only copy)',
+  () => inCopy({}),
+  'ERR_PRIVDROP_BINDING_NOT_FOUND',
+  /no prebuilt binary for linux-[\s\S]*no build at [\s\S]*--ignore-scripts[\s\S]*libcap-dev[\s\S]*`npm rebuild privdrop --build-from-source`/,
+);
 
 describeScenario(
-  'when the native binary is missing',
-  () => runNode(callEveryEntryPoint, { env: { PRIVDROP_BINDING: '/nonexistent.node' } }),
+  'with a corrupt build and no prebuild',
+  () => inCopy({ 'build/Release/privdrop.node': 'this is not a shared object\n' }),
   'ERR_PRIVDROP_BINDING_NOT_FOUND',
-  installHint,
+  /could not be loaded \(.*privdrop\.node: .*(invalid ELF header|too short)[\s\S]*`npm rebuild privdrop --build-from-source`/,
 );
 
-describe('when the native binary is corrupt', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-loading-'));
-    fs.writeFileSync(path.join(dir, 'x.node'), 'this is not a shared object\n');
-  });
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  describeScenario(
-    'a text file named x.node',
-    () => runNode(callEveryEntryPoint, { env: { PRIVDROP_BINDING: path.join(dir, 'x.node') } }),
-    'ERR_PRIVDROP_BINDING_NOT_FOUND',
-    installHint,
+test('a build that does not load falls through to the prebuild, and bindingPath() names the one loaded', () => {
+  const dir = packageCopy({ 'build/Release/privdrop.node': 'corrupt\n', [prebuildName]: fs.readFileSync(built) });
+  copies.push(dir);
+  const r = runNode(
+    `const p = require('privdrop'); const b = require(require('path').resolve('dist/binding.js'));
+     report({ threads: p.processState().threads.length, loaded: b.bindingPath() });`,
+    { cwd: dir },
   );
+  expect(r.stderr).toBe('');
+  expect(r.json.threads).toBeGreaterThan(0);
+  expect(r.json.loaded).toBe(path.join(fs.realpathSync(dir), prebuildName));
+});
+
+test('a from-source build is taken before the prebuild', () => {
+  const dir = packageCopy({ 'build/Release/privdrop.node': fs.readFileSync(built), [prebuildName]: 'corrupt\n' });
+  copies.push(dir);
+  const r = runNode(`report({ threads: require('privdrop').processState().threads.length })`, { cwd: dir });
+  expect(r.stderr).toBe('');
+  expect(r.json.threads).toBeGreaterThan(0);
+});
+
+// issue 10 item 6: no environment variable picks the binary a (root) process loads. The old
+// loader took PRIVDROP_BINDING; node-gyp-build's own resolve() takes PRIVDROP_PREBUILD.
+describe('the production loader ignores binary names in the environment', () => {
+  const probe = `const b = require(${JSON.stringify(path.join(repoRoot, 'dist', 'binding.js'))});
+    report({ faultInjection: b.binding().faultInjection, loaded: b.bindingPath() });`;
+
+  test('PRIVDROP_BINDING naming the fault-injection build', () => {
+    expect(fs.existsSync(faultsBinding)).toBe(true);
+    const r = runNode(probe, { env: { PRIVDROP_BINDING: faultsBinding } });
+    expect(r.stderr).toBe('');
+    expect(r.json).toEqual({ faultInjection: false, loaded: built });
+  });
+
+  test('PRIVDROP_PREBUILD naming a directory with that build as its prebuild', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-prebuild-env-'));
+    copies.push(dir);
+    fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });
+    fs.copyFileSync(faultsBinding, path.join(dir, 'build', 'Release', 'privdrop.node'));
+    const r = runNode(probe, { env: { PRIVDROP_PREBUILD: dir } });
+    expect(r.stderr).toBe('');
+    expect(r.json).toEqual({ faultInjection: false, loaded: built });
+  });
+
+  test('the explicit test-only entry does load another file (the mechanism the tests use)', () => {
+    const r = runNode(probe, { binding: faultsBinding });
+    expect(r.stderr).toBe('');
+    expect(r.json).toEqual({ faultInjection: true, loaded: faultsBinding });
+  });
+
+  test('dist/testing.js is not in the published package', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+    expect(pkg.files).toContain('!dist/testing.*');
+  });
 });
 
 test('on a supported system every entry point loads the binary and works', () => {

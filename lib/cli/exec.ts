@@ -3,11 +3,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { binding } from '../binding';
+import type { CapabilityName } from '../capabilities';
 import { hasFlag, optionValue, parseArgs, UsageError } from './args';
 import { readSecurityConfig } from '../config';
 import { DropOptions, dropPlan, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
 import { ErrorCodes, PrivdropError, withStep } from '../errors';
-import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet } from '../options';
+import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet, toCapabilitySet } from '../options';
+import { permittedOnlyCapabilities, permittedOnlyProblem, programFile } from '../permitted-only';
 
 export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
 
@@ -26,6 +28,12 @@ Options:
   --ambient              raise the kept capabilities into the ambient set so COMMAND keeps
                          them across exec (default)
   --no-ambient           do not: COMMAND starts without them unless it has file capabilities
+  --permitted-only NAMES keep these capabilities (comma-separated names) permitted but not
+                         effective in COMMAND, for a program that raises them itself when it
+                         needs them (privdrop's listen() or withCapabilities(), cap_set_proc).
+                         The kernel passes them that way only through COMMAND's file
+                         inheritable set: mark it once with setcap NAME+i FILE (privdrop
+                         checks, and runs nothing otherwise). Implies --no-ambient
   --bounding-set retained|unchanged
                          drop every other capability from the bounding set (retained,
                          default), or leave the bounding set as it is
@@ -63,6 +71,7 @@ const SPECS = {
   caps: { value: true },
   ambient: { value: false },
   'no-ambient': { value: false },
+  'permitted-only': { value: true },
   'bounding-set': { value: true },
   chroot: { value: true },
   'no-new-privs': { value: false },
@@ -86,6 +95,10 @@ export interface ExecRequest {
   keepFds: number[];
   dryRun: boolean;
   resetEnv: boolean;
+  /** --permitted-only: capabilities COMMAND gets permitted but not effective (lib/permitted-only.ts). */
+  permittedOnly: CapabilityName[];
+  /** The program file the check read (set by runExec). */
+  permittedOnlyFile?: string;
 }
 
 /** Options and COMMAND from the arguments and the config file; throws UsageError for exit 2. */
@@ -127,11 +140,23 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
   if (hasFlag(parsed, 'ambient')) options.ambient = true;
   else if (hasFlag(parsed, 'no-ambient')) options.ambient = false;
   else if (options.ambient === undefined) options.ambient = true;
+  // Checked against libcap's names when the capability set is built just below.
+  const permittedOnly = (optionValue(parsed, 'permitted-only') ?? '').split(',').map((n) => n.trim()).filter(Boolean) as CapabilityName[];
+  if (optionValue(parsed, 'permitted-only') !== undefined) {
+    if (permittedOnly.length === 0 || permittedOnly.some((n) => /[=+\-\s]/.test(n))) {
+      throw new UsageError('--permitted-only needs a comma-separated list of capability names, e.g. cap_net_bind_service', 'exec');
+    }
+    if (hasFlag(parsed, 'ambient')) {
+      throw new UsageError('--permitted-only and --ambient contradict each other: an ambient capability is effective in COMMAND', 'exec');
+    }
+    options.ambient = false;
+    options.capabilities = permittedOnlyCapabilities(toCapabilitySet(options.capabilities), permittedOnly);
+  }
   if (hasFlag(parsed, 'no-new-privs')) options.noNewPrivileges = true;
   if (hasFlag(parsed, 'lock-securebits')) options.lockSecurebits = true;
   if (hasFlag(parsed, 'keep-terminal')) options.keepTerminal = true;
   if (options.user === undefined) throw new UsageError('no user given: use --user USER (or user in --config)', 'exec');
-  return { options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run'), resetEnv: hasFlag(parsed, 'reset-env') };
+  return { options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run'), permittedOnly, resetEnv: hasFlag(parsed, 'reset-env') };
 }
 
 /** The path's file status as seen from inside `root`: absolute symlinks stay inside it, as after chroot. */
@@ -243,6 +268,7 @@ export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: 
     ['groups', plan.groups.length ? plan.groups.map((g) => describeId('group', g)).join(', ') : '(none)'],
     ['capabilities', kept.toString()],
     ['ambient', plan.ambient ? names(plan.capabilities.permitted) : '(none)'],
+    ...(request.permittedOnly.length ? [['permitted', `${request.permittedOnly.join(' ')} only, not effective: COMMAND raises it (through ${request.permittedOnlyFile}'s inheritable set)`] as [string, string]] : []),
     ['bounding set', plan.trimBounding ? `only ${names(plan.capabilities.permitted)}` : 'unchanged'],
     ['chroot', plan.chroot || '(none)'],
     ['no_new_privs', plan.noNewPrivileges ? 'set' : 'unchanged'],
@@ -299,6 +325,12 @@ function checkExec(args: string[], out: (s: string) => void, err: (s: string) =>
   const env = request.resetEnv ? resetEnvironment(plan) : process.env;
   const cmd = resolveCommand(request.command[0], plan.chroot, request.resetEnv ? RESET_PATH : undefined);
   checkExecutableBy(cmd, plan, request.command[0]);
+  if (request.permittedOnly.length) {
+    const file = programFile(cmd.file, plan.chroot || '/', process.env.PATH || DEFAULT_PATH);
+    const problem = permittedOnlyProblem(file, request.permittedOnly);
+    if (problem) throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--permitted-only: ${problem}`, { path: file, step: 'validate' });
+    request.permittedOnlyFile = file;
+  }
   for (const fd of request.keepFds) {
     try {
       fs.fstatSync(fd);

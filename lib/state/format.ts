@@ -21,6 +21,8 @@ export interface StateText {
   differences: StateDifference[];
   /** null when unknown: the kernel shows securebits only to the thread itself. */
   securebits: Securebits | null;
+  /** Threads inside withCapabilities() windows (own process only). */
+  windows?: { tid: number; depth: number; raised: string[] }[];
   /** Names from the user and group databases, when the caller looked them up. */
   userName?: (uid: number) => string | null;
   groupName?: (gid: number) => string | null;
@@ -79,8 +81,11 @@ export function formatState(s: StateText): string {
   row('securebits', bits ? `0x${bits.value.toString(16)} ${bits.flags.length ? bits.flags.join(', ') : '(none)'}` : 'unknown (not shown in /proc for other processes)');
   row('no_new_privs', t.noNewPrivs ? 'yes' : 'no');
   row('seccomp', `${t.seccomp} (${['disabled', 'strict', 'filter'][t.seccomp] ?? 'unknown'})`);
+  for (const w of s.windows ?? []) {
+    row('windows', `thread ${w.tid} inside ${w.depth} withCapabilities() window${w.depth === 1 ? '' : 's'}: ${w.raised.join(' ') || '(nothing raised)'}`);
+  }
   if (s.differences.length === 0) {
-    row('threads', count === 1 ? 'one thread' : `all ${count} agree`);
+    row('threads', (count === 1 ? 'one thread' : `all ${count} agree`) + (s.windows?.length ? ' (outside the windows above)' : ''));
   } else {
     const fields = s.differences.map((d) => d.field);
     const whose = t.tid === s.pid ? "the main thread's" : `thread ${t.tid}'s`;
@@ -109,6 +114,7 @@ export function formatProcessState(state: ProcessState): string {
     threads: state.threads,
     differences: state.differences,
     securebits: state.securebits,
+    windows: state.windows,
   });
 }
 

@@ -8,6 +8,7 @@ import { binding } from '../binding';
 import { capabilityNameTable } from '../capabilities';
 import { debug, debugEnabled, msSince } from '../debug';
 import { ErrorCodes, PrivdropError } from '../errors';
+import { CapabilityWindow, outsideWindows, readAcrossWindows } from '../runtime';
 import { capabilityMask } from '../json';
 
 /** One capability set of one thread. In JSON the mask is "0x" and 16 hex digits (a non-enumerable toJSON). */
@@ -95,10 +96,18 @@ export interface ProcessState {
   securebits: Securebits;
   /** Every thread that could be read, by ascending tid. */
   threads: ThreadState[];
-  /** True when every thread has the same CONSISTENCY_FIELDS. */
+  /**
+   * True when every thread has the same CONSISTENCY_FIELDS, a thread inside a withCapabilities()
+   * window counted without what its window raised (see `windows`).
+   */
   consistent: boolean;
   /** The fields that differ, in CONSISTENCY_FIELDS order; empty when consistent. */
   differences: StateDifference[];
+  /**
+   * The threads inside withCapabilities() windows while the state was read: their `threads[]`
+   * entry shows the raised capabilities in its effective set, as /proc does.
+   */
+  windows: CapabilityWindow[];
 }
 
 const TASK_DIR = '/proc/self/task';
@@ -114,13 +123,22 @@ export function processState(): ProcessState {
   const decode = capabilityDecoder();
   const tid = native.gettid();
   const securebits = decodeSecurebits(native.getSecurebits());
-  const threads = readThreads(TASK_DIR, decode);
-  const differences = compareThreads(threads);
+  const { value: threads, windows } = readAcrossWindows(() => readThreads(TASK_DIR, decode));
+  const differences = compareThreads(outsideWindows(threads, windows));
   if (debugEnabled()) {
     const agree = differences.length === 0 ? 'all agree' : `they DISAGREE on ${differences.map((d) => d.field).join(', ')}`;
-    debug('processState: %d threads read from %s in %s ms, %s', threads.length, TASK_DIR, msSince(start), agree);
+    const inside = windows.length ? `; inside windows: ${windows.map((w) => `${w.tid} (${w.raised.join(' ')})`).join(', ')}` : '';
+    debug('processState: %d threads read from %s in %s ms, %s%s', threads.length, TASK_DIR, msSince(start), agree, inside);
   }
-  return { pid: process.pid, tid, securebits, threads, consistent: differences.length === 0, differences };
+  return {
+    pid: process.pid,
+    tid,
+    securebits,
+    threads,
+    consistent: differences.length === 0,
+    differences,
+    windows: windows.map(({ tid: windowTid, depth, raised }) => ({ tid: windowTid, depth, raised })),
+  };
 }
 
 /** Internal (tests): reads every <tid>/status under taskDir, skipping threads that are gone. */

@@ -31,7 +31,15 @@ export interface RunOptions {
   cwd?: string;
   /** Run node under this command line, e.g. ['setpriv', '--reuid=65534']. */
   wrapper?: string[];
+  /**
+   * Load this addon file instead of the packaged one (e.g. faultsBinding): a preload calls the
+   * test-only dist/testing.js. The production loader takes no file name from the environment.
+   */
+  binding?: string;
 }
+
+/** The preload behind RunOptions.binding. */
+export const useBindingPreload = path.join(repoRoot, 'test', 'fixtures', 'use-binding.js');
 
 /**
  * Runs `code` as a CommonJS script in a new node process. `privdrop` resolves to the built
@@ -41,7 +49,9 @@ export function runNode(code: string, options: RunOptions = {}): ChildResult {
   const prelude =
     `const privdrop = require(${JSON.stringify(distEntry)});\n` +
     `const report = (v) => process.stdout.write(JSON.stringify(v, (k, x) => typeof x === 'bigint' ? x.toString() : x) + '\\n');\n`;
-  const args = [...(options.nodeArgs ?? []), '-e', prelude + code];
+  const bindingArgs = options.binding ? ['--require', useBindingPreload] : [];
+  if (options.binding) options = { ...options, env: { ...options.env, PRIVDROP_TEST_BINDING: options.binding } };
+  const args = [...bindingArgs, ...(options.nodeArgs ?? []), '-e', prelude + code];
   if (options.wrapper?.length) {
     const [file, ...rest] = options.wrapper;
     return runProcess(file, [...rest, process.execPath, ...args], options);

@@ -5,7 +5,9 @@
 import {
   CapabilityName, CapabilitySet, DropOptions, dropPrivileges, loadSecurityConfig, parseSecurityConfig, processState,
   processStateFromJSON, ProcessStateJSON, resolveDropOptions,
+  listen, setCapabilities, withCapabilities,
 } from '../..';
+import * as http from 'http';
 
 export function valid(): void {
   dropPrivileges({ user: 'www-data', capabilities: ['cap_net_bind_service'] });
@@ -59,4 +61,19 @@ export function typos(): void {
   // @ts-expect-error a JSON mask is a string, not a bigint
   const mask: bigint = (JSON.parse('{}') as ProcessStateJSON).threads[0].capabilities.effective.mask;
   void mask;
+}
+
+// Least privilege after start-up (issue 12): the same name checking, and the overloads of listen().
+export async function runtime(): Promise<void> {
+  setCapabilities('cap_net_bind_service+p');
+  setCapabilities(['cap_net_bind_service'], { ambient: [] });
+  const port: number = withCapabilities(['cap_net_bind_service'], () => 443);
+  const server: http.Server = await listen(http.createServer(), { port, host: 'localhost' });
+  void server;
+  // @ts-expect-error a misspelt capability name in a window
+  withCapabilities(['cap_net_bind_servce'], () => 0);
+  // @ts-expect-error a misspelt listen option
+  await listen(http.createServer(), { port: 80, hots: 'x' });
+  // @ts-expect-error a misspelt ambient name
+  setCapabilities('=', { ambient: ['cap_kil'] });
 }
