@@ -475,8 +475,6 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("releaseTerminal", Napi::Function::New(env, ReleaseTerminalJs));
   exports.Set("closeTerminal", Napi::Function::New(env, CloseTerminalJs));
   exports.Set("searchAccess", Napi::Function::New(env, SearchAccessJs));
-}
-
   exports.Set("setCapabilities", Napi::Function::New(env, SetCapabilitiesJs));
   exports.Set("windowEnter", Napi::Function::New(env, WindowEnterJs));
   exports.Set("windowLeave", Napi::Function::New(env, WindowLeaveJs));

@@ -82,7 +82,7 @@ describeAsRoot('the keyring and chroot steps fail closed (fault-injection build)
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { prelude } = require('./helpers/drop');
   const withFault = (fault: string, body: string) =>
-    runNode(`${prelude}\n${body}`, { env: { PRIVDROP_BINDING: faultsBinding, PRIVDROP_FAULT: fault } });
+    runNode(`${prelude}\n${body}`, { binding: faultsBinding, env: { PRIVDROP_FAULT: fault } });
   const body = `
     const before = summary();
     const d = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep', chroot: '/' });

@@ -326,7 +326,7 @@ function checkExec(args: string[], out: (s: string) => void, err: (s: string) =>
   const cmd = resolveCommand(request.command[0], plan.chroot, request.resetEnv ? RESET_PATH : undefined);
   checkExecutableBy(cmd, plan, request.command[0]);
   if (request.permittedOnly.length) {
-    const file = programFile(cmd.file, plan.chroot || '/', process.env.PATH || DEFAULT_PATH);
+    const file = programFile(cmd.file, plan.chroot || '/', request.resetEnv ? RESET_PATH : process.env.PATH || DEFAULT_PATH);
     const problem = permittedOnlyProblem(file, request.permittedOnly);
     if (problem) throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--permitted-only: ${problem}`, { path: file, step: 'validate' });
     request.permittedOnlyFile = file;
