@@ -15,7 +15,7 @@
 #
 # Capabilities. The runtime image needs Docker's DEFAULT set, nothing added: the server starts as
 # root holding, among others, cap_setuid, cap_setgid and cap_setpcap (to become www-data and trim
-# the bounding set) and cap_net_bind_service (which it keeps). `--cap-drop ALL --cap-add SETUID
+# the bounding set) and cap_net_bind_service (kept for the bind of port 80, then shed). `--cap-drop ALL --cap-add SETUID
 # --cap-add SETGID --cap-add SETPCAP --cap-add NET_BIND_SERVICE` is the least it works with (see
 # examples/kubernetes/pod.yaml); with `--cap-drop ALL` alone it refuses and exits 1.
 # The TEST image is different: the suite needs more than the default set (cap_dac_read_search for

@@ -18,12 +18,16 @@
       "native/error.cc",
       "native/drop.cc",
       "native/exec.cc",
+      "native/fatal.cc",
       "native/faults.cc",
       "native/filecaps.cc",
       "native/identity.cc",
       "native/listen.cc",
       "native/platform.cc",
-      "native/session.cc"
+      "native/probes.cc",
+      "native/session.cc",
+      "native/status.cc",
+      "native/thread_ops.cc"
     ],
     "include_dirs": ["<(addon_api_dir)"],
     "cflags!": ["-fno-exceptions"],

@@ -24,14 +24,15 @@ export interface RawGroup {
   gid: number;
 }
 
+/** The drop's plan; field names and meanings are the DropOptions' (native/drop.h DropPlan). */
 export interface RawPlan {
   uid: number;
   gid: number;
   groups: number[];
-  caps: RawMasks;
-  trimBounding: boolean;
+  capabilities: RawMasks;
+  boundingSet: 'retained' | 'unchanged';
   ambient: boolean;
-  noNewPrivs: boolean;
+  noNewPrivileges: boolean;
   lockSecurebits: boolean;
   chroot: string;
 }
@@ -51,7 +52,10 @@ export interface RawDropResult {
   threads: number;
   ms: number;
   regainChecked: boolean;
+  /** 'rehearse' and 'transition', the two all-thread broadcasts. */
   broadcasts: RawTiming[];
+  /** Every step that ran, in order: validate, rehearse, chroot (if asked), transition, verify, regain-check. */
+  steps: RawTiming[];
 }
 
 /** What native/binding.cc exports. Keep in step with its Init(). */

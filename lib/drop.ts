@@ -5,6 +5,7 @@ import { binding, RawDropResult, RawGroup, RawUser } from './binding';
 import { CapabilityName, CapabilitySet } from './capabilities';
 import { debugEnabled } from './debug';
 import { ErrorCodes, PrivdropError, withStep } from './errors';
+import { didYouMean } from './suggest';
 import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence } from './root-equivalent';
@@ -47,7 +48,7 @@ export interface DropOptions {
 }
 
 export interface BroadcastTiming {
-  /** 'noop' (every thread answers), 'prepare' (bounding set, keep-caps) or 'final' (capset, ambient). */
+  /** 'rehearse' (every thread can make each call; nothing changes) or 'transition' (the whole drop, one signal per thread). */
   name: string;
   ms: number;
   /** Threads that ran this step, the calling one included. */
@@ -147,7 +148,9 @@ function resolve(options: DropOptions): ResolvedDrop {
     throw new TypeError('dropPrivileges() takes an options object, e.g. { user: "www-data", capabilities: "cap_net_bind_service+ep" }');
   }
   for (const key of Object.keys(options)) {
-    if (!isOptionName(key)) throw invalid(`unknown option ${JSON.stringify(key)}; known options: ${OPTION_NAMES.join(', ')}`);
+    if (!isOptionName(key)) {
+      throw invalid(`unknown option ${JSON.stringify(key)}${didYouMean(key, OPTION_NAMES)}; known options: ${OPTION_NAMES.join(', ')}`);
+    }
   }
   const own = (key: keyof DropOptions): unknown => (Object.prototype.hasOwnProperty.call(options, key) ? options[key] : undefined);
 
@@ -267,10 +270,10 @@ export function dropPlan(
       uid: plan.uid,
       gid: plan.gid,
       groups: plan.groups,
-      caps: plan.capabilities.masks,
-      trimBounding: plan.trimBounding,
+      capabilities: plan.capabilities.masks,
+      boundingSet: plan.trimBounding ? 'retained' : 'unchanged',
       ambient: plan.ambient,
-      noNewPrivs: plan.noNewPrivileges,
+      noNewPrivileges: plan.noNewPrivileges,
       lockSecurebits: plan.lockSecurebits,
       chroot: plan.chroot,
     });

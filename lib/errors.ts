@@ -22,7 +22,7 @@ export const ErrorCodes = {
   NOT_MAIN_THREAD: 'ERR_PRIVDROP_NOT_MAIN_THREAD',
   /** The threads of the process disagree about their credentials before the drop. */
   INCONSISTENT_THREADS: 'ERR_PRIVDROP_INCONSISTENT_THREADS',
-  /** A thread did not answer the no-op broadcast before the drop. */
+  /** A thread could not be signalled or did not answer the rehearsal before the drop. */
   THREAD_UNREACHABLE: 'ERR_PRIVDROP_THREAD_UNREACHABLE',
   /** The chroot directory does not exist or is not a directory. */
   INVALID_CHROOT: 'ERR_PRIVDROP_INVALID_CHROOT',
@@ -65,7 +65,7 @@ export class PrivdropError extends Error {
   /** The errno's name, e.g. 'EPERM'. */
   readonly errnoName?: string;
   readonly syscall?: string;
-  /** The step of the drop that failed, e.g. 'resolve', 'validate', 'noop-broadcast'. */
+  /** The step of the drop that failed, e.g. 'resolve', 'validate', 'rehearse'. */
   readonly step?: string;
   readonly path?: string;
   /** ERR_PRIVDROP_INVALID_CONFIG: 1-based line and column of the problem. */

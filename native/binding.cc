@@ -14,6 +14,7 @@
 #include "identity.h"
 #include "listen.h"
 #include "platform.h"
+#include "probes.h"
 #include "session.h"
 
 namespace {
@@ -250,7 +251,7 @@ Napi::Value GroupListJs(const Napi::CallbackInfo& info) {
   return a;
 }
 
-Napi::Object TimingToJs(Napi::Env env, const privdrop::BroadcastTiming& t) {
+Napi::Object TimingToJs(Napi::Env env, const privdrop::StepTiming& t) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("name", t.name);
   o.Set("ms", Napi::Number::New(env, t.ms));
@@ -258,31 +259,66 @@ Napi::Object TimingToJs(Napi::Env env, const privdrop::BroadcastTiming& t) {
   return o;
 }
 
+Napi::Array TimingsToJs(Napi::Env env, const std::vector<privdrop::StepTiming>& v) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); i++) a.Set(static_cast<uint32_t>(i), TimingToJs(env, v[i]));
+  return a;
+}
+
+// The plan's field names are the TypeScript options' names (lib/binding.ts RawPlan).
+// Its argument errors come before anything is changed: step 'validate'.
 Napi::Value DropJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsObject()) ThrowArg(env, "plan must be an object");
+  auto invalid = [&](const std::string& message) {
+    ThrowCoded(env, "ERR_PRIVDROP_INVALID_ARGUMENT", message, 0, "", privdrop::kStepValidate);
+  };
+  if (info.Length() < 1 || !info[0].IsObject()) invalid("plan must be an object");
   Napi::Object o = info[0].As<Napi::Object>();
   privdrop::DropPlan plan;
-  plan.uid = U32(env, o.Get("uid"), "uid");
-  plan.gid = U32(env, o.Get("gid"), "gid");
+  auto id = [&](Napi::Value v, const char* what) -> uint32_t {
+    if (!v.IsNumber()) invalid(std::string(what) + " must be a number");
+    double d = v.As<Napi::Number>().DoubleValue();
+    if (!(d >= 0) || d > 4294967294.0 || d != static_cast<double>(static_cast<uint64_t>(d)))
+      invalid(std::string(what) + " must be an integer from 0 to 4294967294");
+    return static_cast<uint32_t>(d);
+  };
+  auto mask = [&](Napi::Object m, const char* key) -> uint64_t {
+    Napi::Value v = m.Get(key);
+    if (!v.IsBigInt()) invalid(std::string("capabilities.") + key + " must be a bigint");
+    bool lossless = false;
+    uint64_t x = v.As<Napi::BigInt>().Uint64Value(&lossless);
+    if (!lossless) invalid(std::string("capabilities.") + key + " must fit in 64 bits");
+    return x;
+  };
+  auto flag = [&](const char* key) -> bool {
+    Napi::Value v = o.Get(key);
+    if (!v.IsBoolean()) invalid(std::string(key) + " must be a boolean");
+    return v.As<Napi::Boolean>().Value();
+  };
+  plan.uid = id(o.Get("uid"), "uid");
+  plan.gid = id(o.Get("gid"), "gid");
   Napi::Value groups = o.Get("groups");
-  if (!groups.IsArray()) ThrowArg(env, "groups must be an array");
+  if (!groups.IsArray()) invalid("groups must be an array");
   Napi::Array ga = groups.As<Napi::Array>();
-  for (uint32_t i = 0; i < ga.Length(); i++) plan.groups.push_back(U32(env, ga.Get(i), "groups[]"));
-  Napi::Value caps = o.Get("caps");
-  if (!caps.IsObject()) ThrowArg(env, "caps must be an object");
+  for (uint32_t i = 0; i < ga.Length(); i++) plan.groups.push_back(id(ga.Get(i), "groups[]"));
+  Napi::Value caps = o.Get("capabilities");
+  if (!caps.IsObject()) invalid("capabilities must be an object of masks");
   Napi::Object co = caps.As<Napi::Object>();
-  plan.caps.effective = MaskOf(co, "effective");
-  plan.caps.permitted = MaskOf(co, "permitted");
-  plan.caps.inheritable = MaskOf(co, "inheritable");
-  plan.trimBounding = BoolProp(o, "trimBounding");
-  plan.ambient = BoolProp(o, "ambient");
-  plan.noNewPrivs = BoolProp(o, "noNewPrivs");
-  plan.lockSecurebits = BoolProp(o, "lockSecurebits");
+  plan.capabilities.effective = mask(co, "effective");
+  plan.capabilities.permitted = mask(co, "permitted");
+  plan.capabilities.inheritable = mask(co, "inheritable");
+  Napi::Value bounding = o.Get("boundingSet");
+  std::string b = bounding.IsString() ? bounding.As<Napi::String>().Utf8Value() : "";
+  if (b == "retained") plan.boundingSet = privdrop::DropPlan::BoundingSet::Retained;
+  else if (b == "unchanged") plan.boundingSet = privdrop::DropPlan::BoundingSet::Unchanged;
+  else invalid("boundingSet must be 'retained' or 'unchanged'");
+  plan.ambient = flag("ambient");
+  plan.noNewPrivileges = flag("noNewPrivileges");
+  plan.lockSecurebits = flag("lockSecurebits");
   Napi::Value chroot = o.Get("chroot");
-  if (!chroot.IsString()) ThrowArg(env, "chroot must be a string");
+  if (!chroot.IsString()) invalid("chroot must be a string");
   plan.chroot = chroot.As<Napi::String>().Utf8Value();
-  if (plan.chroot.find('\0') != std::string::npos) ThrowArg(env, "chroot must not contain NUL bytes");
+  if (plan.chroot.find('\0') != std::string::npos) invalid("chroot must not contain NUL bytes");
 
   privdrop::DropResult r = Guard(env, [&] {
     privdrop::WindowsHeld held("dropPrivileges()");  // its verification must not meet a thread inside a window
@@ -292,9 +328,8 @@ Napi::Value DropJs(const Napi::CallbackInfo& info) {
   out.Set("threads", Napi::Number::New(env, r.threads));
   out.Set("ms", Napi::Number::New(env, r.ms));
   out.Set("regainChecked", Napi::Boolean::New(env, r.regainChecked));
-  Napi::Array b = Napi::Array::New(env, r.broadcasts.size());
-  for (size_t i = 0; i < r.broadcasts.size(); i++) b.Set(static_cast<uint32_t>(i), TimingToJs(env, r.broadcasts[i]));
-  out.Set("broadcasts", b);
+  out.Set("broadcasts", TimingsToJs(env, r.broadcasts));
+  out.Set("steps", TimingsToJs(env, r.steps));
   return out;
 }
 

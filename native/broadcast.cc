@@ -1,23 +1,17 @@
-// The all-thread broadcast: glibc's setxid technique, for capset and prctl.
+// The all-thread broadcast (see broadcast.h for the contract and the steps).
 //
-// Capabilities, the bounding and ambient sets, keep-caps, securebits and no_new_privs are
-// per thread, and the kernel only lets a thread change its own. So the main thread runs the
-// operation itself and asks every other thread to run it from a signal handler:
-//   1. list the threads in /proc/self/task (getdents64 on an fd, no allocation);
-//   2. send each new thread signal 33 with rt_tgsigqueueinfo (SI_QUEUE, a slot pointer);
-//   3. the handler checks the slot and cookie, runs the operation (raw syscalls only),
-//      stores the result with an atomic write and returns;
-//   4. repeat until a pass finds no thread that has not answered, or the deadline passes.
 // Signal 33 is glibc's SIGSETXID: the only signal that also reaches Node's inspector thread,
-// which blocks every real-time signal above it. Signals that are not ours are passed on to
-// the handler that was there before (glibc's), so setuid() and friends keep working.
+// which blocks every real-time signal above it. privdrop's handler is installed only while a
+// broadcast runs and the previous disposition (glibc's) is put back after, so glibc's own setxid
+// broadcasts keep working and no chain of handlers can outlive a call. Our signals carry SI_QUEUE;
+// glibc's handler ignores anything that is not SI_TKILL, so even a late signal of ours is harmless.
 #include "broadcast.h"
 
 #include "faults.h"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
+#include <linux/futex.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -25,6 +19,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -34,6 +29,7 @@ namespace {
 
 constexpr int kSignal = 33;
 constexpr int kMaxThreads = 16384;
+constexpr int kIndexSize = 32768;  // open-addressing tid -> slot index, at most half full
 
 enum SlotState : int { kPending = 0, kDone = 1, kFailed = 2, kVanished = 3, kUnsent = 4, kAlready = 5 };
 
@@ -59,10 +55,16 @@ struct KernelSigaction {
 
 Slot g_slots[kMaxThreads];
 int g_slotCount = 0;
+int g_index[kIndexSize];  // slot index + 1, 0 = empty
 std::atomic<bool> g_active{false};
+// Signals queued and not yet answered: the futex word the calling thread sleeps on (as glibc's
+// setxid does); the handler that brings it to 0 wakes it. 32-bit, as a futex needs.
+std::atomic<int> g_outstanding{0};
+static_assert(sizeof(std::atomic<int>) == sizeof(int), "futex word");
 std::atomic<uint64_t> g_cookie{0};
 std::atomic<ThreadOp> g_op{nullptr};
 std::atomic<const void*> g_arg{nullptr};
+std::atomic<const char*> g_name{nullptr};
 KernelSigaction g_previous{};
 std::atomic<bool> g_previousSet{false};
 // The listing and status buffers live outside the stack: no allocation while signals are out.
@@ -93,12 +95,20 @@ void Handler(int sig, siginfo_t* info, void* ctx) {
           slot->tid.load(std::memory_order_acquire) == RawTid() &&
           slot->state.load(std::memory_order_acquire) == kPending) {
         int saved = errno;
+        if (Fault("silent", g_name.load(std::memory_order_acquire))) {  // test: a thread that never answers
+          errno = saved;
+          return;
+        }
         const char* step = nullptr;
         ThreadOp op = g_op.load(std::memory_order_acquire);
         int r = op(g_arg.load(std::memory_order_acquire), &step);
         slot->err = r;
         slot->step = step;
-        slot->state.store(r == 0 ? kDone : kFailed, std::memory_order_release);
+        int expected = kPending;
+        if (slot->state.compare_exchange_strong(expected, r == 0 ? kDone : kFailed, std::memory_order_acq_rel) &&
+            g_outstanding.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+          syscall(SYS_futex, &g_outstanding, FUTEX_WAKE_PRIVATE, INT_MAX, nullptr, nullptr, 0);
+        }
         errno = saved;
         return;
       }
@@ -107,7 +117,8 @@ void Handler(int sig, siginfo_t* info, void* ctx) {
   Chain(sig, info, ctx);
 }
 
-// Installs Handler for signal 33 unless it is already there, keeping glibc's as the chain.
+// Installs Handler for signal 33 and remembers what was there. A handler of ours still
+// installed (left by a broadcast that timed out) keeps the disposition it had saved.
 int Install() {
   KernelSigaction cur{};
   if (syscall(SYS_rt_sigaction, kSignal, nullptr, &cur, sizeof(uint64_t)) != 0) return errno;
@@ -124,6 +135,15 @@ int Install() {
   ours.flags = cur.flags | SA_SIGINFO | SA_ONSTACK | SA_RESTART;
   if (syscall(SYS_rt_sigaction, kSignal, &ours, nullptr, sizeof(uint64_t)) != 0) return errno;
   return 0;
+}
+
+// Puts the previous disposition back. Only called once no signal of ours can still arrive.
+void Restore() {
+  if (!g_previousSet.load(std::memory_order_acquire)) return;
+  KernelSigaction cur{};
+  if (syscall(SYS_rt_sigaction, kSignal, nullptr, &cur, sizeof(uint64_t)) != 0) return;
+  if (cur.handler != reinterpret_cast<void*>(&Handler)) return;  // someone replaced ours meanwhile: leave theirs
+  syscall(SYS_rt_sigaction, kSignal, &g_previous, nullptr, sizeof(uint64_t));
 }
 
 double NowMs() {
@@ -158,15 +178,39 @@ int ParseTid(const char* name) {
   return static_cast<int>(v);
 }
 
+inline unsigned IndexHash(int tid) { return (static_cast<uint32_t>(tid) * 2654435761u) & (kIndexSize - 1); }
+
+// The index of tid's slot, or -1: O(1) (the table is at most half full).
 int FindSlot(int tid) {
-  for (int i = 0; i < g_slotCount; i++) {
-    if (g_slots[i].tid.load(std::memory_order_relaxed) == tid) return i;
+  for (unsigned h = IndexHash(tid);; h = (h + 1) & (kIndexSize - 1)) {
+    int i = g_index[h];
+    if (i == 0) return -1;
+    if (g_slots[i - 1].tid.load(std::memory_order_relaxed) == tid) return i - 1;
   }
-  return -1;
 }
 
+void IndexSlot(int tid, int slot) {
+  unsigned h = IndexHash(tid);
+  while (g_index[h] != 0) h = (h + 1) & (kIndexSize - 1);
+  g_index[h] = slot + 1;
+}
+
+// Forgets the previous broadcast's slots (all answered, gone, or no longer accepted: new cookie).
+void ResetSlots() {
+  for (int i = 0; i < g_slotCount; i++) {
+    int tid = g_slots[i].tid.load(std::memory_order_relaxed);
+    for (unsigned h = IndexHash(tid); g_index[h] != 0; h = (h + 1) & (kIndexSize - 1)) g_index[h] = 0;
+    g_slots[i].cookie.store(0, std::memory_order_relaxed);
+    g_slots[i].tid.store(0, std::memory_order_relaxed);
+  }
+  g_slotCount = 0;
+}
+
+// Queues our signal for slot's thread (slot->state is kPending); counted in g_outstanding
+// unless it could not be queued.
 int Send(const char* phase, int pid, Slot* slot) {
   if (Fault("rt_tgsigqueueinfo", phase)) return EPERM;
+  g_outstanding.fetch_add(1, std::memory_order_acq_rel);
   siginfo_t info;
   std::memset(&info, 0, sizeof info);
   info.si_signo = kSignal;
@@ -175,14 +219,55 @@ int Send(const char* phase, int pid, Slot* slot) {
   info.si_uid = getuid();
   info.si_value.sival_ptr = slot;
   if (syscall(SYS_rt_tgsigqueueinfo, pid, slot->tid.load(std::memory_order_relaxed), kSignal, &info) == 0) return 0;
-  return errno;
+  int err = errno;
+  g_outstanding.fetch_sub(1, std::memory_order_acq_rel);
+  return err;
 }
 
-// The hex value after "\n<key>:" in g_status, or false when absent.
+// A pending slot whose thread has exited (tgkill says ESRCH) will never answer: it is done.
+void CheckVanished(int pid, Slot& s) {
+  if (syscall(SYS_tgkill, pid, s.tid.load(std::memory_order_relaxed), 0) == 0 || errno != ESRCH) return;
+  int expected = kPending;
+  if (s.state.compare_exchange_strong(expected, kVanished, std::memory_order_acq_rel))
+    g_outstanding.fetch_sub(1, std::memory_order_acq_rel);
+}
+
+// Sleeps until the last outstanding signal is answered, or at most `us` microseconds.
+// Returns false when it woke without the count reaching 0 (timeout, or nothing outstanding).
+bool SleepForAnswers(long us) {
+  int out = g_outstanding.load(std::memory_order_acquire);
+  if (out <= 0) {
+    timespec pause{0, us * 1000};
+    nanosleep(&pause, nullptr);
+    return false;
+  }
+  timespec limit{0, us * 1000};
+  syscall(SYS_futex, &g_outstanding, FUTEX_WAIT_PRIVATE, out, &limit, nullptr, 0);
+  return g_outstanding.load(std::memory_order_acquire) == 0;
+}
+
+// How long the calling thread sleeps between checks for threads that exited or signals to resend.
+constexpr long kCheckUs = 200;
+
+// The value after "\n<key>:" in g_status, or false when absent.
 bool StatusField(const char* key, uint64_t* out, int base) {
   const char* p = strstr(g_status, key);
   if (p == nullptr) return false;
   *out = strtoull(p + strlen(key), nullptr, base);
+  return true;
+}
+
+// "\nUid:" and "\nGid:" carry four ids: true when all four equal want.
+bool StatusIds(const char* key, uint32_t want) {
+  const char* p = strstr(g_status, key);
+  if (p == nullptr) return false;
+  p += strlen(key);
+  for (int i = 0; i < 4; i++) {
+    char* end = nullptr;
+    unsigned long v = strtoul(p, &end, 10);
+    if (end == p || v != want) return false;
+    p = end;
+  }
   return true;
 }
 
@@ -207,6 +292,7 @@ bool AlreadyThere(int dirFd, int tid, const StatusTarget& t) {
   if (!StatusField("\nCapInh:", &inh, 16) || !StatusField("\nCapPrm:", &prm, 16) || !StatusField("\nCapEff:", &eff, 16) ||
       !StatusField("\nCapBnd:", &bnd, 16) || !StatusField("\nCapAmb:", &amb, 16))
     return false;
+  if (t.ids && (!StatusIds("\nUid:", t.uid) || !StatusIds("\nGid:", t.gid))) return false;
   StatusField("\nNoNewPrivs:", &nnp, 10);
   return inh == t.inh && prm == t.prm && eff == t.eff && bnd == t.bnd && amb == t.amb && static_cast<int>(nnp) == t.nnp;
 }
@@ -214,7 +300,10 @@ bool AlreadyThere(int dirFd, int tid, const StatusTarget& t) {
 // One pass over /proc/self/task: gives every thread not seen yet a slot and, unless it already
 // shows the target state (passes after the first), a signal.
 // Returns how many new threads it signalled, or -errno.
-int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie, bool firstPass, const StatusTarget* target) {
+// *what names the failing call: "list-threads" or "send-signal".
+int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie, bool firstPass, const StatusTarget* target,
+         const char** what) {
+  *what = "list-threads";
   if (lseek(dirFd, 0, SEEK_SET) < 0) return -errno;
   int found = 0;
   for (;;) {
@@ -227,12 +316,14 @@ int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie, bool 
       int tid = ParseTid(d->d_name);
       if (tid == 0 || tid == self || FindSlot(tid) >= 0) continue;
       if (g_slotCount >= kMaxThreads) return -EMFILE;
-      Slot& slot = g_slots[g_slotCount++];
+      const int index = g_slotCount++;
+      Slot& slot = g_slots[index];
       slot.err = 0;
       slot.step = nullptr;
       slot.state.store(kPending, std::memory_order_relaxed);
       slot.tid.store(tid, std::memory_order_relaxed);
       slot.cookie.store(cookie, std::memory_order_release);
+      IndexSlot(tid, index);
       if (!firstPass && target != nullptr && AlreadyThere(dirFd, tid, *target)) {
         slot.state.store(kAlready, std::memory_order_release);
         continue;
@@ -241,10 +332,38 @@ int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie, bool 
       int err = Send(phase, pid, &slot);
       if (err == ESRCH) slot.state.store(kVanished, std::memory_order_release);
       else if (err == EAGAIN) slot.state.store(kUnsent, std::memory_order_release);  // queue full: next round
-      else if (err != 0) return -err;
+      else if (err != 0) {
+        slot.state.store(kUnsent, std::memory_order_release);  // never queued: nothing to wait for
+        *what = "send-signal";
+        return -err;
+      }
     }
   }
   return found;
+}
+
+// After a failure: waits (bounded) for the threads already signalled, so that none is still
+// running the operation when Broadcast returns.
+void Drain(int pid, int deadlineMs) {
+  const double until = NowMs() + deadlineMs;
+  for (unsigned round = 0;; round++) {
+    bool pending = false;
+    for (int i = 0; i < g_slotCount; i++) {
+      Slot& s = g_slots[i];
+      if (s.state.load(std::memory_order_acquire) != kPending) continue;
+      if (round > 0) CheckVanished(pid, s);
+      pending = pending || s.state.load(std::memory_order_acquire) == kPending;
+    }
+    if (!pending || NowMs() > until) return;
+    SleepForAnswers(kCheckUs);
+  }
+}
+
+void Fail(BroadcastReport* r, int err, int tid, const char* step, bool mechanism) {
+  r->err = err;
+  r->failedTid = tid;
+  r->failedStep = step;
+  r->mechanism = mechanism;
 }
 
 }  // namespace
@@ -256,40 +375,30 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
   const int pid = getpid();
   const int self = RawTid();
   if (self != pid) {
-    report.err = EINVAL;
-    report.failedTid = self;
-    report.failedStep = "not-main-thread";
+    Fail(&report, EINVAL, self, "not-main-thread", true);
     return report;
   }
-  if (int err = Fault("rt_sigaction", name) ? EPERM : Install()) {
-    report.err = err;
-    report.failedTid = self;
-    report.failedStep = "install-handler";
-    return report;
-  }
-
-  // Forget the previous broadcast's slots; its signals were all answered or their threads gone.
-  for (int i = 0; i < g_slotCount; i++) {
-    g_slots[i].cookie.store(0, std::memory_order_relaxed);
-    g_slots[i].tid.store(0, std::memory_order_relaxed);
-  }
-  g_slotCount = 0;
-  const uint64_t cookie = NewCookie();
-  g_op.store(op, std::memory_order_relaxed);
-  g_arg.store(arg, std::memory_order_relaxed);
-  g_cookie.store(cookie, std::memory_order_relaxed);
-  g_active.store(true, std::memory_order_seq_cst);
-
   const bool ownFd = taskDirFd < 0;
   int dirFd = ownFd ? static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC))
                     : taskDirFd;
   if (dirFd < 0) {
-    report.err = errno;
-    report.failedTid = self;
-    report.failedStep = "open-/proc/self/task";
-    g_active.store(false, std::memory_order_seq_cst);
+    Fail(&report, errno, self, "open-/proc/self/task", true);
     return report;
   }
+  if (int err = Fault("rt_sigaction", name) ? EPERM : Install()) {
+    Fail(&report, err, self, "install-handler", true);
+    if (ownFd) close(dirFd);
+    return report;
+  }
+
+  ResetSlots();
+  g_outstanding.store(0, std::memory_order_release);  // no signal of an earlier broadcast counts here
+  const uint64_t cookie = NewCookie();
+  g_op.store(op, std::memory_order_relaxed);
+  g_arg.store(arg, std::memory_order_relaxed);
+  g_name.store(name, std::memory_order_relaxed);
+  g_cookie.store(cookie, std::memory_order_relaxed);
+  g_active.store(true, std::memory_order_seq_cst);
 
   // deadlineMs bounds the time without progress (no thread answering); a machine so loaded
   // that threads wait long for a CPU still finishes, within kMaxFactor times that overall.
@@ -300,49 +409,40 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
   bool finished = false;
   bool selfDone = false;
   while (!finished) {
-    int found = Pass(name, dirFd, pid, self, cookie, !selfDone, target);
+    const char* passFailure = nullptr;
+    int found = Pass(name, dirFd, pid, self, cookie, !selfDone, target, &passFailure);
     if (!selfDone) {
       // The calling thread's own share runs while the signalled threads run theirs.
       selfDone = true;
       const char* step = nullptr;
-      if (int err = op(arg, &step)) {
-        report.err = err;
-        report.failedTid = self;
-        report.failedStep = step;
-      }
+      if (int err = op(arg, &step)) Fail(&report, err, self, step, false);
     }
-    if (found < 0 && report.err == 0) {
-      report.err = -found;
-      report.failedTid = self;
-      report.failedStep = "list-threads";
-    }
+    if (found < 0 && report.err == 0) Fail(&report, -found, self, passFailure, true);
     if (report.err != 0) break;
-    // Wait for every slot handed out so far.
+    // Wait for every slot handed out so far: asleep on the futex until the last answer (or
+    // kCheckUs), then look for threads that exited and signals that could not be queued.
     bool waiting = true;
-    for (unsigned spins = 0; waiting; spins++) {
+    bool stalled = false;
+    while (waiting) {
       waiting = false;
       int settled = 0;
       for (int i = 0; i < g_slotCount; i++) {
         Slot& s = g_slots[i];
         int st = s.state.load(std::memory_order_acquire);
-        if (st != kPending && st != kUnsent) settled++;
         if (st == kUnsent) {
           s.state.store(kPending, std::memory_order_release);  // before the signal can arrive
           int e = Send(name, pid, &s);
           if (e == EAGAIN) s.state.store(kUnsent, std::memory_order_release);
           else if (e == ESRCH) s.state.store(kVanished, std::memory_order_release);
-          else if (e != 0) { report.err = e; report.failedTid = s.tid; report.failedStep = "send-signal"; break; }
-          st = s.state.load(std::memory_order_acquire);
+          else if (e != 0) { s.state.store(kUnsent, std::memory_order_release); Fail(&report, e, s.tid, "send-signal", true); break; }
+        } else if (st == kPending && stalled) {
+          // A thread that exited before it could answer is done. Only after a sleep in which
+          // no thread answered: most threads answer within microseconds.
+          CheckVanished(pid, s);
         }
-        if (st == kPending || st == kUnsent) {
-          // A thread that exited before it could answer is done. Checked now and then only:
-          // most threads answer within microseconds.
-          if (spins % 32 == 31 && syscall(SYS_tgkill, pid, s.tid.load(std::memory_order_relaxed), 0) != 0 && errno == ESRCH) {
-            s.state.store(kVanished, std::memory_order_release);
-          } else {
-            waiting = true;
-          }
-        }
+        st = s.state.load(std::memory_order_acquire);
+        if (st == kPending || st == kUnsent) waiting = true;
+        else settled++;
       }
       if (report.err != 0) break;
       if (!waiting) break;
@@ -352,18 +452,13 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
         lastProgress = now;
       }
       if (now - lastProgress > deadlineMs || now > hardDeadline) break;
-      if (spins < 200) {
-        sched_yield();
-      } else {
-        timespec pause{0, 20000};
-        nanosleep(&pause, nullptr);
-      }
+      const int before = g_outstanding.load(std::memory_order_acquire);
+      stalled = !SleepForAnswers(kCheckUs) && g_outstanding.load(std::memory_order_acquire) == before;
     }
     if (report.err != 0) break;
     if (waiting) {
       report.timedOut = true;
-      report.err = ETIMEDOUT;
-      report.failedStep = "no-answer";
+      Fail(&report, ETIMEDOUT, 0, "no-answer", true);
       for (int i = 0; i < g_slotCount; i++) {
         int st = g_slots[i].state.load(std::memory_order_acquire);
         if (st == kPending || st == kUnsent) { report.failedTid = g_slots[i].tid; break; }
@@ -372,20 +467,23 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
     }
     finished = (found == 0);
   }
+  if (report.err != 0 && !report.timedOut) Drain(pid, deadlineMs);
   if (ownFd) close(dirFd);
   g_active.store(false, std::memory_order_seq_cst);
 
+  // Put the previous handler back, unless a signal of ours may still be queued for a thread
+  // that has not taken it (sent, never answered): then ours stays, inert (g_active is false, so
+  // it only passes signals on), and the next broadcast reuses it.
+  bool maybeQueued = false;
   report.threads = 1;
   for (int i = 0; i < g_slotCount; i++) {
     Slot& s = g_slots[i];
     int st = s.state.load(std::memory_order_acquire);
     if (st == kDone || st == kAlready) report.threads++;
-    if (st == kFailed && report.err == 0) {
-      report.err = s.err;
-      report.failedTid = s.tid;
-      report.failedStep = s.step;
-    }
+    if (st == kPending) maybeQueued = true;
+    if (st == kFailed && report.err == 0) Fail(&report, s.err, s.tid.load(std::memory_order_relaxed), s.step, false);
   }
+  if (!maybeQueued) Restore();
   report.ok = report.err == 0;
   report.ms = NowMs() - start;
   return report;

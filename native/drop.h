@@ -1,4 +1,12 @@
-// The privilege drop: validation, then the irreversible steps, then verification.
+// The privilege drop: named steps, in this order (shared threads.md §5, §7):
+//   validate      check everything that can be checked, changing nothing
+//   rehearse      every thread makes the harmless form of each system call the transition makes
+//   chroot        chroot + chdir("/") on the calling thread (process-wide)       } irreversible
+//   transition    ONE signal per thread; each runs the whole per-thread sequence  } from here on
+//   verify        every /proc/self/task/*/status shows exactly what was asked
+//   regain-check  uid 0 and a dropped capability cannot be regained
+// Before chroot (or transition, without a chroot) a failure throws Error with step() set to
+// the step's name and nothing changed; from it on, a failure writes a diagnostic and aborts.
 #pragma once
 
 #include <cstdint>
@@ -9,38 +17,43 @@
 
 namespace privdrop {
 
+constexpr const char* kStepValidate = "validate";
+constexpr const char* kStepRehearse = "rehearse";
+constexpr const char* kStepChroot = "chroot";
+constexpr const char* kStepTransition = "transition";
+constexpr const char* kStepVerify = "verify";
+constexpr const char* kStepRegainCheck = "regain-check";
+
+// The same names and meanings as the TypeScript options (lib/drop.ts DropOptions).
 struct DropPlan {
+  enum class BoundingSet { Retained, Unchanged };
   uint32_t uid = 0;
   uint32_t gid = 0;
   std::vector<uint32_t> groups;   // exact supplementary list to set
-  CapMasks caps;                  // what to keep: permitted, effective, inheritable
-  bool trimBounding = true;       // drop every capability not in caps.permitted from the bounding set
-  bool ambient = false;           // raise caps.permitted into the ambient set
-  bool noNewPrivs = false;
+  CapMasks capabilities;          // what to keep: permitted, effective, inheritable
+  BoundingSet boundingSet = BoundingSet::Retained;  // Retained: drop every capability not in capabilities.permitted
+  bool ambient = false;           // raise capabilities.permitted into the ambient set
+  bool noNewPrivileges = false;
   bool lockSecurebits = false;
   std::string chroot;             // "" for none
 };
 
-struct BroadcastTiming {
+struct StepTiming {
   std::string name;
   double ms = 0;
-  int threads = 0;
+  int threads = 0;                // threads that ran the step (broadcasts, verify); 0 for one-thread steps
 };
 
 struct DropResult {
   int threads = 0;                // threads verified in /proc/self/task
   double ms = 0;
-  std::vector<BroadcastTiming> broadcasts;
+  std::vector<StepTiming> broadcasts;  // rehearse, transition
+  std::vector<StepTiming> steps;       // every step above that ran, in order
   bool regainChecked = false;     // false only when cap_setuid was kept on purpose
 };
 
 // Validates, then drops. Before the first irreversible step, throws Error and changes
 // nothing. After it, any failure writes a diagnostic to stderr and aborts the process.
 DropResult Drop(const DropPlan& plan);
-
-// For benchmarks: one broadcast that changes nothing, and one glibc setgroups() broadcast
-// of the current groups, each timed in milliseconds.
-BroadcastTiming ProbeBroadcast();
-BroadcastTiming GlibcSetgroupsBroadcast();
 
 }  // namespace privdrop

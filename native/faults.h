@@ -2,8 +2,8 @@
 // privdrop_faults.node target); in the normal build every check is a constant false.
 //
 // PRIVDROP_FAULT=<name> makes the named step fail with EPERM on the main thread;
-// <name>@thread makes it fail on one other thread instead (for steps run on every thread).
-// Names: see the Security section of README.md.
+// <name>@thread makes it fail on exactly one other thread instead (the first other thread that
+// reaches it), for steps run on every thread. Names: see the Security section of README.md.
 #pragma once
 
 namespace privdrop {
@@ -13,7 +13,7 @@ namespace privdrop {
 void LoadFault();
 // Async-signal-safe: compares with what LoadFault() stored.
 bool Fault(const char* name);
-// Fault("rt_tgsigqueueinfo", "prepare") matches the name "rt_tgsigqueueinfo:prepare".
+// Fault("rt_tgsigqueueinfo", "transition") matches the name "rt_tgsigqueueinfo:transition".
 bool Fault(const char* call, const char* phase);
 #else
 inline void LoadFault() {}

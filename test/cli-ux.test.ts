@@ -15,7 +15,10 @@ describe('did you mean', () => {
     [['show', '--jsn'], 'privdrop show: unknown option --jsn (did you mean "--json"?)'],
     [['parse', '--josn', 'cap_kill+p'], 'privdrop parse: unknown option --josn (did you mean "--json"?)'],
     [['exec', '--no-new-priv', '--user', 'nobody', '--', 'true'], 'privdrop exec: unknown option --no-new-priv (did you mean "--no-new-privs"?)'],
-    [['exec', '--capabilities', 'cap_kill', '--user', 'nobody', '--', 'true'], 'privdrop exec: unknown option --capabilities'],
+    [['exec', '--capabilities', 'cap_kill', '--user', 'nobody', '--', 'true'], 'privdrop exec: unknown option --capabilities (did you mean "--caps"?)'],
+    [['exec', '--noNewPrivileges', '--user', 'nobody', '--', 'true'], 'privdrop exec: unknown option --noNewPrivileges (did you mean "--no-new-privs"?)'],
+    [['exec', '--reuid', 'nobody', '--', 'true'], 'privdrop exec: unknown option --reuid (did you mean "--user"?)'],
+    [['exec', '--toString', 'x', '--', 'true'], 'privdrop exec: unknown option --toString'],
   ])('privdrop %j: usage error (2) with the suggestion', (args, line) => {
     const r = privdrop(...args);
     expect(r.status).toBe(2);
@@ -94,5 +97,33 @@ describeAsRoot('the parse warnings are true: dropPrivileges() refuses that text 
     const r = runNode(`try { privdrop.dropPrivileges({ user: 'nobody', capabilities: ${JSON.stringify(text)} }); report('dropped'); }
       catch (e) { report({ code: e.code, uid: process.getuid() }); }`);
     expect(r.json).toEqual({ code: 'ERR_PRIVDROP_INVALID_CAPABILITIES', uid: 0 });
+  });
+});
+
+describe('did you mean, in the API and in config files', () => {
+  const messageOf = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('no error');
+  };
+
+  test('a misspelt dropPrivileges() option', () => {
+    const r = runNode(`try { privdrop.resolveDropOptions({ user: 'nobody', capabilites: ['cap_kill'] }); } catch (e) { report(e.message); }`);
+    expect(r.json).toMatch(/^unknown option "capabilites" \(did you mean "capabilities"\?\); known options: user, /);
+  });
+
+  test('a misspelt key in a Security stanza and in JSON, at its line and column', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const { parseSecurityConfig } = require('../lib') as typeof import('../lib');
+    expect(messageOf(() => parseSecurityConfig('Security {\n  user = a\n  capabilites = "cap_kill+ep"\n}\n', 'a.conf'))).toMatch(
+      /^a\.conf:3:3: unknown key "capabilites" \(did you mean "capabilities"\?\); known keys: /,
+    );
+    expect(messageOf(() => parseSecurityConfig('{"user": "a", "noNewPrivilege": true}', 'a.json'))).toMatch(
+      /^a\.json:1:15: unknown key "noNewPrivilege" \(did you mean "noNewPrivileges"\?\); known keys: /,
+    );
+    expect(messageOf(() => parseSecurityConfig('Security {\n  __proto__ = a\n}\n', 'a.conf'))).toMatch(/^a\.conf:2:3: unknown key "__proto__"; known keys/);
   });
 });

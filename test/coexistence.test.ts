@@ -1,8 +1,8 @@
-// Coexistence: privdrop installs a handler for signal 33 (glibc's SIGSETXID) and chains to
-// glibc's. The process's own signal handlers, glibc's setuid/setgid/setgroups broadcast
+// Coexistence: privdrop installs a handler for signal 33 (glibc's SIGSETXID) only while one of
+// its broadcasts runs, passes other signals on to glibc's, and puts glibc's back after. The process's own signal handlers, glibc's setuid/setgid/setgroups broadcast
 // (process.setuid and friends) and an inspector session must all keep working.
 import * as path from 'path';
-import { describeAsRoot, repoRoot } from './helpers/child';
+import { describeAsRoot, faultsBinding, repoRoot } from './helpers/child';
 import { CAP, maskHex, scenario } from './helpers/drop';
 
 const bindingModule = JSON.stringify(path.join(repoRoot, 'dist', 'binding'));
@@ -64,7 +64,7 @@ describeAsRoot("glibc's setuid broadcast with privdrop's signal-33 handler insta
       const ws = Array.from({ length: 4 }, () => new Worker('setInterval(() => {}, 1000)', { eval: true }));
       await Promise.all(ws.map((w) => new Promise((res) => w.once('online', res))));
       await readAsync('/proc/self/status');  // starts the threadpool
-      const probe = binding.probeBroadcast();  // installs privdrop's handler for signal 33
+      const probe = binding.probeBroadcast();  // privdrop's handler for signal 33, for this broadcast
       const handlerInstalled = probe.threads === summary().threads;
       const setgroups = attempt(() => process.setgroups([4321, 4322]));
       const setgid = attempt(() => process.setgid(4321));
@@ -115,6 +115,41 @@ describeAsRoot("glibc's setuid broadcast with privdrop's signal-33 handler insta
       setuidSame: 'ok', setgidSame: 'ok',
     });
     expect(r.json.s).toMatchObject({ consistent: true, uid: [65534, 65534, 65534, 65534], gid: [65534, 65534, 65534, 65534], prm: maskHex(CAP.net_bind_service) });
+  });
+});
+
+describeAsRoot('two copies of privdrop in one process', () => {
+  // Two installs of the package (here: the normal addon and the fault-injection build, separate
+  // module instances) each take over signal 33 for their broadcasts. A handler that stayed
+  // installed and chained to "whatever was there" made A chain to B and B to A: glibc's next
+  // setxid signal then recursed until the stack overflowed. Installed only during a broadcast,
+  // with the previous disposition restored, there is never a chain between the two.
+  test('alternating broadcasts, then glibc setgroups/setgid and a drop, all work on every thread', () => {
+    const r = scenario(`
+      ${attempt}
+      const a = require(${bindingModule}).binding();
+      const b = require(${JSON.stringify(faultsBinding)});
+      const ws = Array.from({ length: 4 }, () => new Worker('setInterval(() => {}, 1000)', { eval: true }));
+      await Promise.all(ws.map((w) => new Promise((res) => w.once('online', res))));
+      await readAsync('/proc/self/status');
+      const answered = [a.probeBroadcast(), b.probeBroadcast(), a.probeBroadcast(), b.probeBroadcast(), a.probeBroadcast()].map((x) => x.threads);
+      const n = summary().threads;
+      const setgroups = attempt(() => process.setgroups([4321]));
+      const setgid = attempt(() => process.setgid(4321));
+      const s1 = summary();
+      const d = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
+      const setuid0 = attempt(() => process.setuid(0));
+      const s2 = summary();
+      await Promise.all(ws.map((w) => w.terminate()));
+      report({ answered, n, setgroups, setgid, s1, d, setuid0, s2 });
+    `);
+    expect(r.signal).toBeNull();
+    expect(r.stderr).toBe('');
+    expect(r.json.answered).toEqual([r.json.n, r.json.n, r.json.n, r.json.n, r.json.n]);
+    expect(r.json).toMatchObject({ setgroups: 'ok', setgid: 'ok', setuid0: 'EPERM' });
+    expect(r.json.s1).toMatchObject({ consistent: true, gid: [4321, 4321, 4321, 4321], groups: [4321] });
+    expect(r.json.d.ok).toBe(true);
+    expect(r.json.s2).toMatchObject({ consistent: true, uid: [65534, 65534, 65534, 65534], prm: maskHex(CAP.net_bind_service) });
   });
 });
 

@@ -43,9 +43,32 @@ describeAsRoot('refusals leave the process exactly as it was', () => {
        const cur = b.capGetProc();
        b.capSetProc({ ...cur, effective: cur.effective & ~(1n << 10n) }); // main thread only`,
     );
-    expect(r.json.d).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_INCONSISTENT_THREADS' });
+    expect(r.json.d).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_INCONSISTENT_THREADS', step: 'rehearse' });
     expect(r.json.d.message).toContain('CapEff');
     expect(r.json.after).toEqual(r.json.before);
+  });
+
+  test('a Worker that changed its own thread is found by the rehearsal and named', () => {
+    const bindingPath = JSON.stringify(require.resolve('../dist/binding'));
+    const r = scenario(`
+      const worker = new Worker(\`
+        const { parentPort } = require('worker_threads');
+        const b = require(\${JSON.stringify(${bindingPath})}).binding();
+        const cur = b.capGetProc();
+        b.capSetProc({ ...cur, inheritable: cur.inheritable | (1n << 10n) }); // this thread only
+        parentPort.postMessage(b.gettid());
+        setInterval(() => {}, 1000);
+      \`, { eval: true });
+      const tid = await new Promise((res) => worker.once('message', res));
+      const d = tryDrop({ user: 'nobody' });
+      const s = summary();
+      await worker.terminate();
+      report({ d, tid, uid: s.uid });
+    `);
+    expect(r.json.d).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_INCONSISTENT_THREADS', step: 'rehearse' });
+    expect(r.json.d.message).toContain('CapInh');
+    expect(r.json.d.message).toContain(`thread ${r.json.tid}`);
+    expect(r.json.uid).toEqual([0, 0, 0, 0]);
   });
 
   test('a process without cap_setuid is refused before anything changes', () => {
@@ -127,5 +150,23 @@ describe('option values that are not even strings', () => {
       report(out);
     `);
     expect(r.json).toEqual(['TypeError', 'TypeError', 'TypeError']);
+  });
+});
+
+describe("the binding's own checks of the plan", () => {
+  test('come before anything changes and carry step validate', () => {
+    const r = runNode(`
+      const b = require(${JSON.stringify(require.resolve('../dist/binding'))}).binding();
+      const out = [];
+      for (const plan of [{}, { uid: 1, gid: 1, groups: [], capabilities: {} }, { uid: 1, gid: 1, groups: [], boundingSet: 'all' }]) {
+        try { b.drop(plan); out.push('dropped'); } catch (e) { out.push({ code: e.code, step: e.step }); }
+      }
+      report(out);
+    `);
+    expect(r.json).toEqual([
+      { code: 'ERR_PRIVDROP_INVALID_ARGUMENT', step: 'validate' },
+      { code: 'ERR_PRIVDROP_INVALID_ARGUMENT', step: 'validate' },
+      { code: 'ERR_PRIVDROP_INVALID_ARGUMENT', step: 'validate' },
+    ]);
   });
 });

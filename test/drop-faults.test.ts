@@ -22,7 +22,7 @@ const dropAndContinue = (extra = '') => `
   const before = summary();
   const d = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep', chroot: ${JSON.stringify(jail)}, ambient: true, noNewPrivileges: true${extra} });
   process.stdout.write('CONTINUED\\n');
-  report({ d, before, after: summary() });
+  report({ d, before, after: summary(), pid: process.pid });
 `;
 
 describe('the fault-injection switch', () => {
@@ -44,70 +44,71 @@ describeAsRoot('the normal build', () => {
   });
 });
 
-// [fault name, code] — every system call made before the first irreversible step.
-const beforeIrreversible: Array<[string, string]> = [
-  ['open-task', 'ERR_PRIVDROP_SYSTEM'],
-  ['read-threads', 'ERR_PRIVDROP_SYSTEM'],
-  ['open-chroot', 'ERR_PRIVDROP_INVALID_CHROOT'],
-  ['rt_sigaction:noop', 'ERR_PRIVDROP_THREAD_UNREACHABLE'],
-  ['getdents64:noop', 'ERR_PRIVDROP_THREAD_UNREACHABLE'],
-  ['rt_tgsigqueueinfo:noop', 'ERR_PRIVDROP_THREAD_UNREACHABLE'],
-  ['noop', 'ERR_PRIVDROP_THREAD_UNREACHABLE'],
-  ['noop@thread', 'ERR_PRIVDROP_THREAD_UNREACHABLE'],
+// The per-thread steps, each failed on the calling thread and on one other thread.
+const onBoth = (name: string): string[] => [name, `${name}@thread`];
+
+// [fault name, code, err.step, err.syscall] — every system call made before the first irreversible step.
+const beforeIrreversible: Array<[string, string, string, string | undefined]> = [
+  ['open-task', 'ERR_PRIVDROP_SYSTEM', 'validate', 'open'],
+  ['read-threads', 'ERR_PRIVDROP_SYSTEM', 'validate', 'read'],
+  ['open-chroot', 'ERR_PRIVDROP_INVALID_CHROOT', 'validate', 'open'],
+  ['getgroups', 'ERR_PRIVDROP_SYSTEM', 'validate', 'getgroups'],
+  ['rt_sigaction:rehearse', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', 'rt_sigaction'],
+  ['getdents64:rehearse', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', 'getdents64'],
+  ['rt_tgsigqueueinfo:rehearse', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', 'rt_tgsigqueueinfo'],
+  // A thread that never answers: the rehearsal's deadline passes, nothing has changed.
+  ['silent:rehearse@thread', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', undefined],
+  ...['capset', 'setgroups', 'setresgid', 'setresuid', 'prctl'].flatMap((call) =>
+    onBoth(`${call}:rehearse`).map((f): [string, string, string, string] => [f, 'ERR_PRIVDROP_NOT_PERMITTED', 'rehearse', call]),
+  ),
 ];
 
-// [fault name, step named in the diagnostic, extra options] — every call from the first irreversible step on.
-const afterIrreversible: Array<[string, string, string]> = [
-  ['rt_sigaction:prepare', 'prepare-broadcast', ''],
-  ['getdents64:prepare', 'prepare-broadcast', ''],
-  ['rt_tgsigqueueinfo:prepare', 'prepare-broadcast', ''],
-  ['capset-raise', 'prepare-broadcast', ''],
-  ['capset-raise@thread', 'prepare-broadcast', ''],
-  ['capbset-drop', 'prepare-broadcast', ''],
-  ['capbset-drop@thread', 'prepare-broadcast', ''],
-  ['keepcaps-set', 'prepare-broadcast', ''],
-  ['keepcaps-set@thread', 'prepare-broadcast', ''],
-  ['securebits', 'prepare-broadcast', ', lockSecurebits: true'],
-  ['securebits@thread', 'prepare-broadcast', ', lockSecurebits: true'],
-  ['chroot', 'chroot', ''],
-  ['chdir', 'chdir', ''],
-  ['setgroups', 'setgroups', ''],
-  ['setresgid', 'setresgid', ''],
-  ['setresuid', 'setresuid', ''],
-  ['rt_sigaction:final', 'final-broadcast', ''],
-  ['getdents64:final', 'final-broadcast', ''],
-  ['rt_tgsigqueueinfo:final', 'final-broadcast', ''],
-  ['capset-final', 'final-broadcast', ''],
-  ['capset-final@thread', 'final-broadcast', ''],
-  ['ambient-clear', 'final-broadcast', ''],
-  ['ambient-clear@thread', 'final-broadcast', ''],
-  ['ambient-raise', 'final-broadcast', ''],
-  ['ambient-raise@thread', 'final-broadcast', ''],
-  ['keepcaps-clear', 'final-broadcast', ''],
-  ['keepcaps-clear@thread', 'final-broadcast', ''],
-  ['no-new-privs', 'final-broadcast', ''],
-  ['no-new-privs@thread', 'final-broadcast', ''],
-  ['verify', 'verify', ''],
-  ['regain-check', 'regain-check', ''],
+// [fault name, step named in the diagnostic, what the diagnostic names as failing, extra options]
+// — every call from the first irreversible step on.
+const transitionSteps = [
+  'capset-raise', 'capbset-drop', 'keepcaps-set', 'setgroups', 'setresgid', 'setresuid',
+  'capset-final', 'ambient-clear', 'ambient-raise', 'keepcaps-clear', 'no-new-privs',
+];
+const afterIrreversible: Array<[string, string, string, string]> = [
+  ['chroot', 'chroot', '', ''],
+  ['chdir', 'chroot', 'chdir', ''],
+  ['rt_sigaction:transition', 'transition', 'install-handler', ''],
+  ['getdents64:transition', 'transition', 'list-threads', ''],
+  ['rt_tgsigqueueinfo:transition', 'transition', 'send-signal', ''],
+  ['silent:transition@thread', 'transition', 'no-answer', ''],
+  ...transitionSteps.flatMap((step) => onBoth(step).map((f): [string, string, string, string] => [f, 'transition', step, ''])),
+  ...onBoth('securebits').map((f): [string, string, string, string] => [f, 'transition', 'securebits', ', lockSecurebits: true']),
+  ['verify', 'verify', '', ''],
+  ['regain-check', 'regain-check', '', ''],
 ];
 
 describeAsRoot('a failure before the first irreversible step', () => {
-  test.each(beforeIrreversible)('%s: a coded error and processState() unchanged', (fault, code) => {
+  test.each(beforeIrreversible)('%s: a coded error and processState() unchanged', (fault, code, step, syscall) => {
     const r = withFault(fault, dropAndContinue());
     expect(r.signal).toBeNull();
-    expect(r.json.d).toMatchObject({ ok: false, code });
+    expect(r.json.d).toMatchObject({ ok: false, code, step });
+    expect(r.json.d.syscall).toBe(syscall);
     expect(r.json.after).toEqual(r.json.before);
     expect(r.json.after.uid).toEqual([0, 0, 0, 0]);
+    // The failing thread is named: another thread's id for @thread, the caller's otherwise.
+    const tid = Number(/thread (\d+)/.exec(r.json.d.message)?.[1]);
+    if (fault.endsWith('@thread')) {
+      expect(tid).toBeGreaterThan(0);
+      expect(tid).not.toBe(r.json.pid);
+    } else if (step === 'rehearse' && code === 'ERR_PRIVDROP_NOT_PERMITTED') {
+      expect(tid).toBe(r.json.pid);
+    }
   });
 });
 
 describeAsRoot('a failure after the first irreversible step', () => {
-  test.each(afterIrreversible)('%s: the process aborts with the diagnostic and runs no more JavaScript', (fault, step, extra) => {
+  test.each(afterIrreversible)('%s: the process aborts with the diagnostic and runs no more JavaScript', (fault, step, what, extra) => {
     const r = withFault(fault, dropAndContinue(extra));
     expect(r.signal).toBe('SIGABRT');
     expect(r.stdout).not.toContain('CONTINUED');
     expect(r.json).toBeUndefined();
     expect(r.stderr).toContain(`privdrop: FATAL: the privilege drop failed after its first irreversible step, at step '${step}'`);
+    if (what) expect(r.stderr).toContain(`; ${what}`);
     const tid = Number(/on thread (\d+)/.exec(r.stderr)?.[1]);
     const pid = Number(/\(pid (\d+)\)/.exec(r.stderr)?.[1]);
     expect(tid).toBeGreaterThan(0);
@@ -115,4 +116,32 @@ describeAsRoot('a failure after the first irreversible step', () => {
     if (fault.endsWith('@thread')) expect(tid).not.toBe(pid);
     else expect(tid).toBe(pid);
   });
+});
+
+describeAsRoot('after a coded error in the rehearsal', () => {
+  test.each(['silent:rehearse@thread', 'setresuid:rehearse@thread', 'rt_tgsigqueueinfo:rehearse'])(
+    '%s: glibc setgroups still works, and a second call (fault removed) drops every thread',
+    (fault) => {
+      const r = withFault(
+        fault,
+        `
+        const attempt = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code || e.message; } };
+        const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+        w.once('online', () => {
+          const first = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
+          const setgroups = attempt(() => process.setgroups([4321]));
+          delete process.env.PRIVDROP_FAULT;
+          const second = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
+          const s = summary();
+          w.terminate().then(() => report({ first, setgroups, second, s }));
+        });
+      `,
+      );
+      expect(r.signal).toBeNull();
+      expect(r.json.first).toMatchObject({ ok: false, step: 'rehearse' });
+      expect(r.json.setgroups).toBe('ok');
+      expect(r.json.second.ok).toBe(true);
+      expect(r.json.s).toMatchObject({ consistent: true, uid: [65534, 65534, 65534, 65534] });
+    },
+  );
 });

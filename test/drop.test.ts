@@ -118,7 +118,7 @@ describeAsRoot('dropPrivileges() keeps exactly the named capabilities', () => {
     expect(result).toMatchObject({ uid: 65534, gid: 65534, groups: [], capabilities: 'cap_net_bind_service=ep', regainRootChecked: true });
     expect(result.threads).toBe(r.json.s.threads);
     expect(result.threads).toBeGreaterThan(1);
-    expect(result.broadcasts.map((b: { name: string }) => b.name)).toEqual(['noop', 'prepare', 'final']);
+    expect(result.broadcasts.map((b: { name: string }) => b.name)).toEqual(['rehearse', 'transition']);
     for (const b of result.broadcasts) expect(b.threads).toBe(result.threads);
   });
 });

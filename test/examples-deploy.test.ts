@@ -25,8 +25,8 @@ const dropped = {
   Gid: `${www.gid} ${www.gid} ${www.gid} ${www.gid}`,
   Groups: www.groups,
   CapInh: ZERO,
-  CapPrm: BIND,
-  CapEff: BIND,
+  CapPrm: ZERO, // permitted only at the drop, raised for the bind by listen(), then shed: none left
+  CapEff: ZERO,
   CapBnd: BIND,
   CapAmb: ZERO,
   NoNewPrivs: '1',
@@ -91,7 +91,7 @@ function startedAs(wrapper: string[]): Record<string, string> {
 }
 
 async function expectServesDropped(wrapper: string[], env: Record<string, string> = {}, script = server) {
-  const s = await startServer(script, [], { wrapper, env, ready: /listening on port 80 / });
+  const s = await startServer(script, [], { wrapper, env, ready: /listening on port 80 as www-data .*then shed it: = on \d+ threads/ });
   try {
     const threads = procThreads(s.pid);
     expect(threads.length).toBeGreaterThanOrEqual(5);

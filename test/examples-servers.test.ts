@@ -21,26 +21,32 @@ function account(user: string): { uid: string; gid: string; groups: string } {
 }
 
 const www = account('www-data');
-/** What every thread of a server that dropped to www-data keeping cap_net_bind_service must show. */
-const dropped = {
+/**
+ * What every thread of the express and fastify servers must show once they serve: www-data, no
+ * capability in any set (cap_net_bind_service was permitted only, raised for the bind by listen(),
+ * then shed with setCapabilities('=')), the bounding set trimmed to it, no_new_privs.
+ */
+const served = {
   Uid: `${www.uid} ${www.uid} ${www.uid} ${www.uid}`,
   Gid: `${www.gid} ${www.gid} ${www.gid} ${www.gid}`,
   Groups: www.groups,
   CapInh: ZERO,
-  CapPrm: BIND,
-  CapEff: BIND,
+  CapPrm: ZERO,
+  CapEff: ZERO,
   CapBnd: BIND,
   CapAmb: ZERO,
   NoNewPrivs: '1',
 };
+/** The cluster primary keeps cap_net_bind_service in effect: it binds for workers that may start later. */
+const dropped = { ...served, CapPrm: BIND, CapEff: BIND };
 
 describeAsRoot('examples/express', () => {
-  test('drops to www-data on every thread keeping only cap_net_bind_service, then serves port 80', async () => {
-    const server = await startServer(path.join(examplesDir, 'express', 'server.js'), [], { ready: /listening on port 80/ });
+  test('drops to www-data keeping cap_net_bind_service permitted only, binds port 80 with listen(), sheds it: serves with no capability on any thread', async () => {
+    const server = await startServer(path.join(examplesDir, 'express', 'server.js'), [], { ready: /listening on port 80 as www-data .*then shed it: = on \d+ threads/ });
     try {
       const threads = procThreads(server.pid);
       expect(threads.length).toBeGreaterThanOrEqual(5); // main, V8 platform workers, libuv threadpool...
-      expect(threadMismatches(threads, dropped)).toEqual([]);
+      expect(threadMismatches(threads, served)).toEqual([]);
       const hello = fetchInside(server.pid, 'http://127.0.0.1:80/');
       expect(hello).toEqual({ status: 200, body: `hello from uid ${www.uid} (www-data), pid ${server.pid}\n` });
       const state = fetchInside(server.pid, 'http://127.0.0.1/state');
@@ -48,9 +54,10 @@ describeAsRoot('examples/express', () => {
       const json = JSON.parse(state.body);
       expect(json.pid).toBe(server.pid);
       expect(json.consistent).toBe(true);
-      expect(json.threads[0].capabilities.permitted).toEqual({ names: ['cap_net_bind_service'], mask: '0x0000000000000400' });
+      expect(json.threads[0].capabilities.permitted).toEqual({ names: [], mask: '0x0000000000000000' });
+      expect(json.threads[0].capabilities.bounding).toEqual({ names: ['cap_net_bind_service'], mask: '0x0000000000000400' });
       // the threadpool ran a request's work by now: read again, it still agrees
-      expect(threadMismatches(procThreads(server.pid), dropped)).toEqual([]);
+      expect(threadMismatches(procThreads(server.pid), served)).toEqual([]);
     } finally {
       expect(await stopServer(server)).toBe(0);
     }
@@ -65,24 +72,24 @@ describeAsRoot('examples/fastify', () => {
   });
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  test('reads a root-only TLS key as root, drops on every thread, then serves HTTPS on 443', async () => {
+  test('reads a root-only TLS key as root, drops on every thread, binds 443 with listen(), sheds the capability, serves HTTPS', async () => {
     const { key, cert } = makeTestCertificate(dir); // throwaway, made for this test
     expect(fs.statSync(key).mode & 0o777).toBe(0o600);
     const server = await startServer(path.join(examplesDir, 'fastify', 'server.js'), [], {
       env: { TLS_KEY: key, TLS_CERT: cert },
-      ready: /listening on port 443 \(HTTPS\)/,
+      ready: /listening on port 443 \(HTTPS\) as www-data .*then shed it: = on \d+ threads/,
     });
     try {
       const threads = procThreads(server.pid);
       expect(threads.length).toBeGreaterThanOrEqual(5);
-      expect(threadMismatches(threads, dropped)).toEqual([]);
+      expect(threadMismatches(threads, served)).toEqual([]);
       const hello = fetchInside(server.pid, 'https://127.0.0.1:443/', cert);
       expect(hello).toEqual({ status: 200, body: `hello over TLS from uid ${www.uid} (www-data), pid ${server.pid}\n` });
       const state = JSON.parse(fetchInside(server.pid, 'https://127.0.0.1/state', cert).body);
       expect(state.consistent).toBe(true);
       expect(state.threads.length).toBeGreaterThanOrEqual(5);
       expect(state.threads[0].capabilities.bounding.mask).toBe('0x0000000000000400');
-      expect(threadMismatches(procThreads(server.pid), dropped)).toEqual([]);
+      expect(threadMismatches(procThreads(server.pid), served)).toEqual([]);
     } finally {
       expect(await stopServer(server)).toBe(0);
     }
@@ -118,7 +125,7 @@ describeAsRoot('examples/cluster', () => {
       for (const pid of workers) {
         const threads = procThreads(pid);
         expect(threads.length).toBeGreaterThanOrEqual(5);
-        expect(threadMismatches(threads, { ...dropped, CapPrm: ZERO, CapEff: ZERO })).toEqual([]);
+        expect(threadMismatches(threads, served)).toEqual([]);
       }
 
       // Round-robin: the answers come from both workers.

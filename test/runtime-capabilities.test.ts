@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { describeAsRoot, distEntry, faultsBinding } from './helpers/child';
+import { describeAsRoot, distEntry, faultsBinding, RunOptions } from './helpers/child';
 import { CAP, maskHex, scenario } from './helpers/drop';
 
 const nbs = maskHex(CAP.net_bind_service);
@@ -37,8 +37,8 @@ const withThreads = async () => {
 const attempt = (fn) => { try { return { ok: true, value: fn() }; } catch (e) { return { ok: false, code: e.code, message: e.message }; } };
 `;
 
-function run(body: string, env: NodeJS.ProcessEnv = {}) {
-  const r = scenario(common + body, { env });
+function run(body: string, options: RunOptions = {}) {
+  const r = scenario(common + body, options);
   if (r.json === undefined) throw new Error(`no report; status ${r.status} signal ${r.signal}\n${r.stderr}`);
   return r.json;
 }
@@ -387,7 +387,7 @@ describeAsRoot('setCapabilities()', () => {
 });
 
 describeAsRoot('setCapabilities() failures (fault-injection build)', () => {
-  const env = (fault: string) => ({ PRIVDROP_BINDING: faultsBinding, PRIVDROP_FAULT: fault });
+  const faulty = (fault: string): RunOptions => ({ binding: faultsBinding, env: { PRIVDROP_FAULT: fault } });
 
   test.each(['setcaps-noop@thread', 'setcaps-trial'])('%s: throws, and no thread changed', (fault) => {
     const j = run(
@@ -399,7 +399,7 @@ describeAsRoot('setCapabilities() failures (fault-injection build)', () => {
       report({ r, unchanged: JSON.stringify(threadsOf()) === snapshot, prm: values('prm') });
       await worker.terminate();
     `,
-      env(fault),
+      faulty(fault),
     );
     expect(j.r.ok).toBe(false);
     expect(j.r.code).toBe(fault === 'setcaps-trial' ? 'ERR_PRIVDROP_NOT_PERMITTED' : 'ERR_PRIVDROP_THREAD_UNREACHABLE');
@@ -417,7 +417,7 @@ describeAsRoot('setCapabilities() failures (fault-injection build)', () => {
       privdrop.setCapabilities('=');
       report({ returned: true });
     `,
-      { env: env(fault) },
+      faulty(fault),
     );
     expect(r.signal).toBe('SIGABRT');
     expect(r.stdout).not.toContain('returned');

@@ -29,12 +29,13 @@ export interface ParsedArgs {
 /**
  * `short` maps one-letter options to long names (`-h` to `help`). With stopAtPositional, the
  * first argument that is not an option ends the options (exec's COMMAND, as setpriv does).
+ * `aliases` maps other spellings people type (not accepted) to the option meant, for the message.
  */
 export function parseArgs(
   command: string,
   args: string[],
   specs: Record<string, OptionSpec>,
-  opts: { short?: Record<string, string>; stopAtPositional?: boolean } = {},
+  opts: { short?: Record<string, string>; stopAtPositional?: boolean; aliases?: Record<string, string> } = {},
 ): ParsedArgs {
   const options = new Map<string, string[]>();
   const positional: string[] = [];
@@ -62,8 +63,11 @@ export function parseArgs(
     }
     const spec = Object.prototype.hasOwnProperty.call(specs, name) ? specs[name] : undefined;
     if (!spec) {
+      // Another spelling of an option (the API's name, say) names the option; else the closest one.
+      const alias = Object.prototype.hasOwnProperty.call(opts.aliases ?? {}, name) ? opts.aliases![name] : undefined;
       const known = Object.keys(specs).map((k) => `--${k}`);
-      throw new UsageError(`unknown option --${name}${didYouMean(`--${name}`, known)}`, command);
+      const hint = alias !== undefined ? ` (did you mean "--${alias}"?)` : didYouMean(`--${name}`, known);
+      throw new UsageError(`unknown option --${name}${hint}`, command);
     }
     let value = '';
     if (spec.value) {

@@ -84,6 +84,25 @@ const SPECS = {
   help: { value: false },
 };
 
+// dropPrivileges() option names and setpriv's spellings, typed as options: the message names ours.
+const ALIASES: Record<string, string> = {
+  capabilities: 'caps',
+  'inh-caps': 'caps',
+  supplementaryGroups: 'groups',
+  'supplementary-groups': 'groups',
+  'init-groups': 'groups',
+  'clear-groups': 'groups',
+  boundingSet: 'bounding-set',
+  noNewPrivileges: 'no-new-privs',
+  'no-new-privileges': 'no-new-privs',
+  nnp: 'no-new-privs',
+  lockSecurebits: 'lock-securebits',
+  reuid: 'user',
+  regid: 'group',
+  uid: 'user',
+  gid: 'group',
+};
+
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** --reset-env's PATH for the (never root) target user. */
 const RESET_PATH = '/usr/local/bin:/usr/bin:/bin';
@@ -103,7 +122,7 @@ export interface ExecRequest {
 
 /** Options and COMMAND from the arguments and the config file; throws UsageError for exit 2. */
 export function execRequest(args: string[]): ExecRequest | 'help' {
-  const parsed = parseArgs('exec', args, SPECS, { short: { h: 'help' }, stopAtPositional: true });
+  const parsed = parseArgs('exec', args, SPECS, { short: { h: 'help' }, stopAtPositional: true, aliases: ALIASES });
   if (hasFlag(parsed, 'help')) return 'help';
   const command = parsed.rest;
   if (command.length === 0) throw new UsageError('no COMMAND given', 'exec');

@@ -1,5 +1,6 @@
 // JSON config files, read with positions (JSON.parse gives none), duplicate keys refused and
 // nesting bounded.
+import { didYouMean } from '../suggest';
 import { PrivdropError } from '../errors';
 import { isGroupForm, isIdNumber, MAX_ID } from '../options';
 import { FORBIDDEN_KEYS, JSON_KEYS, KeySpec } from './keys';
@@ -111,7 +112,7 @@ export function parseJson(src: Source): Entries {
   for (const [name, entry] of top.value as Map<string, Located>) {
     const { keyOffset, v } = entry.value as { keyOffset: number; v: Located };
     if (!(name in JSON_KEYS)) {
-      const hint = name.toLowerCase() === 'privileges' ? ': "privileges" is the Solaris form and is not supported on Linux; use "capabilities"' : `; known keys: ${Object.keys(JSON_KEYS).join(', ')}`;
+      const hint = name.toLowerCase() === 'privileges' ? ': "privileges" is the Solaris form and is not supported on Linux; use "capabilities"' : `${didYouMean(name, Object.keys(JSON_KEYS))}; known keys: ${Object.keys(JSON_KEYS).join(', ')}`;
       throw src.error(keyOffset, `unknown key ${JSON.stringify(name)}${hint}`);
     }
     entries.set(name, { key: { value: name, offset: keyOffset }, value: v });

@@ -1,5 +1,6 @@
 // The Momentum mail server's `Security { ... }` stanza: one "key = value" per line, keys in any
 // case, values bare or in double quotes, # comments.
+import { didYouMean } from '../suggest';
 import { groupsFromText } from '../options';
 import { FORBIDDEN_KEYS, KeySpec, STANZA_KEYS } from './keys';
 import { describeChar, Entries, Located, Source } from './source';
@@ -52,7 +53,8 @@ export function parseStanza(src: Source): Entries {
       throw src.error(keyOffset, '"Privileges" is the Solaris form (privilege sets) and is not supported on Linux: use "Capabilities"');
     }
     if (FORBIDDEN_KEYS.has(key) || !(key in STANZA_KEYS)) {
-      throw src.error(keyOffset, `unknown key "${k[0]}"; known keys: ${Object.keys(STANZA_KEYS).join(', ')}`);
+      const hint = FORBIDDEN_KEYS.has(key) ? '' : didYouMean(key, Object.keys(STANZA_KEYS));
+      throw src.error(keyOffset, `unknown key "${k[0]}"${hint}; known keys: ${Object.keys(STANZA_KEYS).join(', ')}`);
     }
     // One option under two spellings (supplemental_groups, supplementary_groups) is one key.
     const option = STANZA_KEYS[key].option;

@@ -21,7 +21,7 @@ const summary = () => {
 };
 const tryDrop = (options) => {
   try { return { ok: true, result: privdrop.dropPrivileges(options) }; }
-  catch (e) { return { ok: false, name: e.name, code: e.code, message: e.message, errno: e.errno, step: e.step }; }
+  catch (e) { return { ok: false, name: e.name, code: e.code, message: e.message, errno: e.errno, syscall: e.syscall, step: e.step }; }
 };
 const listen = (port) => new Promise((resolve) => {
   const srv = net.createServer();

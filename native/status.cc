@@ -1,0 +1,163 @@
+// Every thread's credentials as the kernel reports them in /proc/self/task/*/status.
+#include "status.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "faults.h"
+
+namespace privdrop {
+namespace {
+
+// Parses the fields the drop compares out of one status file (a hand parser without
+// allocation but for the group list: this runs for every thread twice per drop).
+bool ParseStatus(const char* text, ThreadCreds* c) {
+  int seen = 0;
+  const char* p = text;
+  auto ids = [](const char* v, uint32_t out[4]) {
+    char* end = nullptr;
+    for (int i = 0; i < 4; i++) {
+      out[i] = static_cast<uint32_t>(strtoul(v, &end, 10));
+      v = end;
+    }
+  };
+  auto mask = [](const char* v) { return static_cast<uint64_t>(strtoull(v, nullptr, 16)); };
+  auto is = [](const char* line, size_t len, const char* key) {
+    const size_t n = strlen(key);
+    return len == n && memcmp(line, key, n) == 0;
+  };
+  while (*p && seen < 9) {
+    const char* eol = strchr(p, '\n');
+    if (eol == nullptr) eol = p + strlen(p);
+    const char* colon = static_cast<const char*>(memchr(p, ':', static_cast<size_t>(eol - p)));
+    if (colon != nullptr) {
+      const size_t len = static_cast<size_t>(colon - p);
+      const char* v = colon + 1;
+      if (is(p, len, "Uid")) { ids(v, c->uid); seen++; }
+      else if (is(p, len, "Gid")) { ids(v, c->gid); seen++; }
+      else if (is(p, len, "Groups")) {
+        char* end = nullptr;
+        for (;;) {
+          while (v < eol && (*v == ' ' || *v == '\t')) v++;
+          if (v >= eol) break;
+          c->groups.push_back(static_cast<uint32_t>(strtoul(v, &end, 10)));
+          if (end == v) break;
+          v = end;
+        }
+        c->groups = SortedUnique(c->groups);
+        seen++;
+      }
+      else if (is(p, len, "CapInh")) { c->inh = mask(v); seen++; }
+      else if (is(p, len, "CapPrm")) { c->prm = mask(v); seen++; }
+      else if (is(p, len, "CapEff")) { c->eff = mask(v); seen++; }
+      else if (is(p, len, "CapBnd")) { c->bnd = mask(v); seen++; }
+      else if (is(p, len, "CapAmb")) { c->amb = mask(v); seen++; }
+      else if (is(p, len, "NoNewPrivs")) { c->nnp = atoi(v); seen++; }
+    }
+    p = *eol ? eol + 1 : eol;
+  }
+  return seen == 9;
+}
+
+std::string Hex(uint64_t v) {
+  char b[24];
+  snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
+  return b;
+}
+
+std::string Ids(const uint32_t v[4]) {
+  return std::to_string(v[0]) + "," + std::to_string(v[1]) + "," + std::to_string(v[2]) + "," + std::to_string(v[3]);
+}
+
+}  // namespace
+
+std::vector<uint32_t> SortedUnique(std::vector<uint32_t> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
+bool ReadThread(int dirFd, int tid, ThreadCreds* c) {
+  char path[32];
+  snprintf(path, sizeof path, "%d/status", tid);
+  int fd = openat(dirFd, path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  // A status file is about 1.5 KiB; a long Groups line can make it larger.
+  char small[8192];
+  std::string large;
+  size_t got = 0;
+  ssize_t n;
+  while (got < sizeof small - 1 && (n = read(fd, small + got, sizeof small - 1 - got)) > 0) got += static_cast<size_t>(n);
+  small[got] = '\0';
+  const char* text = small;
+  if (got == sizeof small - 1) {
+    large.assign(small, got);
+    char buf[8192];
+    while ((n = read(fd, buf, sizeof buf)) > 0) large.append(buf, static_cast<size_t>(n));
+    text = large.c_str();
+  }
+  close(fd);
+  c->tid = tid;
+  return ParseStatus(text, c);
+}
+
+std::vector<ThreadCreds> ReadThreads(int dirFd, int* err) {
+  std::vector<ThreadCreds> out;
+  *err = 0;
+  int listFd = fcntl(dirFd, F_DUPFD_CLOEXEC, 0);
+  if (listFd < 0) { *err = errno; return out; }
+  DIR* dir = fdopendir(listFd);
+  if (dir == nullptr) { *err = errno; close(listFd); return out; }
+  rewinddir(dir);
+  while (dirent* d = readdir(dir)) {
+    if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+    ThreadCreds c;
+    if (ReadThread(dirFd, atoi(d->d_name), &c)) out.push_back(std::move(c));  // else: exited since the listing
+  }
+  closedir(dir);
+  if (out.empty() && *err == 0) *err = ENOENT;
+  return out;
+}
+
+std::string GroupsText(const std::vector<uint32_t>& g) {
+  std::string s;
+  for (uint32_t x : g) s += (s.empty() ? "" : ",") + std::to_string(x);
+  return "[" + s + "]";
+}
+
+std::string FirstDifference(const ThreadCreds& a, const ThreadCreds& b, std::string* av, std::string* bv) {
+  auto diff = [&](const char* name, const std::string& x, const std::string& y) -> std::string {
+    if (x == y) return "";
+    *av = x;
+    *bv = y;
+    return name;
+  };
+  std::string d;
+  if (!(d = diff("Uid", Ids(a.uid), Ids(b.uid))).empty()) return d;
+  if (!(d = diff("Gid", Ids(a.gid), Ids(b.gid))).empty()) return d;
+  if (!(d = diff("Groups", GroupsText(a.groups), GroupsText(b.groups))).empty()) return d;
+  if (!(d = diff("CapInh", Hex(a.inh), Hex(b.inh))).empty()) return d;
+  if (!(d = diff("CapPrm", Hex(a.prm), Hex(b.prm))).empty()) return d;
+  if (!(d = diff("CapEff", Hex(a.eff), Hex(b.eff))).empty()) return d;
+  if (!(d = diff("CapBnd", Hex(a.bnd), Hex(b.bnd))).empty()) return d;
+  if (!(d = diff("CapAmb", Hex(a.amb), Hex(b.amb))).empty()) return d;
+  return diff("NoNewPrivs", std::to_string(a.nnp), std::to_string(b.nnp));
+}
+
+bool TaskDir::Open() {
+  if (fd_ < 0) fd_ = Fault("open-task") ? (errno = EPERM, -1) : open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return fd_ >= 0;
+}
+
+TaskDir::~TaskDir() {
+  if (fd_ >= 0) close(fd_);
+}
+
+}  // namespace privdrop

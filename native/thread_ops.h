@@ -1,0 +1,113 @@
+// The per-thread operations of a drop: what every thread runs, on itself, from the broadcast's
+// signal handler (the calling thread runs them directly). Raw, async-signal-safe system calls
+// only: no allocation, no libcap, no glibc set*id wrapper (those broadcast on their own), no
+// exceptions. Each operation reads a plan prepared (and allocated) before the broadcast.
+//
+// The transition is a table of steps (kTransitionSteps in thread_ops.cc) run in order; adding a
+// step is one function, one table row, and whatever fields it needs in TransitionPlan. Each step's
+// name is also its fault-injection name (PRIVDROP_FAULT=<name> or <name>@thread) and the name the
+// diagnostic gives when it fails on a thread.
+#pragma once
+
+#include <linux/capability.h>
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace privdrop {
+
+struct SharedKeyring;  // session.h
+
+struct CapData {
+  __user_cap_header_struct header;
+  __user_cap_data_struct data[2];
+};
+
+CapData MakeCapData(uint64_t effective, uint64_t permitted, uint64_t inheritable);
+
+// capset on the calling thread; `fault` names the call for fault injection ("" for none).
+int RawCapset(const char* fault, const CapData& c);
+
+// What every thread must hold before the drop (the calling thread's state): the rehearsal checks
+// it on each thread with the kernel's own read calls, so no /proc sweep is needed before the drop.
+struct ExpectedState {
+  bool check = false;
+  uint32_t uid[4] = {0, 0, 0, 0};    // real, effective, saved, fs
+  uint32_t gid[4] = {0, 0, 0, 0};
+  const gid_t* groups = nullptr;     // in the kernel's (sorted) order, as getgroups() returns it
+  size_t ngroups = 0;
+  uint64_t inh = 0, prm = 0, eff = 0, bnd = 0, amb = 0;
+  int nnp = 0;
+  unsigned lastCap = 0;
+};
+
+// The most supplementary groups a thread compares on its own stack; above it the drop reads
+// every /proc/self/task/*/status instead.
+constexpr size_t kMaxCheckedGroups = 256;
+
+// RehearseOp's result when a thread's state differs from ExpectedState (*step then names the
+// field: "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs").
+constexpr int kStateDiffers = -1;
+
+// The rehearsal: the harmless form of every system call class the transition will make, so that
+// a thread a seccomp filter or an LSM stops gives a coded error while nothing has changed yet.
+struct RehearsalPlan {
+  ExpectedState expect;
+  bool capset = true;                // capget, then capset to the same sets
+  bool setgroups = false;            // setgroups to the list the process has now
+  const gid_t* groups = nullptr;
+  size_t ngroups = 0;
+  bool setresgid = false;            // setresgid(-1, -1, -1)
+  bool setresuid = false;            // setresuid(-1, -1, -1)
+  bool prctl = true;                 // the prctl reads: bounding set, keep-caps, securebits, ambient, no_new_privs
+  bool keyctl = true;                // keyctl(KEYCTL_GET_KEYRING_ID) of the session keyring (ENOSYS: no keys, fine)
+};
+
+// ThreadOp (broadcast.h) over a RehearsalPlan. Fault names: "<call>:rehearse".
+int RehearseOp(const void* plan, const char** step);
+
+// The whole drop on one thread, in this order (each step skipped when the plan does not need it):
+//   session-keyring keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): the drop's one new session keyring
+//                   (before the uid change: joining by name needs the owner's, root's, Search right)
+//   capset-raise    capset: effective = permitted (setuid & co. and PR_CAPBSET_DROP need it)
+//   capbset-drop    prctl(PR_CAPBSET_DROP) for each capability not kept
+//   securebits      prctl(PR_SET_SECUREBITS) (lockSecurebits)
+//   keepcaps-set    prctl(PR_SET_KEEPCAPS, 1): permitted survives the uid change
+//   setgroups       raw setgroups
+//   setresgid       raw setresgid
+//   setresuid       raw setresuid
+//   capset-final    capset to exactly the kept sets (re-raising effective)
+//   ambient-clear   prctl(PR_CAP_AMBIENT_CLEAR_ALL)
+//   ambient-raise   prctl(PR_CAP_AMBIENT_RAISE) for each kept capability (ambient)
+//   keepcaps-clear  prctl(PR_SET_KEEPCAPS, 0)
+//   no-new-privs    prctl(PR_SET_NO_NEW_PRIVS, 1) (noNewPrivileges)
+struct TransitionPlan {
+  const SharedKeyring* keyring = nullptr;  // null or serial 0: no keyring step (a kernel without keys)
+  CapData raise{};
+  uint64_t dropBounding = 0;         // capabilities to drop from the bounding set
+  unsigned lastCap = 0;
+  bool setSecurebits = false;
+  unsigned long securebits = 0;
+  bool setKeepcaps = false;
+  bool setGroups = false;
+  const gid_t* groups = nullptr;
+  size_t ngroups = 0;
+  bool setGid = false;
+  gid_t gid = 0;
+  bool setUid = false;
+  uid_t uid = 0;
+  CapData kept{};
+  uint64_t ambient = 0;              // capabilities to raise into the ambient set
+  bool clearKeepcaps = false;
+  bool noNewPrivileges = false;
+};
+
+// ThreadOp (broadcast.h) over a TransitionPlan.
+int TransitionOp(const void* plan, const char** step);
+
+// The step names of the transition, in order (for documentation and tests).
+size_t TransitionStepCount();
+const char* TransitionStepName(size_t i);
+
+}  // namespace privdrop
