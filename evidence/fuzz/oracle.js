@@ -95,12 +95,16 @@ const CHANGES_STATE = {
   probeBroadcast: 'installs a signal handler and signals every thread',
   glibcSetgroupsBroadcast: 'setgroups() on every thread',
   setErrorFactory: 'replaces the factory every native error is made by',
+  openTerminal: 'opens a descriptor of the controlling terminal',
+  releaseTerminal: 'gives the controlling terminal up (TIOCNOTTY)',
+  closeTerminal: 'closes a descriptor',
 };
 const HARMLESS = {
   platform: 'reads', gettid: 'reads', isMainThread: 'reads', getSecurebits: 'reads', capMaxBits: 'reads',
   capName: 'converts', capFromText: 'converts', capToText: 'converts', capGetProc: 'reads', capGetPid: 'reads',
   lookupUser: 'reads the user database', lookupGroup: 'reads the group database', groupList: 'reads the group database',
   windows: 'reads the window registry', capGetFile: 'reads a file\'s capability attribute', faultInjection: 'a constant',
+  searchAccess: 'opens a directory O_PATH, faccessat, closes it',
 };
 
 class TripwireError extends Error {
