@@ -4,7 +4,7 @@
 import { binding, RawDropResult, RawGroup, RawUser } from './binding';
 import { CapabilityName, CapabilitySet } from './capabilities';
 import { debugEnabled } from './debug';
-import { ErrorCodes, PrivdropError, withStep } from './errors';
+import { checkMainThread, ErrorCodes, PrivdropError, withStep } from './errors';
 import { didYouMean } from './suggest';
 import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 import { precheck } from './prechecks';
@@ -229,7 +229,7 @@ export function keptSet(plan: ResolvedDrop): CapabilitySet {
  * irreversible step never returns: privdrop writes a diagnostic to stderr and aborts.
  */
 export function dropPrivileges(options: DropOptions): DropResult {
-  checkMainThread();
+  checkMainThread('dropPrivileges()');
   const start = process.hrtime.bigint();
   const trace = debugEnabled() ? (require('./drop-trace') as typeof import('./drop-trace')) : undefined; // NODE_DEBUG=privdrop
   trace?.traceStart();
@@ -244,16 +244,6 @@ export function dropPrivileges(options: DropOptions): DropResult {
   return dropPlan(plan, { trace, start });
 }
 
-function checkMainThread(): void {
-  // worker_threads is loaded here, not when privdrop is: most programs never call this.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  if (!(require('worker_threads') as typeof import('worker_threads')).isMainThread) {
-    throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, 'dropPrivileges() must be called from the main thread, not from a Worker', {
-      step: 'validate',
-    });
-  }
-}
-
 /**
  * Drops exactly the plan resolveDropOptions() returned (the CLI checks a plan, prints it, and
  * drops that one: names are resolved once). Internal: not exported from the package.
@@ -262,7 +252,7 @@ export function dropPlan(
   plan: ResolvedDrop,
   { emitWarnings = true, trace, start = process.hrtime.bigint() }: { emitWarnings?: boolean; trace?: typeof import('./drop-trace'); start?: bigint } = {},
 ): DropResult {
-  checkMainThread();
+  checkMainThread('dropPrivileges()');
   // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
   const terminal = binding().openTerminal();
   let raw: RawDropResult;

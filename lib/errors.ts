@@ -114,6 +114,17 @@ export function withStep(e: unknown, step: string): unknown {
   return e;
 }
 
+/**
+ * Internal: throws ERR_PRIVDROP_NOT_MAIN_THREAD (step 'validate') when `call` ("dropPrivileges()")
+ * runs in a Worker. worker_threads is loaded here, not when privdrop is: most programs never call this.
+ */
+export function checkMainThread(call: string): void {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (!(require('worker_threads') as typeof import('worker_threads')).isMainThread) {
+    throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, `${call} must be called from the main thread, not from a Worker`, { step: 'validate' });
+  }
+}
+
 const knownCodes = new Set<string>(Object.values(ErrorCodes));
 
 /** Made for the native side, which throws what this returns. */

@@ -2,8 +2,8 @@
 // raises permitted capabilities on the calling thread for one synchronous call.
 import { binding, RawBinding, RawMasks, RawTiming } from './binding';
 import { CapabilityName, CapabilitySet } from './capabilities';
-import { ErrorCodes, PrivdropError } from './errors';
-import { describe, toCapabilitySet } from './options';
+import { checkMainThread, ErrorCodes, PrivdropError } from './errors';
+import { describe, effectiveNotPermitted, toCapabilitySet } from './options';
 
 /** What native/capset.cc and native/listen.cc add to the binding (native/binding.cc exports them). */
 export interface RuntimeBinding {
@@ -69,13 +69,7 @@ function namesOf(mask: bigint): string[] {
  * Main thread only. A failure after the first thread changed aborts the process, as the drop does.
  */
 export function setCapabilities(capabilities: CapabilitiesArgument, options: SetCapabilitiesOptions = {}): SetCapabilitiesResult {
-  // worker_threads is loaded here, not when processState() (which imports this module) is.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  if (!(require('worker_threads') as typeof import('worker_threads')).isMainThread) {
-    throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, 'setCapabilities() must be called from the main thread, not from a Worker', {
-      step: 'validate',
-    });
-  }
+  checkMainThread('setCapabilities()'); // worker_threads is loaded then, not when processState() (which imports this module) is
   const native = runtimeBinding(); // the platform error comes before any argument error
   // Unlike dropPrivileges(), where leaving capabilities out means "keep none", the argument is required.
   if (capabilities === undefined) throw new TypeError('capabilities must be libcap text, an array of names or a CapabilitySet, got undefined');
@@ -89,13 +83,9 @@ export function setCapabilities(capabilities: CapabilitiesArgument, options: Set
     if (!Array.isArray(options.ambient)) throw new TypeError(`ambient must be an array of capability names, got ${describe(options.ambient)}`);
     ambient = CapabilitySet.from(options.ambient as CapabilityName[], 'effective').masks.effective;
   }
+  const notPermitted = effectiveNotPermitted(set);
+  if (notPermitted) throw new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, notPermitted);
   const m = set.masks;
-  if (m.effective & ~m.permitted) {
-    throw new PrivdropError(
-      ErrorCodes.INVALID_CAPABILITIES,
-      `effective capabilities must also be permitted: ${set.toString()} (write +ep, not +e)`,
-    );
-  }
   const raw = native.setCapabilities(ambient === undefined ? { ...m } : { ...m, ambient });
   const verified = CapabilitySet.fromMasks({ effective: raw.effective, permitted: raw.permitted, inheritable: raw.inheritable });
   return {

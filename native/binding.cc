@@ -405,9 +405,7 @@ Napi::Value SetCapabilitiesJs(const Napi::CallbackInfo& info) {
   if (info.Length() < 1 || !info[0].IsObject()) ThrowArg(env, "plan must be an object");
   Napi::Object o = info[0].As<Napi::Object>();
   privdrop::SetCapsPlan plan;
-  plan.effective = MaskOf(o, "effective");
-  plan.permitted = MaskOf(o, "permitted");
-  plan.inheritable = MaskOf(o, "inheritable");
+  static_cast<CapMasks&>(plan) = MasksArg(info, 0);
   plan.ambientGiven = !o.Get("ambient").IsUndefined();
   if (plan.ambientGiven) plan.ambient = MaskOf(o, "ambient");
   privdrop::SetCapsResult r = Guard(env, [&] { return privdrop::SetCapabilities(plan); });

@@ -10,12 +10,12 @@
 #include <cstdint>
 #include <vector>
 
+#include "caps.h"
+
 namespace privdrop {
 
-struct SetCapsPlan {
-  uint64_t effective = 0;
-  uint64_t permitted = 0;
-  uint64_t inheritable = 0;
+// The three sets every thread gets (CapMasks), and the ambient set.
+struct SetCapsPlan : CapMasks {
   bool ambientGiven = false;  // false: ambient keeps what is still permitted and inheritable
   uint64_t ambient = 0;
 };
