@@ -1,8 +1,6 @@
 // setCapabilities() on every thread, and per-thread capability windows. See capset.h.
 #include "capset.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <linux/capability.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -23,6 +21,7 @@
 #include "error.h"
 #include "faults.h"
 #include "platform.h"
+#include "status.h"
 
 namespace privdrop {
 namespace {
@@ -105,108 +104,6 @@ int ApplyOp(const void* a, const char** step) {
   }
   return 0;
 }
-
-// ---- every thread's state, from /proc --------------------------------------------------
-
-struct ThreadCaps {
-  int tid = 0;
-  std::string uid, gid, groups;
-  uint64_t inh = 0, prm = 0, eff = 0, bnd = 0, amb = 0;
-  int nnp = 0;
-};
-
-bool ReadThread(int dirFd, int tid, ThreadCaps* t) {
-  int fd = openat(dirFd, (std::to_string(tid) + "/status").c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  std::string text;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
-  close(fd);
-  t->tid = tid;
-  int seen = 0;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t eol = text.find('\n', pos);
-    if (eol == std::string::npos) eol = text.size();
-    size_t colon = text.find(':', pos);
-    if (colon != std::string::npos && colon < eol) {
-      std::string key = text.substr(pos, colon - pos);
-      std::string value = text.substr(colon + 1, eol - colon - 1);
-      const char* v = value.c_str();
-      if (key == "Uid") { t->uid = value; seen++; }
-      else if (key == "Gid") { t->gid = value; seen++; }
-      else if (key == "Groups") { t->groups = value; seen++; }
-      else if (key == "CapInh") { t->inh = strtoull(v, nullptr, 16); seen++; }
-      else if (key == "CapPrm") { t->prm = strtoull(v, nullptr, 16); seen++; }
-      else if (key == "CapEff") { t->eff = strtoull(v, nullptr, 16); seen++; }
-      else if (key == "CapBnd") { t->bnd = strtoull(v, nullptr, 16); seen++; }
-      else if (key == "CapAmb") { t->amb = strtoull(v, nullptr, 16); seen++; }
-      else if (key == "NoNewPrivs") { t->nnp = atoi(v); seen++; }
-    }
-    pos = eol + 1;
-  }
-  return seen == 9;
-}
-
-std::vector<ThreadCaps> ReadThreads(int dirFd, int* err) {
-  std::vector<ThreadCaps> out;
-  *err = 0;
-  int listFd = fcntl(dirFd, F_DUPFD_CLOEXEC, 0);
-  if (listFd < 0) { *err = errno; return out; }
-  DIR* dir = fdopendir(listFd);
-  if (dir == nullptr) { *err = errno; close(listFd); return out; }
-  rewinddir(dir);
-  while (dirent* d = readdir(dir)) {
-    if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-    ThreadCaps t;
-    if (ReadThread(dirFd, atoi(d->d_name), &t)) out.push_back(std::move(t));  // else: exited since the listing
-  }
-  closedir(dir);
-  if (out.empty() && *err == 0) *err = ENOENT;
-  return out;
-}
-
-std::string Hex(uint64_t v) {
-  char b[24];
-  snprintf(b, sizeof b, "%016llx", static_cast<unsigned long long>(v));
-  return b;
-}
-
-// The first field in which a and b differ ("" when none), with both values.
-std::string Difference(const ThreadCaps& a, const ThreadCaps& b, std::string* av, std::string* bv) {
-  const std::pair<const char*, std::pair<std::string, std::string>> fields[] = {
-      {"Uid", {a.uid, b.uid}},
-      {"Gid", {a.gid, b.gid}},
-      {"Groups", {a.groups, b.groups}},
-      {"CapInh", {Hex(a.inh), Hex(b.inh)}},
-      {"CapPrm", {Hex(a.prm), Hex(b.prm)}},
-      {"CapEff", {Hex(a.eff), Hex(b.eff)}},
-      {"CapBnd", {Hex(a.bnd), Hex(b.bnd)}},
-      {"CapAmb", {Hex(a.amb), Hex(b.amb)}},
-      {"NoNewPrivs", {std::to_string(a.nnp), std::to_string(b.nnp)}},
-  };
-  for (const auto& f : fields) {
-    if (f.second.first != f.second.second) {
-      *av = f.second.first;
-      *bv = f.second.second;
-      return f.first;
-    }
-  }
-  return "";
-}
-
-class TaskDir {
- public:
-  TaskDir() : fd_(open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {}
-  ~TaskDir() { if (fd_ >= 0) close(fd_); }
-  TaskDir(const TaskDir&) = delete;
-  TaskDir& operator=(const TaskDir&) = delete;
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 unsigned LastCap() {
   std::ifstream f("/proc/sys/kernel/cap_last_cap");
@@ -304,18 +201,17 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   WindowsHeld held("setCapabilities()");
 
   TaskDir task;
-  if (Fault("setcaps-open-task") || task.fd() < 0)
-    ThrowSystemError("ERR_PRIVDROP_SYSTEM", task.fd() < 0 ? errno : EPERM, "open", "validate",
-                     "cannot open /proc/self/task (is /proc mounted?)");
+  if (Fault("setcaps-open-task") ? (errno = EPERM, true) : !task.Open())
+    ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "open", "validate", "cannot open /proc/self/task (is /proc mounted?)");
   int err = 0;
-  std::vector<ThreadCaps> before = ReadThreads(task.fd(), &err);
+  std::vector<ThreadCreds> before = ReadThreads(task.fd(), &err);
   if (err != 0) ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "read", "validate", "cannot read /proc/self/task/*/status");
-  auto self = std::find_if(before.begin(), before.end(), [&](const ThreadCaps& t) { return t.tid == pid; });
+  auto self = std::find_if(before.begin(), before.end(), [&](const ThreadCreds& t) { return t.tid == pid; });
   if (self == before.end()) throw Error("ERR_PRIVDROP_SYSTEM", "the main thread is missing from /proc/self/task", ESRCH);
-  const ThreadCaps cur = *self;
-  for (const ThreadCaps& t : before) {
+  const ThreadCreds cur = *self;
+  for (const ThreadCreds& t : before) {
     std::string a, b;
-    std::string field = Difference(cur, t, &a, &b);
+    std::string field = FirstDifference(cur, t, &a, &b);
     if (!field.empty())
       throw Error("ERR_PRIVDROP_INCONSISTENT_THREADS",
                   "the threads of this process disagree before setCapabilities(): " + field + " is " + a +
@@ -399,17 +295,17 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
               ", " + std::to_string(r.threads) + " threads answered");
   }
 
-  ThreadCaps want = cur;
+  ThreadCreds want = cur;
   want.inh = target.inh;
   want.prm = target.prm;
   want.eff = target.eff;
   want.amb = target.amb;
-  std::vector<ThreadCaps> after = ReadThreads(task.fd(), &err);
+  std::vector<ThreadCreds> after = ReadThreads(task.fd(), &err);
   if (Fault("setcaps-verify")) err = EIO;
   if (err != 0) Fatal("verify", err, pid, "cannot read /proc/self/task/*/status");
-  for (const ThreadCaps& t : after) {
+  for (const ThreadCreds& t : after) {
     std::string expected, actual;
-    std::string field = Difference(want, t, &expected, &actual);
+    std::string field = FirstDifference(want, t, &expected, &actual);
     if (!field.empty()) Fatal("verify", 0, t.tid, field + " is " + actual + ", expected " + expected);
   }
   result.threads = static_cast<int>(after.size());
