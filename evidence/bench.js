@@ -10,8 +10,7 @@
 //    makes the harmless form of each call), transition (one signal per thread, the whole
 //    sequence), verify (every /proc/self/task/*/status read and compared) and the native total;
 //  - "first call": require('privdrop') and then the first dropPrivileges() call, timed whole
-//    (addon load, option resolution, NSS, the drop), as an application sees it; once more with
-//    process.report.getReport() stubbed (see firstCallChild).
+//    (addon load, option resolution, NSS, the drop), as an application sees it.
 // Threads: 11 = main, 4 V8 platform workers, the inspector's signal thread, 4 threadpool threads,
 // (one more on some versions); 75 and 267 add 64 and 256 idle Workers; 1031 uses a threadpool of
 // 1024 threads (UV_THREADPOOL_SIZE), cheaper than 1020 Workers.
@@ -75,16 +74,9 @@ const stepsChild = `${setup}
 })();
 `;
 
-// With STUB_REPORT=1, process.report.getReport() returns a minimal glibc header at once: the
-// first call as it will cost once the loader no longer builds a diagnostic report to detect glibc
-// (issue 11). Without it, as the package is today.
 const firstCallChild = `${setup}
 (async () => {
   const base = await start(Number(process.argv[1]));
-  if (process.env.STUB_REPORT === '1' && process.report) {
-    const real = process.report.getReport.bind(process.report);
-    process.report.getReport = (...a) => (a.length ? real(...a) : { header: { glibcVersionRuntime: 'stub' } });
-  }
   let t0 = process.hrtime.bigint();
   const privdrop = require(${JSON.stringify(entry)});
   const requireMs = ms(t0);
@@ -130,13 +122,12 @@ console.log(
 );
 console.log(
   'threads | glibc ms | rehearsal ms   ratio | transition ms  ratio | verify ms     ratio | native total   ratio | us/thread | ' +
-    'glibc ms | whole first call ratio | without process.report ratio | require ms',
+    'glibc ms | whole first call ratio | require ms',
 );
 const goals = [];
 for (const row of rows) {
   const s = run(stepsChild, row);
   const f = run(firstCallChild, row);
-  const q = run(firstCallChild, row, { STUB_REPORT: '1' });
   // Ratios are taken per process against that process's own baseline, then the median.
   const ratio = (list, key) => median(list.map((x) => x[key] / x.glibc));
   const m = (list, key) => median(list.map((x) => x[key]));
@@ -150,17 +141,15 @@ for (const row of rows) {
     native: ratio(s, 'native'),
     first: ratio(f, 'first'),
   };
-  const quick = { ms: m(q, 'first'), ratio: ratio(q, 'first') };
   const show = (key, list) => `${m(list, key).toFixed(3).padStart(8)} ${(r[key].toFixed(1) + 'x').padStart(7)}`;
   console.log(
     `${String(threads).padStart(7)} | ${glibcS.toFixed(3).padStart(8)} | ${show('rehearse', s)}     | ${show('transition', s)}     | ` +
       `${show('verify', s)}     | ${show('native', s)}     | ${((m(s, 'native') * 1000) / threads).toFixed(1).padStart(9)} | ` +
-      `${glibcF.toFixed(3).padStart(8)} | ${show('first', f)}      | ${quick.ms.toFixed(3).padStart(8)} ${(quick.ratio.toFixed(1) + 'x').padStart(7)}              | ` +
-      `${m(f, 'require').toFixed(2).padStart(10)}`,
+      `${glibcF.toFixed(3).padStart(8)} | ${show('first', f)}      | ${m(f, 'require').toFixed(2).padStart(10)}`,
   );
   if (row.threads === 75 || row.threads === 267) {
     goals.push([`native total <= 8x at ${threads} threads`, r.native <= 8, `${r.native.toFixed(1)}x`]);
-    goals.push([`whole first call <= 12x at ${threads} threads`, r.first <= 12, `${r.first.toFixed(1)}x (${quick.ratio.toFixed(1)}x without process.report)`]);
+    goals.push([`whole first call <= 12x at ${threads} threads`, r.first <= 12, `${r.first.toFixed(1)}x`]);
   }
   goals.push([`require('privdrop') <= 3 ms (${threads} threads)`, m(f, 'require') <= 3, `${m(f, 'require').toFixed(2)} ms`]);
 }

@@ -13,8 +13,10 @@ const tls = path.join(repoRoot, 'test', 'fixtures', 'tls');
 
 const common = `
 const http = require('http');
-const values = (key) => [...new Set(fs.readdirSync('/proc/self/task').map((tid) =>
-  new RegExp('^' + key + ':\\\\s*(\\\\S+)', 'm').exec(fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8'))[1]))].sort();
+// A thread that exits between the listing and the read is no longer a thread of the process.
+const statusOf = (tid) => { try { return fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8'); } catch (e) { if (e.code === 'ENOENT' || e.code === 'ESRCH') return null; throw e; } };
+const values = (key) => [...new Set(fs.readdirSync('/proc/self/task').map(statusOf).filter((text) => text !== null).map((text) =>
+  new RegExp('^' + key + ':\\\\s*(\\\\S+)', 'm').exec(text)[1]))].sort();
 // A loopback address of its own (127.x.y.z): parallel tests never bind the same address and port.
 const host = '127.' + (1 + Math.floor(Math.random() * 250)) + '.' + Math.floor(Math.random() * 250) + '.' + (2 + Math.floor(Math.random() * 250));
 const get = (url, options = {}) => new Promise((resolve) => {

@@ -12,10 +12,13 @@ const none = maskHex();
 // Code shared by the scenarios: every thread's sets, a bind on a privileged port of a private
 // loopback address (127.x.y.z, so that parallel test files never share an address), threads.
 const common = `
-const threadsOf = () => fs.readdirSync('/proc/self/task').map((tid) => {
-  const text = fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8');
+// A thread that exits between the listing and the read is no longer a thread of the process.
+const statusOf = (tid) => { try { return fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8'); } catch (e) { if (e.code === 'ENOENT' || e.code === 'ESRCH') return null; throw e; } };
+const threadsOf = () => fs.readdirSync('/proc/self/task').flatMap((tid) => {
+  const text = statusOf(tid);
+  if (text === null) return [];
   const f = (k) => new RegExp('^' + k + ':\\\\s*(.*)$', 'm').exec(text)[1].trim();
-  return { tid: Number(tid), name: f('Name'), prm: f('CapPrm'), eff: f('CapEff'), inh: f('CapInh'), amb: f('CapAmb'), bnd: f('CapBnd'), uid: f('Uid') };
+  return [{ tid: Number(tid), name: f('Name'), prm: f('CapPrm'), eff: f('CapEff'), inh: f('CapInh'), amb: f('CapAmb'), bnd: f('CapBnd'), uid: f('Uid') }];
 });
 const values = (key) => [...new Set(threadsOf().map((t) => t[key]))].sort();
 const host = '127.' + (1 + Math.floor(Math.random() * 250)) + '.' + Math.floor(Math.random() * 250) + '.' + (2 + Math.floor(Math.random() * 250));

@@ -42,8 +42,9 @@ describeAsRoot('setCapabilities() property: random requests against the model, r
     const want = expected(c);
     const r = scenario(`
       const { CapabilitySet } = privdrop;
-      const status = () => fs.readdirSync('/proc/self/task').map((t) => {
-        const s = fs.readFileSync('/proc/self/task/' + t + '/status', 'utf8');
+      const status = () => fs.readdirSync('/proc/self/task').flatMap((t) => {
+        let s;
+        try { s = fs.readFileSync('/proc/self/task/' + t + '/status', 'utf8'); } catch (e) { if (e.code === 'ENOENT' || e.code === 'ESRCH') return []; throw e; }
         return ['CapInh', 'CapPrm', 'CapEff', 'CapAmb', 'CapBnd'].map((k) => new RegExp('^' + k + ':\\\\s*(\\\\S+)', 'm').exec(s)[1]).join(' ');
       });
       const w = new Worker("require('worker_threads').parentPort.postMessage(1); setInterval(() => {}, 1 << 30)", { eval: true });
