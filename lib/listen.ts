@@ -12,6 +12,7 @@ import { getSystemErrorMap } from 'util';
 import { isMainThread } from 'worker_threads';
 import { CapabilityName, CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
+import { describe } from './options';
 import { runtimeBinding, withCapabilities } from './runtime';
 
 export interface ListenOptions {
@@ -51,12 +52,6 @@ const listenKeys = new Set(['port', 'host', 'backlog', 'ipv6Only', 'reusePort', 
 
 function invalid(message: string): PrivdropError {
   return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message, { step: 'listen' });
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value).slice(0, 40)}`;
 }
 
 interface Checked {

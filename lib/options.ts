@@ -148,7 +148,7 @@ export function toCapabilitySet(value: unknown): CapabilitySet {
     }
     return CapabilitySet.from(value as CapabilityName[], 'ep'); // checked against libcap here
   }
-  throw new TypeError('capabilities must be libcap text, an array of names or a CapabilitySet');
+  throw new TypeError(`capabilities must be libcap text, an array of names or a CapabilitySet, got ${describe(value)}`);
 }
 
 /**

@@ -3,6 +3,7 @@
 import { binding, RawBinding, RawMasks, RawTiming } from './binding';
 import { CapabilityName, CapabilitySet } from './capabilities';
 import { ErrorCodes, PrivdropError } from './errors';
+import { describe, toCapabilitySet } from './options';
 
 /** What native/capset.cc and native/listen.cc add to the binding (native/binding.cc exports them). */
 export interface RuntimeBinding {
@@ -55,24 +56,6 @@ export interface SetCapabilitiesResult {
   broadcasts: { name: string; ms: number; threads: number }[];
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' || typeof value === 'function' ? `a ${typeof value}` : `${typeof value} ${String(value).slice(0, 40)}`;
-}
-
-function toSet(value: unknown): CapabilitySet {
-  if (value instanceof CapabilitySet) return value;
-  if (typeof value === 'string') return CapabilitySet.parse(value);
-  if (Array.isArray(value)) {
-    for (const name of value) {
-      if (typeof name !== 'string') throw new TypeError('capabilities must be an array of capability names (strings)');
-    }
-    return CapabilitySet.from(value, 'ep');
-  }
-  throw new TypeError(`capabilities must be libcap text, an array of names or a CapabilitySet, got ${describe(value)}`);
-}
-
 function namesOf(mask: bigint): string[] {
   return CapabilitySet.fromMasks({ effective: mask, permitted: 0n, inheritable: 0n }).effective;
 }
@@ -94,7 +77,9 @@ export function setCapabilities(capabilities: CapabilitiesArgument, options: Set
     });
   }
   const native = runtimeBinding(); // the platform error comes before any argument error
-  const set = toSet(capabilities);
+  // Unlike dropPrivileges(), where leaving capabilities out means "keep none", the argument is required.
+  if (capabilities === undefined) throw new TypeError('capabilities must be libcap text, an array of names or a CapabilitySet, got undefined');
+  const set = toCapabilitySet(capabilities);
   if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object, got ${describe(options)}`);
   for (const key of Object.keys(options)) {
     if (key !== 'ambient') throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `unknown option ${JSON.stringify(key)}; known options: ambient`);

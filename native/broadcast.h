@@ -1,4 +1,4 @@
-// Broadcast: run one prepared operation on every thread of the process (shared threads.md §4, §7).
+// Broadcast: run one prepared operation on every thread of the process (docs/design.md, "The broadcast").
 //
 // This is the generic primitive. The drop runs its rehearsal and its transition through it
 // (native/thread_ops.h); anything else that must change per-thread state on every thread (a

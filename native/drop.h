@@ -1,4 +1,4 @@
-// The privilege drop: named steps, in this order (shared threads.md §5, §7):
+// The privilege drop: named steps, in this order (docs/design.md, "The drop, step by step"):
 //   validate      check everything that can be checked, changing nothing
 //   rehearse      every thread makes the harmless form of each system call the transition makes
 //   chroot        chroot + chdir("/") on the calling thread (process-wide)       } irreversible

@@ -32,7 +32,7 @@ if (reason) {
 }
 
 const fromSource = process.env.npm_config_build_from_source === 'true';
-if (!fromSource && loader) {
+if (!fromSource && loader && typeof loader.prebuildPath === 'function') {
   const prebuild = loader.prebuildPath();
   if (prebuild) {
     try {
