@@ -19,7 +19,7 @@ export { PrivdropError, ErrorCodes } from './errors';
 export type { ErrorCode } from './errors';
 export type { SecurityConfig } from './config';
 export type { CapabilitiesArgument, SetCapabilitiesOptions, SetCapabilitiesResult, CapabilityWindow } from './runtime';
-export type { ListenOptions, ListenableApp, ReadyServer } from './listen';
+export type { ListenOptions, ListenableApp, ReadyServer, ServerLike } from './listen';
 export type { JSONForm, ProcessStateJSON } from './json';
 
 /* eslint-disable @typescript-eslint/no-var-requires */

@@ -37,14 +37,24 @@ export interface ListenOptions {
   capabilities?: readonly CapabilityName[];
 }
 
+/**
+ * What listen() needs of a server: a net, http, https or http2 Server has it. Written out rather
+ * than imported from 'net' so that the public types type-check without @types/node.
+ */
+export interface ServerLike {
+  listen(...args: never[]): unknown;
+  once(event: string, listener: (...args: never[]) => void): unknown;
+  readonly listening: boolean;
+}
+
 /** An express application: `app.listen(...)` creates an http.Server and returns it. */
-export interface ListenableApp {
-  listen(...args: unknown[]): net.Server;
+export interface ListenableApp<S extends ServerLike = ServerLike> {
+  listen(...args: never[]): S;
 }
 
 /** A fastify instance: listen() awaits `ready()` and binds `server`. */
-export interface ReadyServer {
-  server: net.Server;
+export interface ReadyServer<S extends ServerLike = ServerLike> {
+  server: S;
   ready(): PromiseLike<unknown>;
 }
 
@@ -107,14 +117,14 @@ async function targetOf(target: unknown): Promise<Target> {
   if (target instanceof net.Server) {
     return { server: target, listenOn: (args) => target.listen(args) };
   }
-  const t = target as Partial<ReadyServer & ListenableApp> | null;
+  const t = target as Partial<ReadyServer<net.Server> & ListenableApp<net.Server>> | null;
   if (t !== null && typeof t === 'object' && t.server instanceof net.Server && typeof t.ready === 'function') {
     await t.ready();
     const server = t.server;
     return { server, listenOn: (args) => server.listen(args) };
   }
   if (typeof target === 'function' && typeof t?.listen === 'function') {
-    const app = target as unknown as ListenableApp;
+    const app = target as unknown as { listen(args: object): unknown };
     return {
       server: undefined,
       listenOn: (args) => {
@@ -183,9 +193,9 @@ function settle(server: net.Server): Promise<void> {
  * worker can cover it: listen() then calls server.listen({ port, host, backlog, ipv6Only }) as
  * usual, opens no window, and the primary must be allowed to bind the port.
  */
-export function listen<S extends net.Server>(server: S, options: ListenOptions): Promise<S>;
-export function listen(app: ListenableApp | ReadyServer, options: ListenOptions): Promise<net.Server>;
-export async function listen(target: net.Server | ListenableApp | ReadyServer, options: ListenOptions): Promise<net.Server> {
+export function listen<S extends ServerLike>(server: S, options: ListenOptions): Promise<S>;
+export function listen<S extends ServerLike>(app: ListenableApp<S> | ReadyServer<S>, options: ListenOptions): Promise<S>;
+export async function listen(target: unknown, options: ListenOptions): Promise<net.Server> {
   if (!isMainThread) {
     throw new PrivdropError(
       ErrorCodes.NOT_MAIN_THREAD,
