@@ -25,6 +25,7 @@
       "native/listen.cc",
       "native/platform.cc",
       "native/probes.cc",
+      "native/session.cc",
       "native/status.cc",
       "native/thread_ops.cc"
     ],

@@ -65,8 +65,9 @@ function main(argv) {
     else if (a === '--seed') opts.seed = Number(next());
     else if (a === '--target') opts.only = [...(opts.only ?? []), next()];
     else if (a === '--hang-seconds') opts.hangSeconds = Number(next());
+    else if (a === '--real-drops') next(); // evidence/realdrop.js reads it (after the in-process targets)
     else if (a === '-h' || a === '--help') {
-      process.stdout.write('Usage: node evidence/fuzz.js [--cases N] [--seed S] [--target NAME]... [--hang-seconds T]\n');
+      process.stdout.write('Usage: node evidence/fuzz.js [--cases N] [--seed S] [--target NAME]... [--hang-seconds T] [--real-drops N]\n');
       return 0;
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -117,4 +118,6 @@ if (require.main === module) {
     process.stderr.write(`fuzz: ${e && e.stack}\n`);
     process.exitCode = 2;
   }
+  // Then real drops, as root, each in its own child process (evidence/realdrop.js).
+  if (process.exitCode !== 2) require('./realdrop').fromFuzz(process.argv.slice(2)).then((status) => (process.exitCode ||= status));
 }

@@ -15,6 +15,9 @@
 # test/regain.test.ts is left out too: its attempts run gdb, python3 and setuid programs, which
 # inherit LD_PRELOAD, and gdb -p with libasan preloaded did not finish in 40 s (0.2 s without),
 # so every case hits its 60 s timeout. Its drops are the same code drop.test.ts runs here.
+# Two cli-permitted-only tests are left out: they exec a copy of node marked with file
+# capabilities, which the kernel starts in secure-execution mode, so the dynamic loader ignores
+# LD_PRELOAD and libasan complains on stderr that it does not come first. The file's other tests run.
 #
 # Every sanitizer report is also recorded in one file (see the hook below): most tests run
 # privdrop in child processes whose stderr the test swallows. Any report fails the run,
@@ -154,6 +157,7 @@ reset_reports
 echo "sanitize: running jest against $work/build/Release/privdrop.node (LD_PRELOAD=$libasan)"
 set +e
 skip='privdrop exec, as root --chroot into a minimal root \(sh and its libraries\) COMMAND is found inside the root'
+skip="$skip|privdrop exec --permitted-only (COMMAND marked with setcap NAME\\+i|#!/usr/bin/env node scripts)"
 # "$@" first: --testPathIgnorePatterns takes every argument after it.
 (cd "$work" && node node_modules/jest/bin/jest.js --ci "$@" --testNamePattern "^(?!$skip)" --testPathIgnorePatterns /regain.test.ts)
 jest_status=$?

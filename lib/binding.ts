@@ -37,6 +37,11 @@ export interface RawPlan {
   chroot: string;
 }
 
+export interface RawTerminal {
+  fd: number;
+  leader: boolean;
+}
+
 export interface RawTiming {
   name: string;
   ms: number;
@@ -74,6 +79,12 @@ export interface RawBinding {
   probeBroadcast(): RawTiming;
   glibcSetgroupsBroadcast(): RawTiming;
   exec(file: string, argv: string[], env: string[], keepFds: number[]): void;
+  /** native/session.h: the controlling terminal (fd -1: none) and whether this process leads its session. */
+  openTerminal(): RawTerminal;
+  releaseTerminal(terminal: RawTerminal): void;
+  closeTerminal(terminal: RawTerminal): void;
+  /** 0 if this process can search (chroot into) the directory now; else the errno and the call that failed. */
+  searchAccess(path: string): { errno: number; syscall: string };
   faultInjection: boolean;
 }
 

@@ -1,12 +1,16 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
 // Why the steps come in their order: docs/design.md, "The drop, step by step".
-import { binding, RawGroup, RawUser } from './binding';
+import { binding, RawDropResult, RawGroup, RawUser } from './binding';
 import { CapabilityName, CapabilitySet } from './capabilities';
 import { debugEnabled } from './debug';
 import { ErrorCodes, PrivdropError, withStep } from './errors';
 import { didYouMean } from './suggest';
 import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
+import { precheck } from './prechecks';
+import { DropWarning, rootEquivalence } from './root-equivalent';
+
+export type { DropWarning } from './root-equivalent';
 
 export type { Id };
 
@@ -32,6 +36,15 @@ export interface DropOptions {
   noNewPrivileges?: boolean;
   /** Set and lock SECBIT_NOROOT and SECBIT_NO_SETUID_FIXUP, and lock keep-caps off. Default false. */
   lockSecurebits?: boolean;
+  /**
+   * Keep the controlling terminal. Default false: after the drop the process gives up the
+   * terminal it was started from (a root shell's), so nothing it runs can push keystrokes into
+   * that shell with TIOCSTI. It keeps its descriptors to the terminal (reading and writing work,
+   * Ctrl-C still reaches its process group); what needs a controlling terminal (job control in an
+   * interactive shell, programs that open /dev/tty for a password) needs keepTerminal: true, and
+   * should then be started on its own pseudo-terminal rather than root's (as su --pty does).
+   */
+  keepTerminal?: boolean;
 }
 
 export interface BroadcastTiming {
@@ -51,8 +64,18 @@ export interface DropResult {
   capabilities: string;
   /** Threads whose credentials were verified in /proc/self/task after the drop. */
   threads: number;
-  /** Whether the call proved that uid 0 cannot be regained (false only when cap_setuid is kept). */
+  /**
+   * Whether the call proved that uid 0 cannot be regained: setresuid(-1, 0, -1) and raising a
+   * dropped capability both failed. False when a kept capability gives root back anyway
+   * (see rootRegainable), since the probe proves nothing then.
+   */
   regainRootChecked: boolean;
+  /** Whether a kept capability gives root back (cap_setuid, cap_sys_admin, cap_dac_override, ...: see warnings). */
+  rootRegainable: boolean;
+  /** One entry per root-equivalent capability kept, and for group 0; each was also emitted with process.emitWarning(). */
+  warnings: DropWarning[];
+  /** 'released': the controlling terminal was given up; 'kept': keepTerminal; 'none': there was none. */
+  terminal: 'released' | 'kept' | 'none';
   /** Wall time of the whole native drop, in milliseconds. */
   ms: number;
   broadcasts: BroadcastTiming[];
@@ -76,6 +99,7 @@ function resolveUser(user: Id): { uid: number; entry: RawUser | null } {
 }
 
 function resolveGroup(group: Id, what: string): number {
+  if (typeof group === 'number') return group; // an id is an id: no NSS lookup (65,536 of them would take seconds)
   const native = binding();
   const entry: RawGroup | null = native.lookupGroup(group);
   if (entry) return entry.gid;
@@ -97,6 +121,13 @@ export interface ResolvedDrop {
   ambient: boolean;
   noNewPrivileges: boolean;
   lockSecurebits: boolean;
+  keepTerminal: boolean;
+  /** The user database entry of the target user, if it has one (for exec --reset-env). */
+  account: { name: string; home: string; shell: string } | null;
+  /** Root-equivalent capabilities kept and group 0, with reasons. */
+  warnings: DropWarning[];
+  /** Whether a kept capability gives root back. */
+  rootRegainable: boolean;
 }
 
 /**
@@ -138,6 +169,7 @@ function resolve(options: DropOptions): ResolvedDrop {
   const ambient = checkBoolean(own('ambient'), 'ambient');
   const noNewPrivileges = checkBoolean(own('noNewPrivileges'), 'noNewPrivileges');
   const lockSecurebits = checkBoolean(own('lockSecurebits'), 'lockSecurebits');
+  const keepTerminal = checkBoolean(own('keepTerminal'), 'keepTerminal');
   const sgOption = checkSupplementaryGroups(own('supplementaryGroups'));
 
   const notPermitted = effectiveNotPermitted(capabilities);
@@ -161,6 +193,10 @@ function resolve(options: DropOptions): ResolvedDrop {
   }
   groups = [...new Set(groups)].sort((a, b) => a - b);
 
+  // What only the system can tell: ngroups_max, user namespace maps, chroot search access.
+  precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks: capabilities.masks, ambient, lockSecurebits });
+  const { warnings, rootRegainable } = rootEquivalence(capabilities.permitted, gid, groups);
+
   return {
     uid,
     gid,
@@ -171,6 +207,10 @@ function resolve(options: DropOptions): ResolvedDrop {
     ambient,
     noNewPrivileges,
     lockSecurebits,
+    keepTerminal,
+    account: entry ? { name: entry.name, home: entry.dir, shell: entry.shell } : null,
+    warnings,
+    rootRegainable,
   };
 }
 
@@ -188,13 +228,7 @@ export function keptSet(plan: ResolvedDrop): CapabilitySet {
  * irreversible step never returns: privdrop writes a diagnostic to stderr and aborts.
  */
 export function dropPrivileges(options: DropOptions): DropResult {
-  // worker_threads is loaded here, not when privdrop is: most programs never call this.
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  if (!(require('worker_threads') as typeof import('worker_threads')).isMainThread) {
-    throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, 'dropPrivileges() must be called from the main thread, not from a Worker', {
-      step: 'validate',
-    });
-  }
+  checkMainThread();
   const start = process.hrtime.bigint();
   const trace = debugEnabled() ? (require('./drop-trace') as typeof import('./drop-trace')) : undefined; // NODE_DEBUG=privdrop
   trace?.traceStart();
@@ -206,27 +240,72 @@ export function dropPrivileges(options: DropOptions): DropResult {
     throw e;
   }
   trace?.traceResolved(plan, keptSet(plan).toString(), start);
-  const raw = binding().drop({
-    uid: plan.uid,
-    gid: plan.gid,
-    groups: plan.groups,
-    capabilities: plan.capabilities.masks,
-    boundingSet: plan.trimBounding ? 'retained' : 'unchanged',
-    ambient: plan.ambient,
-    noNewPrivileges: plan.noNewPrivileges,
-    lockSecurebits: plan.lockSecurebits,
-    chroot: plan.chroot,
-  });
+  return dropPlan(plan, { trace, start });
+}
+
+function checkMainThread(): void {
+  // worker_threads is loaded here, not when privdrop is: most programs never call this.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (!(require('worker_threads') as typeof import('worker_threads')).isMainThread) {
+    throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, 'dropPrivileges() must be called from the main thread, not from a Worker', {
+      step: 'validate',
+    });
+  }
+}
+
+/**
+ * Drops exactly the plan resolveDropOptions() returned (the CLI checks a plan, prints it, and
+ * drops that one: names are resolved once). Internal: not exported from the package.
+ */
+export function dropPlan(
+  plan: ResolvedDrop,
+  { emitWarnings = true, trace, start = process.hrtime.bigint() }: { emitWarnings?: boolean; trace?: typeof import('./drop-trace'); start?: bigint } = {},
+): DropResult {
+  checkMainThread();
+  // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
+  const terminal = binding().openTerminal();
+  let raw: RawDropResult;
+  try {
+    raw = binding().drop({
+      uid: plan.uid,
+      gid: plan.gid,
+      groups: plan.groups,
+      capabilities: plan.capabilities.masks,
+      boundingSet: plan.trimBounding ? 'retained' : 'unchanged',
+      ambient: plan.ambient,
+      noNewPrivileges: plan.noNewPrivileges,
+      lockSecurebits: plan.lockSecurebits,
+      chroot: plan.chroot,
+    });
+  } catch (e) {
+    binding().closeTerminal(terminal); // nothing was changed: the terminal stays as it was
+    throw e;
+  }
   trace?.traceDone(raw, start);
+  // Root's terminal: given up unless asked to keep it (aborts if that fails: the drop is done).
+  let terminalState: DropResult['terminal'] = 'none';
+  if (terminal.fd >= 0 && !plan.keepTerminal) {
+    binding().releaseTerminal(terminal);
+    terminalState = 'released';
+  } else if (terminal.fd >= 0) {
+    binding().closeTerminal(terminal);
+    terminalState = 'kept';
+  }
   // Node caches the working directory; the native chdir('/') after chroot bypassed it.
   if (plan.chroot) process.chdir('/');
+  if (emitWarnings) {
+    for (const w of plan.warnings) process.emitWarning(w.message, { code: w.code, detail: `privdrop: ${w.subject}` });
+  }
   return {
     uid: plan.uid,
     gid: plan.gid,
     groups: plan.groups,
     capabilities: keptSet(plan).toString(),
     threads: raw.threads,
-    regainRootChecked: raw.regainChecked,
+    regainRootChecked: raw.regainChecked && !plan.rootRegainable,
+    rootRegainable: plan.rootRegainable,
+    warnings: plan.warnings.map((w) => ({ ...w })),
+    terminal: terminalState,
     ms: raw.ms,
     broadcasts: raw.broadcasts.map((b) => ({ ...b })),
   };

@@ -28,6 +28,8 @@ export const ErrorCodes = {
   INVALID_CHROOT: 'ERR_PRIVDROP_INVALID_CHROOT',
   /** A configuration file could not be read or parsed. */
   INVALID_CONFIG: 'ERR_PRIVDROP_INVALID_CONFIG',
+  /** A configuration file (or a directory above it) could be written by a user other than root: it is not read. */
+  UNSAFE_CONFIG: 'ERR_PRIVDROP_UNSAFE_CONFIG',
   /** execve failed: the command could not be run. */
   EXEC_FAILED: 'ERR_PRIVDROP_EXEC_FAILED',
   /** The command to execute was not found. */

@@ -15,6 +15,7 @@
 #include "listen.h"
 #include "platform.h"
 #include "probes.h"
+#include "session.h"
 
 namespace {
 
@@ -356,6 +357,47 @@ Napi::Value ExecJs(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- the root session: controlling terminal, chroot search access (native/session.h) --------
+
+Napi::Value OpenTerminalJs(const Napi::CallbackInfo& info) {
+  privdrop::TerminalHandle t = privdrop::OpenControllingTerminal();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("fd", Napi::Number::New(info.Env(), t.fd));
+  o.Set("leader", Napi::Boolean::New(info.Env(), t.leader));
+  return o;
+}
+
+privdrop::TerminalHandle TerminalArg(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsObject()) ThrowArg(info.Env(), "terminal must be an object");
+  Napi::Object o = info[0].As<Napi::Object>();
+  Napi::Value fd = o.Get("fd");
+  if (!fd.IsNumber()) ThrowArg(info.Env(), "terminal.fd must be a number");
+  privdrop::TerminalHandle t;
+  t.fd = fd.As<Napi::Number>().Int32Value();
+  t.leader = BoolProp(o, "leader");
+  return t;
+}
+
+Napi::Value ReleaseTerminalJs(const Napi::CallbackInfo& info) {
+  privdrop::ReleaseControllingTerminal(TerminalArg(info));
+  return info.Env().Undefined();
+}
+
+Napi::Value CloseTerminalJs(const Napi::CallbackInfo& info) {
+  privdrop::CloseTerminalHandle(TerminalArg(info));
+  return info.Env().Undefined();
+}
+
+Napi::Value SearchAccessJs(const Napi::CallbackInfo& info) {
+  std::string path = StringArg(info, 0, "path");
+  const char* syscall = "";
+  int err = privdrop::SearchAccess(path, &syscall);
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("errno", Napi::Number::New(info.Env(), err));
+  o.Set("syscall", Napi::String::New(info.Env(), syscall));
+  return o;
+}
+
 // ---- run-time capabilities (capset.h, listen.h) ----------------------------------------
 
 Napi::Value SetCapabilitiesJs(const Napi::CallbackInfo& info) {
@@ -464,6 +506,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probeBroadcast", Napi::Function::New(env, ProbeBroadcastJs));
   exports.Set("glibcSetgroupsBroadcast", Napi::Function::New(env, GlibcSetgroupsBroadcastJs));
   exports.Set("exec", Napi::Function::New(env, ExecJs));
+  exports.Set("openTerminal", Napi::Function::New(env, OpenTerminalJs));
+  exports.Set("releaseTerminal", Napi::Function::New(env, ReleaseTerminalJs));
+  exports.Set("closeTerminal", Napi::Function::New(env, CloseTerminalJs));
+  exports.Set("searchAccess", Napi::Function::New(env, SearchAccessJs));
   exports.Set("setCapabilities", Napi::Function::New(env, SetCapabilitiesJs));
   exports.Set("windowEnter", Napi::Function::New(env, WindowEnterJs));
   exports.Set("windowLeave", Napi::Function::New(env, WindowLeaveJs));

@@ -22,6 +22,7 @@
 #include "fatal.h"
 #include "faults.h"
 #include "platform.h"
+#include "session.h"
 #include "status.h"
 #include "thread_ops.h"
 
@@ -64,6 +65,15 @@ unsigned LastCap() {
   ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, syscall, step, what);
 }
 
+// The checked chroot directory's descriptor, for the length of a drop.
+struct ChrootDir {
+  int fd = -1;
+  ChrootDir() = default;
+  ~ChrootDir() { if (fd >= 0) close(fd); }
+  ChrootDir(const ChrootDir&) = delete;
+  ChrootDir& operator=(const ChrootDir&) = delete;
+};
+
 // What validation learns and the later steps use.
 struct Context {
   explicit Context(const DropPlan& p) : plan(p) {}
@@ -83,6 +93,8 @@ struct Context {
   unsigned long newSecurebits = 0;
   bool useKeepcaps = false;
   ThreadCreds want;                 // what every thread must show at the end
+  ChrootDir jail;                   // the chroot directory as checked: chroot() goes through it
+  SharedKeyring keyring;            // the drop's one new session keyring (created after the rehearsal)
 };
 
 // ---- validate: nothing here changes the process ---------------------------------------------
@@ -189,13 +201,18 @@ void Validate(Context& c) {
   if (!plan.chroot.empty()) {
     if (plan.chroot[0] != '/')
       Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_CHROOT", "the chroot directory must be an absolute path", EINVAL);
-    int fd = Fault("open-chroot") ? (errno = EPERM, -1) : open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) {
+    // Opened once: the directory checked here is the one chroot() gets (fchdir, chroot(".")), so
+    // a rename on its path in between cannot move the jail.
+    c.jail.fd = Fault("open-chroot") ? (errno = EPERM, -1) : open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (c.jail.fd < 0) {
       int e = errno;
       Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_CHROOT",
              "the chroot directory " + plan.chroot + " cannot be used: " + strerror(e), e, "open");
     }
-    close(fd);
+    const char* call = "";
+    if (int e = SearchAccessAt(c.jail.fd, &call))
+      Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_CHROOT",
+             "the chroot directory " + plan.chroot + " cannot be searched by this process (chroot() needs to): " + strerror(e), e, call);
   }
 
   // What every thread must show at the end: the transition's target and what verify compares.
@@ -272,7 +289,8 @@ void Chroot(Context& c) {
     CapData raise = MakeCapData(c.cur.prm, c.cur.prm, c.cur.inh);
     if (int e = RawCapset("capset-raise", raise)) Fatal(kStepChroot, e, c.pid, "capset (raise effective for chroot)");
   }
-  if (Fault("chroot") || chroot(dir.c_str()) != 0) Fatal(kStepChroot, Fault("chroot") ? EPERM : errno, c.pid, dir);
+  if (Fault("fchdir") || fchdir(c.jail.fd) != 0) Fatal(kStepChroot, Fault("fchdir") ? EPERM : errno, c.pid, "fchdir to the checked " + dir);
+  if (Fault("chroot") || chroot(".") != 0) Fatal(kStepChroot, Fault("chroot") ? EPERM : errno, c.pid, dir);
   if (Fault("chdir") || chdir("/") != 0) Fatal(kStepChroot, Fault("chdir") ? EPERM : errno, c.pid, "chdir(\"/\") after chroot");
 }
 
@@ -280,6 +298,7 @@ void Chroot(Context& c) {
 
 BroadcastReport Transition(Context& c) {
   TransitionPlan t;
+  t.keyring = &c.keyring;
   t.raise = MakeCapData(c.cur.prm, c.cur.prm, c.cur.inh);
   t.dropBounding = c.trimMask;
   t.lastCap = c.lastCap;
@@ -373,6 +392,12 @@ DropResult Drop(const DropPlan& plan) {
     BroadcastReport rehearsal = Rehearse(c);
     result.broadcasts.push_back({kStepRehearse, rehearsal.ms, rehearsal.threads});
     timed(kStepRehearse, rehearsal.threads);
+
+    // One new session keyring for every thread (root's keys stay behind): created and joined by
+    // this thread after every check, so a failure to create it is still a coded error; the
+    // other threads join it by name first thing in the transition.
+    if (Fault("create-keyring")) RefuseSystem(kStepValidate, EPERM, "keyctl", "cannot create a new session keyring for the drop");
+    c.keyring = CreateSharedSessionKeyring();
   } catch (const std::bad_alloc&) {
     throw Error("ERR_PRIVDROP_SYSTEM", "out of memory before the drop; nothing was changed", ENOMEM, "", step);
   }

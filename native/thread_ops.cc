@@ -10,6 +10,7 @@
 #include <cerrno>
 
 #include "faults.h"
+#include "session.h"
 
 namespace privdrop {
 namespace {
@@ -29,6 +30,12 @@ int Raw(const char* fault, long nr, long a1, long a2 = 0, long a3 = 0) {
 // ---- the transition's steps ---------------------------------------------------------------
 
 using Step = int (*)(const TransitionPlan&);
+
+int SessionKeyring(const TransitionPlan& p) {
+  if (p.keyring == nullptr) return 0;
+  if (Fault("session-keyring")) return EPERM;
+  return JoinSharedSessionKeyring(*p.keyring);
+}
 
 int CapsetRaise(const TransitionPlan& p) { return RawCapset("capset-raise", p.raise); }
 
@@ -77,6 +84,7 @@ struct NamedStep {
 // setresuid; the ids need CAP_SETGID/CAP_SETUID, raised first; capset-final re-raises effective,
 // which the uid change emptied; the ambient set needs the kept sets first.
 constexpr NamedStep kTransitionSteps[] = {
+    {"session-keyring", &SessionKeyring},
     {"capset-raise", &CapsetRaise},   {"capbset-drop", &CapbsetDrop}, {"securebits", &Securebits},
     {"keepcaps-set", &KeepcapsSet},   {"setgroups", &Setgroups},      {"setresgid", &Setresgid},
     {"setresuid", &Setresuid},        {"capset-final", &CapsetFinal}, {"ambient-clear", &AmbientClear},
@@ -187,6 +195,11 @@ int RehearseOp(const void* a, const char** step) {
     else if (syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, 0UL, 0UL, 0UL) < 0) e = errno;
     else if (syscall(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL) < 0) e = errno;
     if (e) { *step = "prctl"; return e; }
+  }
+  if (p->keyctl) {
+    // KEYCTL_GET_KEYRING_ID (0) of KEY_SPEC_SESSION_KEYRING (-3), not creating one: the transition's keyctl.
+    int e = Fault("keyctl", "rehearse") ? EPERM : syscall(SYS_keyctl, 0L, -3L, 0L, 0L, 0L) >= 0 ? 0 : errno;
+    if (e != 0 && e != ENOSYS && e != ENOKEY) { *step = "keyctl"; return e; }
   }
   return 0;
 }

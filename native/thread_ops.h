@@ -17,6 +17,8 @@
 
 namespace privdrop {
 
+struct SharedKeyring;  // session.h
+
 struct CapData {
   __user_cap_header_struct header;
   __user_cap_data_struct data[2];
@@ -59,12 +61,15 @@ struct RehearsalPlan {
   bool setresgid = false;            // setresgid(-1, -1, -1)
   bool setresuid = false;            // setresuid(-1, -1, -1)
   bool prctl = true;                 // the prctl reads: bounding set, keep-caps, securebits, ambient, no_new_privs
+  bool keyctl = true;                // keyctl(KEYCTL_GET_KEYRING_ID) of the session keyring (ENOSYS: no keys, fine)
 };
 
 // ThreadOp (broadcast.h) over a RehearsalPlan. Fault names: "<call>:rehearse".
 int RehearseOp(const void* plan, const char** step);
 
 // The whole drop on one thread, in this order (each step skipped when the plan does not need it):
+//   session-keyring keyctl(KEYCTL_JOIN_SESSION_KEYRING, name): the drop's one new session keyring
+//                   (before the uid change: joining by name needs the owner's, root's, Search right)
 //   capset-raise    capset: effective = permitted (setuid & co. and PR_CAPBSET_DROP need it)
 //   capbset-drop    prctl(PR_CAPBSET_DROP) for each capability not kept
 //   securebits      prctl(PR_SET_SECUREBITS) (lockSecurebits)
@@ -78,6 +83,7 @@ int RehearseOp(const void* plan, const char** step);
 //   keepcaps-clear  prctl(PR_SET_KEEPCAPS, 0)
 //   no-new-privs    prctl(PR_SET_NO_NEW_PRIVS, 1) (noNewPrivileges)
 struct TransitionPlan {
+  const SharedKeyring* keyring = nullptr;  // null or serial 0: no keyring step (a kernel without keys)
   CapData raise{};
   uint64_t dropBounding = 0;         // capabilities to drop from the bounding set
   unsigned lastCap = 0;

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 missing_debian() {
   local pkgs=() p
-  for p in g++ make cmake python3 pkg-config libcap-dev libcap2-bin gdb iproute2 openssl; do
+  for p in g++ make cmake python3 pkg-config libcap-dev libcap2-bin gdb iproute2 openssl keyutils; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
   done
   echo "${pkgs[*]:-}"

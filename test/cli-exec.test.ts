@@ -243,7 +243,8 @@ describeAsRoot('privdrop exec, as root', () => {
     const flags = ['--user', 'nobody', '--group', 'nogroup', '--groups', 'clear', '--caps', 'cap_net_bind_service+ep', '--no-new-privs'];
     const dryRun = (...args: string[]) => {
       const r = privdrop('exec', '--dry-run', ...args, '--', 'true');
-      expect(r.stderr).toBe('');
+      // Kept root-equivalent capabilities (cap_chown) are warned about: issue 10.
+      expect(r.stderr.replace(/^privdrop exec: warning: .*\n/gm, '')).toBe('');
       expect(r.status).toBe(0);
       return r.stdout;
     };

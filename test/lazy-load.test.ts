@@ -35,7 +35,7 @@ test('each lazy export loads its own module on first read, and is that module’
   expect(r.stderr).toBe('');
   expect(r.json).toEqual({
     config: true,
-    afterConfig: ['config/index.js', 'config/json.js', 'config/keys.js', 'config/source.js', 'config/stanza.js'],
+    afterConfig: ['config/index.js', 'config/json.js', 'config/keys.js', 'config/source.js', 'config/stanza.js', 'config/trust.js'],
     format: true,
     read: true,
     drop: true,

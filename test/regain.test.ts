@@ -74,6 +74,11 @@ const ATTEMPTS = `
   a.procEnvironRoot = attempt(() => fs.readFileSync('/proc/' + rootChild.pid + '/environ'));
   // PTRACE_ATTACH = 16
   a.ptraceRoot = py('libc = ctypes.CDLL(None, use_errno=True)\\nr = libc.ptrace(16, ' + rootChild.pid + ', 0, 0)\\nprint("ok" if r == 0 else errno.errorcode[ctypes.get_errno()])');
+  // TIOCSTI = 0x5412: push a keystroke into the terminal the process was started from (a root
+  // shell's, here a pty whose session leader stands in for the shell: test/fixtures/with-tty.py).
+  a.tiocsti = (() => { const r = cp.spawnSync('/usr/bin/python3', ['-c', 'import errno, fcntl, termios\\ntry:\\n fcntl.ioctl(0, termios.TIOCSTI, b" "); print("ok")\\nexcept OSError as e:\\n print(errno.errorcode[e.errno])'], { encoding: 'utf8', stdio: [0, 'pipe', 'pipe'] }); return r.stdout.trim() || r.stderr.trim(); })();
+  a.keyring = (() => { const r = run('/usr/bin/keyctl', ['print', keyId]); return r.status === 0 ? (r.stdout.trim() === 's3cret' ? 'ok' : r.stdout.trim()) : /denied/.test(r.stderr) ? 'EACCES' : r.stderr || 'status ' + r.status; })();
+  a.ctty = (() => { try { fs.closeSync(fs.openSync('/dev/tty', 'r')); return 'ok'; } catch (e) { return e.code; } })();
   const gdb = run('/usr/bin/gdb', ['-batch', '-nx', '-p', String(rootChild.pid), '-ex', 'info registers rip']);
   a.gdbRoot = /Operation not permitted/.test((gdb.stdout || '') + (gdb.stderr || '')) ? 'EPERM' : (gdb.error || 'status ' + gdb.status + ' ' + String(gdb.stdout).split('\\n').filter((l) => /rip|ptrace/.test(l)).join(' '));
 `;
@@ -106,6 +111,9 @@ function dropAndAttempt(options: Record<string, unknown>) {
     const paths = ${JSON.stringify(paths)};
     // A root process that exists before the drop (a child of this one).
     const rootChild = require('child_process').spawn('sleep', ['60'], { stdio: 'ignore' });
+    // A key in root's session keyring that only a possessor may read (the run starts in a new one).
+    const keyId = require('child_process').execFileSync('/usr/bin/keyctl', ['add', 'user', 'regain-secret', 's3cret', '@s']).toString().trim();
+    require('child_process').execFileSync('/usr/bin/keyctl', ['setperm', keyId, '0x3f010000']);
     await new Promise((res) => setTimeout(res, 50));
     const d = tryDrop(${JSON.stringify({ user: 'nobody', capabilities: 'cap_net_bind_service+ep', ...options })});
     if (!d.ok) { report({ d }); rootChild.kill(); return; }
@@ -114,7 +122,7 @@ function dropAndAttempt(options: Record<string, unknown>) {
     const rootAlive = (() => { try { return fs.readFileSync('/proc/' + rootChild.pid + '/status', 'utf8').match(/^Uid:\\s*(\\d+)/m)[1] === '0'; } catch { return false; } })();
     report({ d, a, s, rootAlive });
     process.exit(0);
-  `, { timeoutMs: 60000 });
+  `, { timeoutMs: 60000, wrapper: ['/usr/bin/python3', path.join(repoRoot, 'test', 'fixtures', 'with-tty.py')] });
   return r;
 }
 
@@ -138,6 +146,8 @@ function markdownTable(): string {
     killRoot: 'kill(SIGTERM) a root process started before the drop', signal0Root: 'kill(pid, 0) of that process',
     procMemRoot: 'open /proc/<root pid>/mem', procEnvironRoot: 'read /proc/<root pid>/environ',
     ptraceRoot: 'ptrace(PTRACE_ATTACH) that process', gdbRoot: 'gdb -p <root pid>',
+    keyring: "keyctl print: a possessor-only key in root's session keyring",
+    tiocsti: "ioctl(TIOCSTI) into the root shell's terminal it was started from", ctty: 'open /dev/tty (that terminal, as controlling terminal)',
   };
   const out = [line(['attempt', ...names]), line(['---', ...names.map(() => '---')])];
   for (const key of Object.keys(label)) {
@@ -185,6 +195,10 @@ describeAsRoot('after a drop, no way back gains anything that was not kept', () 
     expect({ kill: a.killRoot, signal0: a.signal0Root, mem: a.procMemRoot, environ: a.procEnvironRoot, ptrace: a.ptraceRoot, gdb: a.gdbRoot })
       .toEqual({ kill: 'EPERM', signal0: 'EPERM', mem: 'EACCES', environ: 'EACCES', ptrace: 'EPERM', gdb: 'EPERM' });
     expect(r.json.rootAlive).toBe(true);
+    // Root's terminal: given up by the drop, so nothing can be pushed into it (issue 10).
+    expect({ tiocsti: a.tiocsti, ctty: a.ctty }).toEqual({ tiocsti: 'EPERM', ctty: 'ENXIO' });
+    // Root's session keyring: left behind, every thread is in a new one (issue 10).
+    expect(a.keyring).toBe('EACCES');
 
     // exec of setuid-root and file-capability programs: what the kernel grants, as measured.
     const suid: ExecResult = a.setuidExec;

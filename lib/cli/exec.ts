@@ -6,7 +6,7 @@ import { binding } from '../binding';
 import type { CapabilityName } from '../capabilities';
 import { hasFlag, optionValue, parseArgs, UsageError } from './args';
 import { readSecurityConfig } from '../config';
-import { DropOptions, dropPrivileges, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
+import { DropOptions, dropPlan, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
 import { ErrorCodes, PrivdropError, withStep } from '../errors';
 import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet, toCapabilitySet } from '../options';
 import { permittedOnlyCapabilities, permittedOnlyProblem, programFile } from '../permitted-only';
@@ -42,8 +42,18 @@ Options:
   --lock-securebits      set and lock noroot and no_setuid_fixup (root has no special powers)
   --keep-fd N            keep file descriptor N open in COMMAND (repeatable); 0-2 are always
                          kept, every other inherited descriptor is closed
+  --keep-terminal        keep the controlling terminal (default: give it up after the drop,
+                         so COMMAND cannot push keystrokes into the root shell that started
+                         it with TIOCSTI; COMMAND still reads and writes the terminal and gets
+                         Ctrl-C). Needed by what wants a controlling terminal (job control,
+                         /dev/tty prompts): run those on their own pty (su --pty) instead
+  --reset-env            clear the environment except TERM; set HOME, USER, LOGNAME, SHELL
+                         from the user's entry and PATH=/usr/local/bin:/usr/bin:/bin (COMMAND
+                         is then looked up in that PATH), as setpriv --reset-env does
   --config FILE          read these settings from FILE (JSON or a Security { } stanza);
-                         options given here override the file
+                         options given here override the file. The file (and every directory
+                         above it, symlinks followed) must be owned by root (or by you) and
+                         not writable by group or others, as sshd's StrictModes requires
   --dry-run              check everything and print what would be done, change nothing
   -h, --help             show this help
 
@@ -67,6 +77,8 @@ const SPECS = {
   'no-new-privs': { value: false },
   'lock-securebits': { value: false },
   'keep-fd': { value: true, repeat: true },
+  'keep-terminal': { value: false },
+  'reset-env': { value: false },
   config: { value: true },
   'dry-run': { value: false },
   help: { value: false },
@@ -92,6 +104,8 @@ const ALIASES: Record<string, string> = {
 };
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** --reset-env's PATH for the (never root) target user. */
+const RESET_PATH = '/usr/local/bin:/usr/bin:/bin';
 const O_CLOEXEC = 0o2000000;
 
 export interface ExecRequest {
@@ -99,6 +113,7 @@ export interface ExecRequest {
   command: string[];
   keepFds: number[];
   dryRun: boolean;
+  resetEnv: boolean;
   /** --permitted-only: capabilities COMMAND gets permitted but not effective (lib/permitted-only.ts). */
   permittedOnly: CapabilityName[];
   /** The program file the check read (set by runExec). */
@@ -158,8 +173,9 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
   }
   if (hasFlag(parsed, 'no-new-privs')) options.noNewPrivileges = true;
   if (hasFlag(parsed, 'lock-securebits')) options.lockSecurebits = true;
+  if (hasFlag(parsed, 'keep-terminal')) options.keepTerminal = true;
   if (options.user === undefined) throw new UsageError('no user given: use --user USER (or user in --config)', 'exec');
-  return { options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run'), permittedOnly };
+  return { options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run'), permittedOnly, resetEnv: hasFlag(parsed, 'reset-env') };
 }
 
 /** The path's file status as seen from inside `root`: absolute symlinks stay inside it, as after chroot. */
@@ -276,6 +292,9 @@ export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: 
     ['chroot', plan.chroot || '(none)'],
     ['no_new_privs', plan.noNewPrivileges ? 'set' : 'unchanged'],
     ['securebits', plan.lockSecurebits ? 'noroot, no_setuid_fixup, locked' : 'unchanged'],
+    ['root regain', plan.rootRegainable ? `yes (${plan.warnings.filter((w) => w.code === 'PRIVDROP_ROOT_EQUIVALENT_CAPABILITY').map((w) => w.subject).join(', ')})` : 'no'],
+    ['terminal', plan.keepTerminal ? 'kept' : 'given up after the drop'],
+    ['environment', request.resetEnv ? 'reset (HOME USER LOGNAME SHELL PATH TERM)' : 'inherited'],
     ['command', [cmd.file, ...request.command.slice(1)].map(shellQuote).join(' ')],
     ['argv[0]', shellQuote(request.command[0])],
     ['keep fds', [0, 1, 2, ...request.keepFds].join(' ')],
@@ -287,8 +306,32 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** setpriv --reset-env's environment for the target user: TERM kept, everything else replaced. */
+export function resetEnvironment(plan: ResolvedDrop, term = process.env.TERM): Record<string, string> {
+  if (!plan.account) {
+    throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--reset-env needs a user in the user database; uid ${plan.uid} has no entry`);
+  }
+  const env: Record<string, string> = {
+    HOME: plan.account.home,
+    USER: plan.account.name,
+    LOGNAME: plan.account.name,
+    SHELL: plan.account.shell || '/bin/sh',
+    PATH: RESET_PATH,
+  };
+  if (term !== undefined) env.TERM = term;
+  return env;
+}
+
+interface CheckedExec {
+  request: ExecRequest;
+  /** The plan that was checked: the one that is dropped (names are resolved once). */
+  plan: ResolvedDrop;
+  cmd: ResolvedCommand;
+  env: NodeJS.ProcessEnv;
+}
+
 /** Everything `privdrop exec` checks before the drop: the request, the plan, COMMAND, the descriptors. */
-function checkExec(args: string[], out: (s: string) => void): { request: ExecRequest; cmd: ResolvedCommand } | number {
+function checkExec(args: string[], out: (s: string) => void, err: (s: string) => void): CheckedExec | number {
   const request = execRequest(args);
   if (request === 'help') {
     out(EXEC_HELP);
@@ -298,10 +341,11 @@ function checkExec(args: string[], out: (s: string) => void): { request: ExecReq
   if (plan.chroot && !statInRoot('/', plan.chroot)?.isDirectory()) {
     throw new PrivdropError(ErrorCodes.INVALID_CHROOT, `--chroot ${plan.chroot}: no such directory`, { path: plan.chroot });
   }
-  const cmd = resolveCommand(request.command[0], plan.chroot);
+  const env = request.resetEnv ? resetEnvironment(plan) : process.env;
+  const cmd = resolveCommand(request.command[0], plan.chroot, request.resetEnv ? RESET_PATH : undefined);
   checkExecutableBy(cmd, plan, request.command[0]);
   if (request.permittedOnly.length) {
-    const file = programFile(cmd.file, plan.chroot || '/', process.env.PATH || DEFAULT_PATH);
+    const file = programFile(cmd.file, plan.chroot || '/', request.resetEnv ? RESET_PATH : process.env.PATH || DEFAULT_PATH);
     const problem = permittedOnlyProblem(file, request.permittedOnly);
     if (problem) throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--permitted-only: ${problem}`, { path: file, step: 'validate' });
     request.permittedOnlyFile = file;
@@ -313,27 +357,30 @@ function checkExec(args: string[], out: (s: string) => void): { request: ExecReq
       throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
     }
   }
+  // Printed now: COMMAND replaces this process before process.emitWarning() would print.
+  for (const w of plan.warnings) err(`privdrop exec: warning: ${w.message}\n`);
   if (request.dryRun) {
     out(describePlan(plan, cmd, request));
     return 0;
   }
-  return { request, cmd };
+  return { request, plan, cmd, env };
 }
 
 /** Runs `privdrop exec`. Returns an exit status only for --help and --dry-run; otherwise execs or throws. */
-export function runExec(args: string[], out: (s: string) => void): number {
-  let checked: { request: ExecRequest; cmd: ResolvedCommand } | number;
+export function runExec(args: string[], out: (s: string) => void, err: (s: string) => void = (s) => process.stderr.write(s)): number {
+  let checked: CheckedExec | number;
   try {
-    checked = checkExec(args, out);
+    checked = checkExec(args, out, err);
   } catch (e) {
     throw withStep(e, 'validate'); // nothing has changed yet
   }
   if (typeof checked === 'number') return checked;
-  const { request, cmd } = checked;
+  const { request, plan, cmd } = checked;
   // Read before the drop: after a chroot there may be no /proc.
   const leaking = leakingFds(new Set(request.keepFds));
-  const env = Object.entries(process.env).map(([k, v]) => `${k}=${v ?? ''}`);
-  dropPrivileges(request.options);
+  const env = Object.entries(checked.env).map(([k, v]) => `${k}=${v ?? ''}`);
+  // The plan checked above, not the options again: NSS may answer differently a second time.
+  dropPlan(plan, { emitWarnings: false });
   for (const fd of leaking) {
     try {
       fs.closeSync(fd);

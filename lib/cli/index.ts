@@ -86,7 +86,7 @@ export function run(
         out(`privdrop ${version()}\n`);
         return EXIT.OK;
       case 'exec':
-        return runExec(rest, out);
+        return runExec(rest, out, err);
       case 'show':
         return runShow(rest, out);
       case 'parse':

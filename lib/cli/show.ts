@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import { binding } from '../binding';
 import { hasFlag, parseArgs, UsageError } from './args';
 import { ErrorCodes, PrivdropError } from '../errors';
-import { CAPABILITY_SETS, formatState, hexMask } from '../state/format';
+import { CAPABILITY_SETS, formatState, hexMask, terminalSafeJson } from '../state/format';
 import { compareThreads, decodeSecurebits, IdSet, processState, readThreads, Securebits, StateDifference, ThreadState } from '../state/read';
 
 export const SHOW_HELP = `Usage: privdrop show [PID] [--json]
@@ -140,6 +140,7 @@ export function runShow(args: string[], out: (s: string) => void): number {
     if (!/^[1-9]\d{0,9}$/.test(arg) || Number(arg) > 0x7fffffff) throw new UsageError(`PID must be a positive number, got ${JSON.stringify(arg)}`, 'show');
     pid = Number(arg);
   }
-  out(hasFlag(parsed, 'json') ? JSON.stringify(showState(pid), null, 2) + '\n' : formatShown(pid));
+  // Names are the process's own text: escaped so they cannot drive the terminal (JSON too).
+  out(hasFlag(parsed, 'json') ? terminalSafeJson(JSON.stringify(showState(pid), null, 2)) + '\n' : formatShown(pid));
   return 0;
 }

@@ -10,6 +10,7 @@ import { JSON_KEYS, KeySpec, STANZA_KEYS } from './keys';
 import { parseJson, jsonValue } from './json';
 import { Located, Source } from './source';
 import { parseStanza, stanzaValue } from './stanza';
+import { checkConfigTrust, checkTrustedFile } from './trust';
 
 /** What a config file may set: DropOptions, each one optional (the command line can add the rest). */
 export type SecurityConfig = Partial<DropOptions>;
@@ -81,6 +82,8 @@ function parseConfigText(text: string, path: string, needUser: boolean): Securit
 function readAtMost(path: string, limit: number): string {
   const fd = fs.openSync(path, 'r');
   try {
+    // What was opened is what was checked (a swap between the walk and the open is caught here).
+    checkTrustedFile(path, path, fs.fstatSync(fd));
     const buf = Buffer.alloc(limit + 1);
     let length = 0;
     for (let n; length <= limit && (n = fs.readSync(fd, buf, length, limit + 1 - length, null)) > 0; ) length += n;
@@ -97,6 +100,7 @@ function readAtMost(path: string, limit: number): string {
 export function readSecurityConfig(path: string): SecurityConfig {
   if (typeof path !== 'string' || path === '') throw new TypeError('the config path must be a non-empty string');
   let text: string;
+  checkConfigTrust(path);
   try {
     const size = fs.statSync(path).size;
     if (size > MAX_CONFIG_BYTES) {

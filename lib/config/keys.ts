@@ -21,6 +21,7 @@ const TABLE: Readonly<Record<OptionName, { kind: Kind; stanza: readonly string[]
   ambient: { kind: 'boolean', stanza: ['ambient'], json: 'ambient' },
   noNewPrivileges: { kind: 'boolean', stanza: ['no_new_privs'], json: 'noNewPrivileges' },
   lockSecurebits: { kind: 'boolean', stanza: ['lock_securebits'], json: 'lockSecurebits' },
+  keepTerminal: { kind: 'boolean', stanza: ['keep_terminal'], json: 'keepTerminal' },
 };
 
 // Keys that must never become object properties, whatever the format.

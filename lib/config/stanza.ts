@@ -56,10 +56,14 @@ export function parseStanza(src: Source): Entries {
       const hint = FORBIDDEN_KEYS.has(key) ? '' : didYouMean(key, Object.keys(STANZA_KEYS));
       throw src.error(keyOffset, `unknown key "${k[0]}"${hint}; known keys: ${Object.keys(STANZA_KEYS).join(', ')}`);
     }
-    const earlier = entries.get(key);
+    // One option under two spellings (supplemental_groups, supplementary_groups) is one key.
+    const option = STANZA_KEYS[key].option;
+    const earlierKey = [...entries.keys()].find((e) => STANZA_KEYS[e].option === option);
+    const earlier = earlierKey === undefined ? undefined : entries.get(earlierKey);
     if (earlier) {
       const { line, column } = src.position(earlier.key.offset);
-      throw src.error(keyOffset, `key "${k[0]}" given twice (first at line ${line}, column ${column})`);
+      const as = earlierKey === key ? '' : ` as "${earlier.key.value}"`;
+      throw src.error(keyOffset, `key "${k[0]}" given twice (first${as} at line ${line}, column ${column})`);
     }
     while (text[i] === ' ' || text[i] === '\t') i++;
     if (text[i] !== '=') throw src.error(i, `expected "=" after "${k[0]}", found ${describeChar(text[i])}`);

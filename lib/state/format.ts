@@ -37,12 +37,38 @@ export function hexMask(m: CapabilityMask): string {
  * Aligned text: the process, uid, gid, groups, each capability set (mask and names), securebits,
  * no_new_privs, seccomp, and a per-thread table of the differing fields when threads disagree.
  */
+// C0 controls, DEL, C1 controls (0x9b is a one-byte CSI), and the Unicode line separators and
+// bidirectional overrides that reorder what a terminal shows.
+const CONTROL = /[\\\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A process or thread name (or an NSS name) as text safe to print on a terminal: control
+ * characters become \xNN (\uNNNN above 0xff) and a backslash becomes \\, so a process cannot
+ * send escape sequences to root's terminal through `privdrop show`. Printable text is unchanged.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    if (c === '\\') return '\\\\';
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+// What JSON.stringify leaves raw but a terminal may still act on: DEL, C1 controls, line
+// separators and bidi overrides. Only ever inside JSON strings, so \uXXXX keeps the same value.
+const JSON_UNSAFE = /[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/** JSON text safe to print on a terminal: the same JSON value, with those characters escaped. */
+export function terminalSafeJson(json: string): string {
+  return json.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function formatState(s: StateText): string {
   const lines: string[] = [];
   const row = (label: string, value: string) => lines.push((label.padEnd(LABEL_WIDTH) + value).trimEnd());
   const t = s.thread;
   const count = s.threads.length;
-  row('process', `${s.pid} (${s.command}), ${count} thread${count === 1 ? '' : 's'}`);
+  row('process', `${s.pid} (${escapeControl(s.command)}), ${count} thread${count === 1 ? '' : 's'}`);
   row('uid', formatIds(t.uid, s.userName));
   row('gid', formatIds(t.gid, s.groupName));
   const groupName = (id: number) => s.groupName?.(id) ?? null;
@@ -65,7 +91,7 @@ export function formatState(s: StateText): string {
     const whose = t.tid === s.pid ? "the main thread's" : `thread ${t.tid}'s`;
     row('threads', `DISAGREE on ${fields.join(', ')}; the values above are ${whose}`);
     const header = ['tid', 'name', ...fields];
-    const table = s.threads.map((th) => [String(th.tid), th.name, ...fields.map((f) => fieldValue(th, f) || '(none)')]);
+    const table = s.threads.map((th) => [String(th.tid), escapeControl(th.name), ...fields.map((f) => fieldValue(th, f) || '(none)')]);
     const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i].length)));
     const fmt = (cells: string[]) => ('  ' + cells.map((c, i) => c.padEnd(widths[i])).join('  ')).trimEnd();
     lines.push(fmt(header), ...table.map(fmt));
@@ -93,7 +119,7 @@ export function formatProcessState(state: ProcessState): string {
 }
 
 function named(id: number, name: string | null): string {
-  return name ? `${id} (${name})` : String(id);
+  return name ? `${id} (${escapeControl(name)})` : String(id);
 }
 
 function formatIds(ids: IdSet, nameOf?: (id: number) => string | null): string {

@@ -1,0 +1,146 @@
+#include "session.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "error.h"
+
+namespace privdrop {
+namespace {
+
+constexpr long kKeyctlGetKeyringId = 0;        // KEYCTL_GET_KEYRING_ID (linux/keyctl.h)
+constexpr long kKeyctlJoinSessionKeyring = 1;  // KEYCTL_JOIN_SESSION_KEYRING
+constexpr long kKeyctlSetperm = 5;             // KEYCTL_SETPERM
+constexpr long kKeySpecSessionKeyring = -3;    // KEY_SPEC_SESSION_KEYRING
+// Possessor: everything; owner (root): view, read, search, link. Group and others: nothing.
+constexpr unsigned long kSharedKeyringPerm = 0x3f000000UL | 0x001b0000UL;
+
+[[noreturn]] void FatalTerminal(const char* what, int err) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg,
+                   "privdrop: FATAL: the privileges were dropped but the controlling terminal could not be given "
+                   "up (%s: %s); aborting rather than return with root's terminal still attached (pid %d).\n",
+                   what, strerror(err), static_cast<int>(getpid()));
+  if (n > 0) {
+    ssize_t ignored = write(STDERR_FILENO, msg, static_cast<size_t>(n) < sizeof msg ? static_cast<size_t>(n) : sizeof msg - 1);
+    (void)ignored;
+  }
+  abort();
+}
+
+[[noreturn]] void FatalKeyring(const char* what, int err) {
+  char msg[512];
+  int n = snprintf(msg, sizeof msg,
+                   "privdrop: FATAL: the calling thread joined a new session keyring but %s failed: %s; "
+                   "aborting rather than go on with threads in different keyrings (pid %d).\n",
+                   what, strerror(err), static_cast<int>(getpid()));
+  if (n > 0) {
+    ssize_t ignored = write(STDERR_FILENO, msg, static_cast<size_t>(n) < sizeof msg ? static_cast<size_t>(n) : sizeof msg - 1);
+    (void)ignored;
+  }
+  abort();
+}
+
+}  // namespace
+
+TerminalHandle OpenControllingTerminal() {
+  TerminalHandle t;
+  // ENXIO (no controlling terminal) and any other failure mean: nothing to give up. A process
+  // that cannot open /dev/tty cannot name its terminal to TIOCSTI through it either, but it may
+  // still hold it on fd 0-2: TIOCGSID on those tells whether it is our controlling terminal.
+  t.fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (t.fd < 0) {
+    for (int fd = 0; fd <= 2 && t.fd < 0; fd++) {
+      pid_t sid = 0;
+      unsigned ptn = 0;
+      // TIOCGSID answers on a pty master whatever the session: skip masters (TIOCGPTN works only there).
+      if (ioctl(fd, TIOCGPTN, &ptn) != 0 && ioctl(fd, TIOCGSID, &sid) == 0) t.fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    }
+  }
+  t.leader = getsid(0) == getpid();
+  return t;
+}
+
+void ReleaseControllingTerminal(const TerminalHandle& t) {
+  if (t.fd < 0) return;
+  struct sigaction ignore {}, old {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  // A session leader giving up its terminal makes the kernel send SIGHUP and SIGCONT to the
+  // terminal's foreground process group, which usually includes this process.
+  if (t.leader && sigaction(SIGHUP, &ignore, &old) != 0) FatalTerminal("sigaction(SIGHUP)", errno);
+  int rc = ioctl(t.fd, TIOCNOTTY);
+  int err = errno;
+  if (t.leader) sigaction(SIGHUP, &old, nullptr);
+  if (rc != 0 && err != ENOTTY && err != EIO) FatalTerminal("ioctl(TIOCNOTTY)", err);
+  // Proof: TIOCGSID only answers for the caller's own controlling terminal (EIO: hung up).
+  pid_t sid = 0;
+  if (ioctl(t.fd, TIOCGSID, &sid) == 0) FatalTerminal("ioctl(TIOCGSID) still answers after TIOCNOTTY", EBUSY);
+  close(t.fd);
+}
+
+void CloseTerminalHandle(const TerminalHandle& t) {
+  if (t.fd >= 0) close(t.fd);
+}
+
+SharedKeyring CreateSharedSessionKeyring() {
+  SharedKeyring k;
+  uint64_t nonce = 0;
+  if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof nonce)) {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    nonce = static_cast<uint64_t>(ts.tv_nsec) ^ (static_cast<uint64_t>(ts.tv_sec) << 20);
+  }
+  snprintf(k.name, sizeof k.name, "privdrop:%d:%016llx", static_cast<int>(getpid()), static_cast<unsigned long long>(nonce));
+  long serial = syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, reinterpret_cast<long>(k.name), 0L, 0L, 0L);
+  if (serial < 0) {
+    int err = errno;
+    if (err == ENOSYS) return SharedKeyring{};
+    ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "keyctl", "validate", "cannot create a new session keyring for the drop");
+  }
+  k.serial = serial;
+  if (syscall(SYS_keyctl, kKeyctlSetperm, serial, kSharedKeyringPerm, 0L, 0L) != 0) {
+    FatalKeyring("keyctl(KEYCTL_SETPERM) on the new session keyring", errno);
+  }
+  return k;
+}
+
+int JoinSharedSessionKeyring(const SharedKeyring& k) {
+  if (k.serial == 0) return 0;
+  long serial = syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, reinterpret_cast<long>(k.name), 0L, 0L, 0L);
+  if (serial < 0) return errno;
+  // 0: it already was this thread's session keyring (the kernel returns 0 then, not the serial).
+  if (serial != 0 && serial != k.serial) return EBADE;  // found another keyring of that name: never expected
+  long now = syscall(SYS_keyctl, kKeyctlGetKeyringId, kKeySpecSessionKeyring, 0L, 0L, 0L);
+  return now == k.serial ? 0 : EBADE;
+}
+
+int SearchAccess(const std::string& path, const char** syscall) {
+  *syscall = "open";
+  int fd = open(path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return errno;
+  int err = SearchAccessAt(fd, syscall);
+  close(fd);
+  return err;
+}
+
+int SearchAccessAt(int dirFd, const char** syscall) {
+  *syscall = "faccessat";
+  // The same check chroot() and fchdir() make (MAY_EXEC on the directory), with the effective
+  // ids and capabilities (AT_EACCESS), on the directory that was opened.
+  return faccessat(dirFd, "", X_OK, AT_EACCESS | AT_EMPTY_PATH) == 0 ? 0 : errno;
+}
+
+}  // namespace privdrop
