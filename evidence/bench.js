@@ -17,6 +17,8 @@
 //
 // Goals (issue 9): native total <= 8x and whole first call <= 12x at 75 and 267 threads;
 // require('privdrop') <= 3 ms; per-thread cost flat from 11 to 1031 threads.
+// On a shared machine, `chrt -f 50 npm run bench` keeps other processes from preempting the measured
+// threads (the glibc baseline gets cheaper too, so the ratios come out higher than at normal priority).
 'use strict';
 const { spawnSync } = require('child_process');
 const path = require('path');

@@ -214,7 +214,18 @@ export function binding(): RawBinding {
   if (reason) throw new PrivdropError(ErrorCodes.UNSUPPORTED_PLATFORM, reason);
   const tried: { file: string; error?: string; cause?: unknown }[] = [];
   let loaded: RawBinding | undefined;
-  for (const file of override ? [override] : bindingCandidates()) {
+  // The prebuild directory is listed (and node-gyp-build loaded) only when the build is not
+  // there or does not load: that listing cost about 1 ms of every first call.
+  const candidates = function* (): Generator<string> {
+    if (override) {
+      yield override;
+      return;
+    }
+    yield buildPath;
+    const prebuild = prebuildPath();
+    if (prebuild) yield prebuild;
+  };
+  for (const file of candidates()) {
     try {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       loaded = require(file) as RawBinding;
