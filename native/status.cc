@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -91,7 +92,7 @@ bool ReadThread(int dirFd, int tid, ThreadCreds* c) {
   char path[32];
   snprintf(path, sizeof path, "%d/status", tid);
   int fd = openat(dirFd, path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0) return false;  // errno: ENOENT or ESRCH when the thread is gone
   // A status file is about 1.5 KiB; a long Groups line can make it larger.
   char small[8192];
   std::string large;
@@ -101,7 +102,9 @@ bool ReadThread(int dirFd, int tid, ThreadCreds* c) {
   // returns all of it (a short read is its end; no second read to see the 0). Only a file that
   // fills the buffer is read on.
   n = read(fd, small, sizeof small - 1);
-  if (n > 0) got = static_cast<size_t>(n);
+  if (n < 0) { int e = errno; close(fd); errno = e; return false; }  // ESRCH: exited since the open
+  if (n == 0) { close(fd); errno = ESRCH; return false; }
+  got = static_cast<size_t>(n);
   small[got] = '\0';
   const char* text = small;
   if (got == sizeof small - 1) {
@@ -112,7 +115,9 @@ bool ReadThread(int dirFd, int tid, ThreadCreds* c) {
   }
   close(fd);
   c->tid = tid;
-  return ParseStatus(text, c);
+  if (ParseStatus(text, c)) return true;
+  errno = EIO;  // a status file without every field: never taken for a thread that is gone
+  return false;
 }
 
 std::vector<ThreadCreds> ReadThreads(int dirFd, int* err) {
@@ -124,10 +129,20 @@ std::vector<ThreadCreds> ReadThreads(int dirFd, int* err) {
   DIR* dir = fdopendir(listFd);
   if (dir == nullptr) { *err = errno; close(listFd); return out; }
   rewinddir(dir);
+  const int self = static_cast<int>(syscall(SYS_gettid));
   while (dirent* d = readdir(dir)) {
     if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
     ThreadCreds c;
-    if (ReadThread(dirFd, atoi(d->d_name), &c)) out.push_back(std::move(c));  // else: exited since the listing
+    const int tid = atoi(d->d_name);
+    bool read = ReadThread(dirFd, tid, &c);
+    // Test build: another thread's status file reads as unparsable.
+    if (read && tid != self && Fault("unreadable-status")) { read = false; errno = EIO; }
+    if (read) {
+      out.push_back(std::move(c));
+    } else if (errno != ENOENT && errno != ESRCH) {
+      *err = errno;  // unreadable, not gone: the caller must not take the listing as complete
+      break;
+    }  // else: exited since the listing
   }
   closedir(dir);
   if (out.empty() && *err == 0) *err = ENOENT;

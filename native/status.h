@@ -19,9 +19,11 @@ struct ThreadCreds {
 
 std::vector<uint32_t> SortedUnique(std::vector<uint32_t> v);
 
-// One thread's credentials; false if it is gone. dirFd is an open /proc/self/task.
+// One thread's credentials. dirFd is an open /proc/self/task. False with errno ENOENT or ESRCH
+// when the thread is gone; false with another errno (EIO for a file it cannot parse) otherwise.
 bool ReadThread(int dirFd, int tid, ThreadCreds* c);
-// Every live thread; one that exits between the listing and the read is left out.
+// Every live thread; one that exits between the listing and the read is left out. Any other
+// failure to read a thread sets *err: a verification never passes over a thread it could not read.
 std::vector<ThreadCreds> ReadThreads(int dirFd, int* err);
 
 // The first field in which a and b differ ("Uid", "CapBnd", ...), or "" when they agree;

@@ -79,6 +79,8 @@ const afterIrreversible: Array<[string, string, string, string]> = [
   ...transitionSteps.flatMap((step) => onBoth(step).map((f): [string, string, string, string] => [f, 'transition', step, ''])),
   ...onBoth('securebits').map((f): [string, string, string, string] => [f, 'transition', 'securebits', ', lockSecurebits: true']),
   ['verify', 'verify', '', ''],
+  // Another thread's status file cannot be parsed: the verification must not pass over it.
+  ['unreadable-status', 'verify', '', ''],
   ['regain-check', 'regain-check', '', ''],
 ];
 
