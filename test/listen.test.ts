@@ -2,15 +2,17 @@
 // cap_net_bind_service raised for the bind only. Real drops as root, in child processes.
 // Run with the other port tests in a private network namespace:
 //   unshare -n sh -c 'ip link set lo up && npx jest test/listen.test.ts'
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { describeAsRoot, repoRoot } from './helpers/child';
 import { CAP, maskHex, scenario } from './helpers/drop';
 import { procStatusModule } from './helpers/proc-status';
+import { makeTestCertificate } from './helpers/servers';
 
 const nbs = maskHex(CAP.net_bind_service);
 const none = maskHex();
 const modules = path.join(repoRoot, 'examples', 'node_modules');
-const tls = path.join(repoRoot, 'test', 'fixtures', 'tls');
 
 const common = `
 const http = require('http');
@@ -94,8 +96,9 @@ describeAsRoot('listen()', () => {
   });
 
   test('https on :443 and http2 on :80', () => {
+    const tls = makeTestCertificate(fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-tls-')));
     const j = run(`
-      const tlsOptions = { key: fs.readFileSync(${JSON.stringify(path.join(tls, 'key.pem'))}), cert: fs.readFileSync(${JSON.stringify(path.join(tls, 'cert.pem'))}) };
+      const tlsOptions = { key: fs.readFileSync(${JSON.stringify(tls.key)}), cert: fs.readFileSync(${JSON.stringify(tls.cert)}) };
       drop('cap_net_bind_service+p');
       const secure = require('https').createServer(tlsOptions, (q, r) => r.end('https'));
       const a = await settle(privdrop.listen(secure, { port: 443, host }));
@@ -117,6 +120,7 @@ describeAsRoot('listen()', () => {
       report({ a, body, b, h2body, c, eff: values('CapEff') });
       process.exit(0);
     `);
+    fs.rmSync(path.dirname(tls.key), { recursive: true, force: true });
     expect(j.a).toMatchObject({ ok: true, address: { port: 443 } });
     expect(j.body).toBe('200 https');
     expect(j.b).toMatchObject({ ok: true, address: { port: 80 } });
