@@ -14,8 +14,10 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #include "error.h"
+#include "fatal.h"
 
 namespace privdrop {
 namespace {
@@ -28,29 +30,15 @@ constexpr long kKeySpecSessionKeyring = -3;    // KEY_SPEC_SESSION_KEYRING
 constexpr unsigned long kSharedKeyringPerm = 0x3f000000UL | 0x001b0000UL;
 
 [[noreturn]] void FatalTerminal(const char* what, int err) {
-  char msg[512];
-  int n = snprintf(msg, sizeof msg,
-                   "privdrop: FATAL: the privileges were dropped but the controlling terminal could not be given "
-                   "up (%s: %s); aborting rather than return with root's terminal still attached (pid %d).\n",
-                   what, strerror(err), static_cast<int>(getpid()));
-  if (n > 0) {
-    ssize_t ignored = write(STDERR_FILENO, msg, static_cast<size_t>(n) < sizeof msg ? static_cast<size_t>(n) : sizeof msg - 1);
-    (void)ignored;
-  }
-  abort();
+  AbortWith(std::string("privdrop: FATAL: the privileges were dropped but the controlling terminal could not be given up (") +
+            what + ": " + strerror(err) + "); aborting rather than return with root's terminal still attached (pid " +
+            std::to_string(getpid()) + ").\n");
 }
 
 [[noreturn]] void FatalKeyring(const char* what, int err) {
-  char msg[512];
-  int n = snprintf(msg, sizeof msg,
-                   "privdrop: FATAL: the calling thread joined a new session keyring but %s failed: %s; "
-                   "aborting rather than go on with threads in different keyrings (pid %d).\n",
-                   what, strerror(err), static_cast<int>(getpid()));
-  if (n > 0) {
-    ssize_t ignored = write(STDERR_FILENO, msg, static_cast<size_t>(n) < sizeof msg ? static_cast<size_t>(n) : sizeof msg - 1);
-    (void)ignored;
-  }
-  abort();
+  AbortWith(std::string("privdrop: FATAL: the calling thread joined a new session keyring but ") + what + " failed: " +
+            strerror(err) + "; aborting rather than go on with threads in different keyrings (pid " +
+            std::to_string(getpid()) + ").\n");
 }
 
 }  // namespace
