@@ -4,7 +4,7 @@
 //     system call (CapabilitySet.current()) in the same process;
 //   - listen() of a fresh server, beside Node's own server.listen() of the same kind of server;
 //   - setCapabilities() over N threads, beside a no-op broadcast over the same threads.
-// No speed goal was set for these; the ratios are for the record (README, Speed).
+// No speed goal was set for these; the ratios are for the record (docs/evidence.md).
 'use strict';
 const { spawnSync } = require('child_process');
 const path = require('path');
