@@ -5,7 +5,7 @@
 // install script, no top-level binding.gyp.
 import * as fs from 'fs';
 import * as path from 'path';
-import { detectLibc, elfInterpreter, libcOfInterpreter } from '../lib/libc';
+import { detectLibc, elfInterpreter, libcOfInterpreter } from '../lib/addon/libc';
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { publishedManifest } = require('../scripts/pack.js') as { publishedManifest: (pkg: object) => Record<string, unknown> };
 import { repoRoot } from './helpers/child';
@@ -148,7 +148,7 @@ describe('the published package asks nothing of npm, pnpm or yarn', () => {
 });
 
 describe('the loader names each prebuilt binary by a literal path (bundlers follow it)', () => {
-  const source = fs.readFileSync(path.join(repoRoot, 'lib', 'binding.ts'), 'utf8');
+  const source = fs.readFileSync(path.join(repoRoot, 'lib', 'addon', 'binding.ts'), 'utf8');
   const requires = [...source.matchAll(/require\('([^']+\.node)'\)/g)].map((m) => m[1]);
 
   test("one literal require per target scripts/prebuild.js builds, each of prebuild.js's output files", () => {
@@ -156,7 +156,7 @@ describe('the loader names each prebuilt binary by a literal path (bundlers foll
     const table = prebuild.slice(prebuild.indexOf('const targets = {'), prebuild.indexOf('\n};', prebuild.indexOf('const targets = {')));
     const arches = [...table.matchAll(/^  (\w+): \{/gm)].map((m) => m[1]);
     expect(arches.sort()).toEqual(['arm64', 'x64']);
-    expect(requires.sort()).toEqual(arches.map((a) => `../prebuilds/linux-${a}/node.napi.glibc.node`).sort());
+    expect(requires.sort()).toEqual(arches.map((a) => `../../prebuilds/linux-${a}/node.napi.glibc.node`).sort());
   });
 
   test('no node-gyp-build, no directory listing, no environment variable in the loader', () => {

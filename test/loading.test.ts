@@ -116,8 +116,8 @@ test('bundled into an application file without the binary beside it: BINDING_NOT
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-bundle-'));
   copies.push(dir);
   const source = fs
-    .readFileSync(path.join(repoRoot, 'dist', 'binding.js'), 'utf8')
-    .replace(/require\("\.\/(errors|libc)"\)/g, (_, m) => `require(${JSON.stringify(path.join(repoRoot, 'dist', m))})`);
+    .readFileSync(path.join(repoRoot, 'dist', 'addon', 'binding.js'), 'utf8')
+    .replace(/require\("(\.\.\/errors|\.\/libc)"\)/g, (_, m) => `require(${JSON.stringify(path.join(repoRoot, 'dist', 'addon', m))})`);
   fs.mkdirSync(path.join(dir, 'out'));
   fs.writeFileSync(path.join(dir, 'out', 'server.js'), source);
   // A build/ near the "bundle" is not looked for: in a bundle only the copied prebuild is.
@@ -138,7 +138,7 @@ test('a build that does not load falls through to the prebuild, and bindingPath(
   const dir = packageCopy({ 'build/Release/privdrop.node': 'corrupt\n', [prebuildName]: fs.readFileSync(built) });
   copies.push(dir);
   const r = runNode(
-    `const p = require('privdrop'); const b = require(require('path').resolve('dist/binding.js'));
+    `const p = require('privdrop'); const b = require(require('path').resolve('dist/addon/binding.js'));
      report({ threads: p.processState().threads.length, loaded: b.bindingPath() });`,
     { cwd: dir },
   );
@@ -158,7 +158,7 @@ test('a from-source build is taken before the prebuild', () => {
 // issue 10 item 6: no environment variable picks the binary a (root) process loads. The old
 // loader took PRIVDROP_BINDING; node-gyp-build's own resolve() takes PRIVDROP_PREBUILD.
 describe('the production loader ignores binary names in the environment', () => {
-  const probe = `const b = require(${JSON.stringify(path.join(repoRoot, 'dist', 'binding.js'))});
+  const probe = `const b = require(${JSON.stringify(path.join(repoRoot, 'dist', 'addon', 'binding.js'))});
     report({ faultInjection: b.binding().faultInjection, loaded: b.bindingPath() });`;
 
   test('PRIVDROP_BINDING naming the fault-injection build', () => {

@@ -1,7 +1,7 @@
 // The one place that loads the native addon. Users never see the raw binding.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ErrorCodes, PrivdropError, errorFromNative } from './errors';
+import { ErrorCodes, PrivdropError, errorFromNative } from '../errors';
 import { detectLibc } from './libc';
 
 /** Three capability flags as 64-bit masks, bit n = capability number n. */
@@ -88,7 +88,7 @@ export interface RawBinding {
   faultInjection: boolean;
 }
 
-const packageRoot = path.resolve(__dirname, '..');
+const packageRoot = path.resolve(__dirname, '..', '..');
 
 /**
  * Whether this code runs from the package's own dist/ (or lib/ under ts-jest), or was bundled
@@ -112,8 +112,8 @@ export function prebuildPath(): string {
  * variable is read. unsupportedReason() has refused any other architecture before this runs.
  */
 function requirePrebuild(): unknown {
-  if (process.arch === 'x64') return require('../prebuilds/linux-x64/node.napi.glibc.node');
-  if (process.arch === 'arm64') return require('../prebuilds/linux-arm64/node.napi.glibc.node');
+  if (process.arch === 'x64') return require('../../prebuilds/linux-x64/node.napi.glibc.node');
+  if (process.arch === 'arm64') return require('../../prebuilds/linux-arm64/node.napi.glibc.node');
   throw new Error(`no prebuilt binary for linux-${process.arch}`);
 }
 
