@@ -10,7 +10,7 @@ const { spawnSync } = require('child_process');
 const path = require('path');
 
 const entry = path.resolve(__dirname, '..', 'dist', 'index.js');
-const runtime = path.resolve(__dirname, '..', 'dist', 'runtime.js');
+const runtime = path.resolve(__dirname, '..', 'dist', 'runtime', 'index.js');
 const workerCounts = (process.env.BENCH_WORKERS || '0,64').split(',').map(Number);
 
 if (process.getuid() !== 0) {
