@@ -1,7 +1,7 @@
 {
   # The from-source build npm runs on a user's machine when no prebuilt binary loads
   # (scripts/install.js). CMakeLists.txt builds the same sources with the same flags (the
-  # prebuilds, the arm64 cross build, the test builds); test/distribution.test.ts keeps the two
+  # prebuilds, the arm64 cross build, the test builds); test/addon/distribution.test.ts keeps the two
   # lists equal. node-addon-api's headers: the copy packed into the tarball
   # (native/node-addon-api/, scripts/pack.js) or, in a checkout, the devDependency.
   "variables": {

@@ -139,8 +139,8 @@ node_version() {
   cp "$repo/build/Release/privdrop.node" "$saved"
   cp "$repo/prebuilds/linux-x64/node.napi.glibc.node" "$repo/build/Release/privdrop.node"
   (cd "$repo" && PATH="$(dirname "$node"):$PATH" isolated "$node" node_modules/jest/bin/jest.js --ci \
-    test/drop.test.ts test/drop-threads.test.ts test/drop-errors.test.ts test/drop-faults.test.ts \
-    test/loading.test.ts test/esm.test.ts test/state.test.ts test/capabilities.test.ts test/capabilities-kernel.test.ts) 2>&1 | tee "$work/jest-$major.log"
+    test/drop/drop.test.ts test/drop/threads.test.ts test/drop/errors.test.ts test/drop/faults.test.ts \
+    test/addon/loading.test.ts test/esm.test.ts test/state/read.test.ts test/capabilities/capabilities.test.ts test/capabilities/kernel.test.ts) 2>&1 | tee "$work/jest-$major.log"
   local status=${PIPESTATUS[0]}
   cp "$saved" "$repo/build/Release/privdrop.node"
   note "Node $("$node" --version): $(grep -E '^Tests:' "$work/jest-$major.log")"

@@ -1,0 +1,105 @@
+// The two native build descriptions stay one: CMakeLists.txt (cmake-js: prebuilds, cross
+// build, test builds) and binding.gyp (node-gyp: the from-source fallback on a user's machine)
+// list the same sources, flags and defines. And the C library check reads ELF correctly.
+import * as fs from 'fs';
+import * as path from 'path';
+import { detectLibc, elfInterpreter, libcOfInterpreter } from '../../lib/addon/libc';
+import { repoRoot } from '../helpers/child';
+
+const gyp = JSON.parse(
+  fs
+    .readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8')
+    .replace(/^\s*#.*$/gm, ''), // gyp files allow comment lines
+);
+const cmake = fs.readFileSync(path.join(repoRoot, 'CMakeLists.txt'), 'utf8');
+
+function cmakeList(name: string): string[] {
+  const m = new RegExp(`set\\(${name}\\s+([^)]*)\\)`).exec(cmake);
+  if (!m) throw new Error(`CMakeLists.txt has no set(${name} ...)`);
+  return m[1].split(/\s+/).filter(Boolean);
+}
+
+describe('CMakeLists.txt and binding.gyp', () => {
+  test('list the same sources in the same order', () => {
+    expect(cmakeList('PRIVDROP_SOURCES')).toEqual(gyp.target_defaults.sources);
+  });
+
+  test('every native .cc file is in the list', () => {
+    const files = fs
+      .readdirSync(path.join(repoRoot, 'native'))
+      .filter((f) => f.endsWith('.cc'))
+      .map((f) => `native/${f}`)
+      .sort();
+    expect([...gyp.target_defaults.sources].sort()).toEqual(files);
+  });
+
+  test("use the same C++ flags (libcap's pkg-config flags aside)", () => {
+    const gypFlags = gyp.target_defaults.cflags_cc.filter((f: string) => !f.startsWith('<@('));
+    expect(cmakeList('PRIVDROP_CXX_FLAGS')).toEqual(gypFlags);
+    expect(gyp.target_defaults['cflags_cc!']).toEqual(['-fno-exceptions']); // CMake: -fexceptions
+  });
+
+  test('use the same defines', () => {
+    expect(cmakeList('PRIVDROP_DEFINES')).toEqual(gyp.target_defaults.defines);
+  });
+
+  test("target the Node-API version package.json's binary.napi_versions names (cmake-js reads it)", () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+    expect(gyp.target_defaults.defines).toContain(`NAPI_VERSION=${pkg.binary.napi_versions[0]}`);
+  });
+});
+
+describe('the C library check (ELF program interpreter of node)', () => {
+  function elf(interpreter: string | null, { is64 = true, little = true } = {}): Buffer {
+    const b = Buffer.alloc(512);
+    b.writeUInt32BE(0x7f454c46, 0);
+    b[4] = is64 ? 2 : 1;
+    b[5] = little ? 1 : 2;
+    const u16 = (v: number, o: number) => (little ? b.writeUInt16LE(v, o) : b.writeUInt16BE(v, o));
+    const u32 = (v: number, o: number) => (little ? b.writeUInt32LE(v, o) : b.writeUInt32BE(v, o));
+    const word = (v: number, o: number) =>
+      is64 ? (little ? b.writeBigUInt64LE(BigInt(v), o) : b.writeBigUInt64BE(BigInt(v), o)) : u32(v, o);
+    const phoff = 64;
+    const phentsize = is64 ? 56 : 32;
+    word(phoff, is64 ? 0x20 : 0x1c);
+    u16(phentsize, is64 ? 0x36 : 0x2a);
+    u16(2, is64 ? 0x38 : 0x2c);
+    u32(1, phoff); // PT_LOAD first
+    if (interpreter !== null) {
+      const ph = phoff + phentsize;
+      u32(3, ph); // PT_INTERP
+      word(300, ph + (is64 ? 0x08 : 0x04));
+      word(interpreter.length + 1, ph + (is64 ? 0x20 : 0x10));
+      b.write(interpreter, 300, 'latin1');
+    }
+    return b;
+  }
+
+  test.each([
+    ['/lib64/ld-linux-x86-64.so.2', 'glibc'],
+    ['/lib/ld-linux-aarch64.so.1', 'glibc'],
+    ['/lib/ld-linux-armhf.so.3', 'glibc'],
+    ['/lib/ld-musl-x86_64.so.1', 'musl'],
+    ['/lib/ld-musl-aarch64.so.1', 'musl'],
+    ['/system/bin/linker64', 'unknown'],
+  ])('%s is %s', (interp, libc) => {
+    expect(elfInterpreter(elf(interp))).toBe(interp);
+    expect(libcOfInterpreter(elfInterpreter(elf(interp)))).toBe(libc);
+  });
+
+  test('32-bit and big-endian ELF files are read too', () => {
+    expect(elfInterpreter(elf('/lib/ld-linux.so.2', { is64: false }))).toBe('/lib/ld-linux.so.2');
+    expect(elfInterpreter(elf('/lib/ld64.so.1', { little: false }))).toBe('/lib/ld64.so.1');
+  });
+
+  test('no PT_INTERP (static), not ELF, truncated: unknown, never a throw', () => {
+    expect(libcOfInterpreter(elfInterpreter(elf(null)))).toBe('unknown');
+    expect(elfInterpreter(Buffer.from('#!/bin/sh\n'.padEnd(100)))).toBeNull();
+    expect(elfInterpreter(elf('/lib64/ld-linux-x86-64.so.2').subarray(0, 200))).toBeNull();
+    expect(detectLibc('/nonexistent')).toBe('unknown');
+  });
+
+  test('this node (Debian, glibc) is glibc', () => {
+    expect(detectLibc()).toBe('glibc');
+  });
+});
