@@ -2,8 +2,8 @@
 // "key = value" per line, keys in any case, values bare or in double quotes), among whatever
 // else the file holds. Other stanzas (nested, with quoted arguments), assignments, arrays and
 // # comments are skipped; they are checked only for balance so that positions stay exact.
-import { didYouMean } from '../suggest';
-import { groupsFromText } from '../options';
+import { didYouMean } from '../errors/suggest';
+import { groupsFromText } from '../drop/options';
 import { FORBIDDEN_KEYS, KeySpec, STANZA_KEYS } from './keys';
 import { describeChar, Entries, Located, Source } from './source';
 
