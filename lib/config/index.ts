@@ -149,7 +149,7 @@ function readConfigFile(path: string): string {
 }
 
 /** Reads, trust-checks and parses one config file; the user may be missing (the command line can give it). */
-function readConfigFile(path: string): ConfigRead {
+function readConfigLayer(path: string): ConfigRead {
   if (typeof path !== 'string' || path === '') throw new TypeError('the config path must be a non-empty string');
   checkConfigTrust(path);
   const text = readConfigFile(path);
@@ -172,7 +172,7 @@ export function readSecurityConfigs(paths: readonly string[]): ConfigRead {
   }
   const out: ConfigRead = { options: {}, origins: {}, notes: [], files: [] };
   for (const path of paths) {
-    const layer = readConfigFile(path);
+    const layer = readConfigLayer(path);
     for (const [option, value] of Object.entries(layer.options) as [OptionName, unknown][]) {
       const earlier = out.origins[option];
       if (earlier) debug('config: %s from %s:%d overrides %s:%d', option, path, layer.origins[option]!.line, earlier.file, earlier.line);
@@ -187,7 +187,7 @@ export function readSecurityConfigs(paths: readonly string[]): ConfigRead {
 
 /** Reads and parses a config file; the user may be missing (the command line can give it). */
 export function readSecurityConfig(path: string): SecurityConfig {
-  return readConfigFile(path).options;
+  return readConfigLayer(path).options;
 }
 
 /**
