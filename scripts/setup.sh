@@ -45,8 +45,9 @@ install_system_packages() {
 
 install_system_packages
 
-# Dependencies exactly as locked; this also compiles the addon with node-gyp (install hook: a
-# checkout has no prebuilds) and the TypeScript (prepare hook).
+# Dependencies exactly as locked; this also compiles the TypeScript (prepare hook). The addon is
+# compiled by `npm test` (pretest: cmake-js, build:testing) or `npm run build:testing`: the
+# package has no install hook.
 if [ -f package-lock.json ]; then npm ci; else npm install; fi
 # The examples' own dependencies (express, fastify): the example tests run them for real.
 npm ci --prefix examples --ignore-scripts --no-audit --no-fund
