@@ -53,7 +53,8 @@ Options:
   --config FILE          read these settings from FILE (JSON or a Security { } stanza);
                          options given here override the file. The file (and every directory
                          above it, symlinks followed) must be owned by root (or by you) and
-                         not writable by group or others, as sshd's StrictModes requires
+                         not writable by group or others, as sshd's StrictModes requires;
+                         it must be a regular file (not a pipe, FIFO or device)
   --dry-run              check everything and print what would be done, change nothing
   -h, --help             show this help
 
@@ -64,7 +65,8 @@ Exit status (as env(1) and chroot(1)): COMMAND's own; 125 if privdrop fails (not
 error; 0 for a successful --dry-run.
 `;
 
-const SPECS = {
+/** privdrop exec's options (test/evidence/fuzz.test.ts checks that the fuzzer knows each). */
+export const SPECS = {
   user: { value: true },
   group: { value: true },
   groups: { value: true },
@@ -85,7 +87,7 @@ const SPECS = {
 };
 
 // dropPrivileges() option names and setpriv's spellings, typed as options: the message names ours.
-const ALIASES: Record<string, string> = {
+export const ALIASES: Record<string, string> = {
   capabilities: 'caps',
   'inh-caps': 'caps',
   supplementaryGroups: 'groups',

@@ -146,9 +146,14 @@ function toSource(v) {
 
 async function runCase(spec, { timeoutMs = 20000 } = {}) {
   const source = toSource(spec.options);
+  const ids = spec.ids || null;
+  const env = { ...process.env };
+  if (ids && ids.euid !== undefined) env.PRIVDROP_REALDROP_EUID = String(ids.euid);
+  if (ids && ids.egid !== undefined) env.PRIVDROP_REALDROP_EGID = String(ids.egid);
   let verified;
   const r = await runChild(process.execPath, [CHILD, source], {
-    wrapper: spec.wrapper.argv,
+    env,
+    wrapper: [...(ids ? ids.argv : []), ...spec.wrapper.argv],
     userns: spec.userns,
     timeoutMs,
     onLine(line, child) {
@@ -169,7 +174,7 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
     },
   });
   const report = lastJson(r.stdout);
-  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name };
+  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name };
   if (r.setupError) return { ...base, kind: 'harness', detail: r.setupError };
   if (r.timedOut) return { ...base, kind: 'hang', detail: r.stderr.slice(-400) };
   if (!report) {
@@ -178,6 +183,7 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
     const aborted = r.signal === 'SIGABRT' || r.status === 134 || /privdrop: FATAL/.test(r.stderr);
     return { ...base, kind: aborted ? 'abort' : 'crash', detail: `status ${r.status} signal ${r.signal}: ${r.stderr.slice(-600)}` };
   }
+  if (report.outcome === 'setup-failed') return { ...base, kind: 'skipped', detail: report.message };
   if (report.outcome === 'dropped') {
     if (verified && verified.length === 0 && r.status === 0) return { ...base, kind: 'dropped', result: report.result };
     return { ...base, kind: 'unverified', detail: (verified || ['not verified']).join('; ') };
@@ -187,6 +193,5 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
   if (report.name === 'TypeError' || report.name === 'RangeError') return { ...base, kind: 'typeError', message: report.message };
   return { ...base, kind: 'uncoded', detail: `${report.name}: ${report.message}` };
 }
-
 
 module.exports = { runChild, lastJson, readTasks, verifyDropped, runCase, toSource, Raw };
