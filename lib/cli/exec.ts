@@ -65,7 +65,8 @@ Exit status (as env(1) and chroot(1)): COMMAND's own; 125 if privdrop fails (not
 error; 0 for a successful --dry-run.
 `;
 
-const SPECS = {
+/** privdrop exec's options (test/fuzz.test.ts checks that the fuzzer knows each). */
+export const SPECS = {
   user: { value: true },
   group: { value: true },
   groups: { value: true },
@@ -86,7 +87,7 @@ const SPECS = {
 };
 
 // dropPrivileges() option names and setpriv's spellings, typed as options: the message names ours.
-const ALIASES: Record<string, string> = {
+export const ALIASES: Record<string, string> = {
   capabilities: 'caps',
   'inh-caps': 'caps',
   supplementaryGroups: 'groups',
