@@ -27,6 +27,7 @@
       "native/probes.cc",
       "native/session.cc",
       "native/status.cc",
+      "native/task_tail.cc",
       "native/thread_ops.cc"
     ],
     "include_dirs": ["<(addon_api_dir)"],
