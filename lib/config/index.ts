@@ -5,12 +5,12 @@ import * as fs from 'fs';
 import type { DropOptions } from '../drop';
 import { debug } from '../debug';
 import { ErrorCodes, PrivdropError } from '../errors';
-import { BOUNDING_SET_VALUES, Id, isBoundingSet, isChrootPath, isValidName, toCapabilitySet } from '../options';
+import { BOUNDING_SET_VALUES, Id, isBoundingSet, isChrootPath, isValidName, toCapabilitySet } from '../drop/options';
 import { JSON_KEYS, KeySpec, STANZA_KEYS } from './keys';
 import { parseJson, jsonValue } from './json';
 import { Located, Source } from './source';
 import { parseStanza, stanzaValue } from './stanza';
-import { checkConfigTrust, checkTrustedFile } from './trust';
+import { checkConfigTrust, checkOpenedConfig, notRegularFile } from './trust';
 
 /** What a config file may set: DropOptions, each one optional (the command line can add the rest). */
 export type SecurityConfig = Partial<DropOptions>;
@@ -77,20 +77,46 @@ function parseConfigText(text: string, path: string, needUser: boolean): Securit
   return options as SecurityConfig;
 }
 
-// stat() says 0 bytes for /dev/zero or a pipe (--config <(...)), which never end or end late:
-// read no more than the limit, whatever the size said.
-function readAtMost(path: string, limit: number): string {
-  const fd = fs.openSync(path, 'r');
+// Opened without blocking (a FIFO swapped in after the stat must not hang open()) and without
+// becoming a controlling terminal; read no more than the limit, whatever fstat said (it grows).
+function readConfigFile(path: string): string {
+  const readError = (e: unknown) => {
+    const err = e as NodeJS.ErrnoException;
+    return new PrivdropError(ErrorCodes.INVALID_CONFIG, `cannot read config file ${path}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '), {
+      path,
+      syscall: err.syscall,
+      cause: e,
+    });
+  };
+  const notRegular = (st: fs.Stats) => {
+    const why = notRegularFile(st);
+    if (why === undefined) return;
+    throw new PrivdropError(ErrorCodes.INVALID_CONFIG, `config file ${path} ${why}; not read. Write the settings to a regular file owned by root`, { path });
+  };
+  let fd: number;
   try {
-    // What was opened is what was checked (a swap between the walk and the open is caught here).
-    checkTrustedFile(path, path, fs.fstatSync(fd));
-    const buf = Buffer.alloc(limit + 1);
+    notRegular(fs.statSync(path)); // before open(): opening a FIFO blocks, opening a device may do something
+    fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | fs.constants.O_NOCTTY);
+  } catch (e) {
+    throw e instanceof PrivdropError ? e : readError(e);
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    notRegular(st);
+    // What was opened is what is checked and read, wherever its name pointed (/proc/self/root/...).
+    checkOpenedConfig(path, fd, st);
+    if (st.size > MAX_CONFIG_BYTES) {
+      throw new PrivdropError(ErrorCodes.INVALID_CONFIG, `${path}: ${st.size} bytes; a config file may be at most ${MAX_CONFIG_BYTES}`, { path });
+    }
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
     let length = 0;
-    for (let n; length <= limit && (n = fs.readSync(fd, buf, length, limit + 1 - length, null)) > 0; ) length += n;
-    if (length > limit) {
-      throw new PrivdropError(ErrorCodes.INVALID_CONFIG, `${path}: more than ${limit} bytes; a config file may be at most ${limit}`, { path });
+    for (let n; length <= MAX_CONFIG_BYTES && (n = fs.readSync(fd, buf, length, MAX_CONFIG_BYTES + 1 - length, null)) > 0; ) length += n;
+    if (length > MAX_CONFIG_BYTES) {
+      throw new PrivdropError(ErrorCodes.INVALID_CONFIG, `${path}: more than ${MAX_CONFIG_BYTES} bytes; a config file may be at most ${MAX_CONFIG_BYTES}`, { path });
     }
     return buf.toString('utf8', 0, length);
+  } catch (e) {
+    throw e instanceof PrivdropError ? e : readError(e);
   } finally {
     fs.closeSync(fd);
   }
@@ -99,24 +125,9 @@ function readAtMost(path: string, limit: number): string {
 /** Reads and parses a config file; the user may be missing (the command line can give it). */
 export function readSecurityConfig(path: string): SecurityConfig {
   if (typeof path !== 'string' || path === '') throw new TypeError('the config path must be a non-empty string');
-  let text: string;
   checkConfigTrust(path);
-  try {
-    const size = fs.statSync(path).size;
-    if (size > MAX_CONFIG_BYTES) {
-      throw new PrivdropError(ErrorCodes.INVALID_CONFIG, `${path}: ${size} bytes; a config file may be at most ${MAX_CONFIG_BYTES}`, { path });
-    }
-    text = readAtMost(path, MAX_CONFIG_BYTES);
-    debug('config: read %s (%d bytes)', path, Buffer.byteLength(text));
-  } catch (e) {
-    if (e instanceof PrivdropError) throw e;
-    const err = e as NodeJS.ErrnoException;
-    throw new PrivdropError(ErrorCodes.INVALID_CONFIG, `cannot read config file ${path}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '), {
-      path,
-      syscall: err.syscall,
-      cause: e,
-    });
-  }
+  const text = readConfigFile(path);
+  debug('config: read %s (%d bytes)', path, Buffer.byteLength(text));
   return parseConfigText(text, path, false);
 }
 
