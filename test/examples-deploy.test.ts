@@ -16,7 +16,10 @@ import {
 } from './helpers/servers';
 import { CAP, maskHex } from './helpers/drop';
 import { threadStatuses } from './helpers/proc-status';
-import { allowedSyscalls, buildSeccompExec, filterAction, noSystemdAnalyze, SeccompExec, syscallGroups } from './helpers/seccomp';
+import { parseYamlDocuments, podSecurityViolations } from './helpers/pod-security';
+import {
+  allowedSyscalls, buildSeccompExec, DOCKER_DEFAULT_SECCOMP, dockerDefaultCalls, filterAction, noSystemdAnalyze, SeccompExec, syscallGroups,
+} from './helpers/seccomp';
 
 const ZERO = maskHex();
 const BIND = maskHex(CAP.net_bind_service);
@@ -271,34 +274,93 @@ describeSystemdAsRoot('examples/systemd: started as systemd would, under the uni
   });
 });
 
-/** The capabilities of the pod spec's container, and whether it allows privilege escalation. */
-function readPod(text: string): { add: CapName[]; drop: string[]; allowPrivilegeEscalation: boolean; runAsUser: number } {
-  const list = (key: string) => {
-    const m = new RegExp(`^\\s*${key}:\\s*\\[([^\\]]*)\\]`, 'm').exec(text);
-    return m ? m[1].split(',').map((s) => s.trim()).filter(Boolean) : [];
-  };
-  return {
-    add: list('add').map(capName),
-    drop: list('drop'),
-    allowPrivilegeEscalation: !/^\s*allowPrivilegeEscalation:\s*false/m.test(text),
-    runAsUser: Number(/^\s*runAsUser:\s*(\d+)/m.exec(text)?.[1] ?? 0),
-  };
-}
-
 /** A container's start as the runtime makes it for uid 0: bounding = the capabilities given, nothing inheritable. */
-function containerStart(caps: CapName[], noNewPrivs: boolean): string[] {
-  return ['setpriv', '--inh-caps=-all', `--bounding-set=${setprivCaps(caps)}`, ...(noNewPrivs ? ['--no-new-privs'] : [])];
+function containerStart(caps: CapName[], noNewPrivs: boolean, readOnlyRoot = false): string[] {
+  return [
+    ...(readOnlyRoot ? ['unshare', '-m', '--propagation', 'private', 'sh', '-c', 'mount -o remount,bind,ro / && exec "$@"', 'sh'] : []),
+    'setpriv', '--inh-caps=-all', `--bounding-set=${setprivCaps(caps)}`, ...(noNewPrivs ? ['--no-new-privs'] : []),
+  ];
 }
 
-describeAsRoot('examples/kubernetes', () => {
-  const podFile = path.join(examplesDir, 'kubernetes', 'pod.yaml');
+const podFile = path.join(examplesDir, 'kubernetes', 'pod.yaml');
+type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+/** The Namespace and the Pod of pod.yaml. */
+function readPodFile(): { namespace: Obj; pod: Obj; server: Obj } {
+  const [namespace, pod] = parseYamlDocuments(fs.readFileSync(podFile, 'utf8')) as Obj[];
+  expect([namespace.kind, pod.kind]).toEqual(['Namespace', 'Pod']);
+  return { namespace, pod, server: pod.spec.containers[0].securityContext };
+}
 
-  test('pod.yaml: root with SETUID, SETGID, SETPCAP and NET_BIND_SERVICE, no privilege escalation: drops on every thread', async () => {
-    const pod = readPod(fs.readFileSync(podFile, 'utf8'));
-    expect(pod).toEqual({ add: ['setuid', 'setgid', 'setpcap', 'net_bind_service'], drop: ['ALL'], allowPrivilegeEscalation: false, runAsUser: 0 });
-    const wrapper = containerStart(pod.add, !pod.allowPrivilegeEscalation);
-    expect(startedAs(wrapper).CapEff).toBe(maskHex(...pod.add.map((n) => CAP[n])));
-    await expectServesDropped(wrapper, { PRIVDROP_USER: 'www-data' });
+describe('examples/kubernetes: Pod Security Standards', () => {
+  test('pod.yaml meets baseline; restricted refuses only running as root and adding SETUID, SETGID, SETPCAP', () => {
+    const { namespace, pod, server } = readPodFile();
+    expect(podSecurityViolations(pod, 'baseline')).toEqual([]);
+    expect(podSecurityViolations(pod, 'restricted')).toEqual([
+      'server: runAsNonRoot is not true',
+      'server: runAsUser 0',
+      'server: capabilities.add SETUID, SETGID, SETPCAP',
+    ]);
+    expect(namespace.metadata.labels).toEqual({
+      'pod-security.kubernetes.io/enforce': 'baseline',
+      'pod-security.kubernetes.io/warn': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+    });
+    expect(pod.metadata.namespace).toBe(namespace.metadata.name);
+    // What restricted asks beyond baseline, and the pod gives where a root start allows it.
+    expect(server).toMatchObject({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(server.capabilities.drop).toEqual(['ALL']);
+    expect(pod.spec.automountServiceAccountToken).toBe(false);
+  });
+
+  test.each([
+    ['privileged: true', (c: Obj) => (c.privileged = true), 'server: privileged'],
+    ['add SYS_ADMIN', (c: Obj) => c.capabilities.add.push('SYS_ADMIN'), 'server: capabilities.add SYS_ADMIN'],
+    ['seccompProfile Unconfined', (c: Obj) => (c.seccompProfile.type = 'Unconfined'), 'server: seccompProfile Unconfined'],
+  ])('the checker is not blind: %s breaks baseline', (_n, change, violation) => {
+    const { pod, server } = readPodFile();
+    change(server);
+    expect(podSecurityViolations(pod, 'baseline')).toEqual([violation]);
+  });
+
+  test('the way without root (docs/deployment.md) meets restricted', () => {
+    const { pod, server } = readPodFile();
+    Object.assign(server, { runAsUser: 33, runAsNonRoot: true });
+    server.capabilities.add = ['NET_BIND_SERVICE'];
+    expect(podSecurityViolations(pod, 'restricted')).toEqual([]);
+  });
+});
+
+describeAsRoot('examples/kubernetes: the pod started as the runtime would', () => {
+  const pod = () => {
+    const { server } = readPodFile();
+    return {
+      add: (server.capabilities.add as string[]).map(capName),
+      wrapper: (seccomp: string[] = []) =>
+        [...containerStart((server.capabilities.add as string[]).map(capName), server.allowPrivilegeEscalation === false, server.readOnlyRootFilesystem === true), ...seccomp],
+    };
+  };
+
+  test('pod.yaml: root with SETUID, SETGID, SETPCAP and NET_BIND_SERVICE, no privilege escalation, read-only root: drops on every thread', async () => {
+    const { add, wrapper } = pod();
+    expect(add).toEqual(['setuid', 'setgid', 'setpcap', 'net_bind_service']);
+    expect(startedAs(wrapper()).CapEff).toBe(maskHex(...add.map((n) => CAP[n])));
+    await expectServesDropped(wrapper(), { PRIVDROP_USER: 'www-data' });
+  });
+
+  describeSystemd('under a filter like RuntimeDefault (Docker\'s default profile)', () => {
+    test('the drop refuses in the rehearsal: the profile refuses keyctl (ERR_PRIVDROP_NOT_PERMITTED), nothing changed', () => {
+      const r = runNode(tryDrop, { wrapper: pod().wrapper(filtered().wrapper(dockerDefaultCalls(), `errno:${DOCKER_DEFAULT_SECCOMP.errno}`)) });
+      expect(r.stderr).toBe('');
+      const { before, error, after } = r.json;
+      expect(error).toMatchObject({ code: 'ERR_PRIVDROP_NOT_PERMITTED', step: 'rehearse', syscall: 'keyctl', errno: os.constants.errno.EPERM });
+      expect(after).toEqual(before);
+      expect(fs.readFileSync(podFile, 'utf8')).toMatch(/refuse keyctl/);
+    });
+
+    test('the same profile with keyctl allowed: drops on every thread and serves (keyctl is the only call it lacks)', async () => {
+      const wrapper = pod().wrapper(filtered().wrapper(dockerDefaultCalls(['keyctl']), `errno:${DOCKER_DEFAULT_SECCOMP.errno}`));
+      await expectServesDropped(wrapper, { PRIVDROP_USER: 'www-data' }, server, '2');
+    });
   });
 
   test.each([

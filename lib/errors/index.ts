@@ -36,6 +36,11 @@ export const ErrorCodes = {
   EXEC_FAILED: 'ERR_PRIVDROP_EXEC_FAILED',
   /** The command to execute was not found. */
   COMMAND_NOT_FOUND: 'ERR_PRIVDROP_COMMAND_NOT_FOUND',
+  /**
+   * privdrop/register in a process that is not root (a child or Worker of a server it dropped):
+   * the process is not exactly the configured user, or holds more than the configuration keeps.
+   */
+  STATE_MISMATCH: 'ERR_PRIVDROP_STATE_MISMATCH',
   /** A system call failed outside the drop (reading /proc, NSS, libcap). */
   SYSTEM: 'ERR_PRIVDROP_SYSTEM',
 } as const;

@@ -1,7 +1,7 @@
 // seccomp-exec: a test helper that imitates a systemd unit's SystemCallFilter=. It installs a
 // seccomp filter that allows the system calls named in FILE (one name a line: the list a unit's
-// filter resolves to, from `systemd-analyze syscall-filter`) on the native ABI only, gives every
-// other call ACTION, then execs COMMAND under it.
+// filter resolves to, from `systemd-analyze syscall-filter`; or "name N": that call fails with
+// errno N) on the native ABI only, gives every other call ACTION, then execs COMMAND under it.
 //
 //   seccomp-exec errno:1 FILE COMMAND ARGS...    a call outside the list fails with EPERM
 //   seccomp-exec kill FILE COMMAND ARGS...       a call outside the list kills the process (SIGSYS)
@@ -81,6 +81,13 @@ int main(int argc, char** argv) {
   while (fgets(line, sizeof line, in)) {
     line[strcspn(line, "\r\n")] = 0;
     if (line[0] == 0) continue;
+    // "name" allows the call; "name N" makes it fail with errno N (as Docker's clone3 -> ENOSYS).
+    unsigned int ret = SECCOMP_RET_ALLOW;
+    char* space = strchr(line, ' ');
+    if (space) {
+      *space = 0;
+      ret = SECCOMP_RET_ERRNO | (atoi(space + 1) & SECCOMP_RET_DATA);
+    }
     long nr = lookup(line);
     if (nr < 0) continue;  // not a call of this architecture
     if (n + 3 > MAX_FILTER) {
@@ -88,7 +95,7 @@ int main(int argc, char** argv) {
       return 125;
     }
     f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned int)nr, 0, 1);
-    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+    f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, ret);
   }
   fclose(in);
   f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, deny);
