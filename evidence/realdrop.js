@@ -4,7 +4,8 @@
 // the process they run in (root, root without cap_dac_override, root with locked securebits or
 // a trimmed bounding set, a non-root user, real/effective/saved ids that differ; outside or inside a user namespace whose uid_map,
 // gid_map and setgroups this parent writes), and every case runs dropPrivileges() FOR REAL as
-// root in its own child process (realdrop-child.js). Each case must end one of two ways:
+// root in its own child process (realdrop-child.js); after some drops the child starts threads
+// inside a withCapabilities() window. Each case must end one of two ways:
 //   dropped   - and every /proc/<pid>/task/*/status, read from here, shows the asked state;
 //   rejected  - a coded PrivdropError (or a TypeError/RangeError for a wrong type) with the
 //               process exactly as before (threads' credentials, securebits, cwd, root, tty).
@@ -142,6 +143,7 @@ function verifyDropped(pid, report) {
   if (BigInt('0x' + first.CapAmb) & ~BigInt('0x' + first.CapPrm)) problems.push(`CapAmb ${first.CapAmb} not within CapPrm ${first.CapPrm}`);
   if (report.uid !== r.uid || report.gid !== r.gid) problems.push(`getuid/getgid ${report.uid}/${report.gid}`);
   if (report.setuid0 === 'succeeded') problems.push('process.setuid(0) succeeded after the drop');
+  if (report.windowError) problems.push(`the window with new threads failed: ${report.windowError}`);
   return problems;
 }
 
@@ -280,7 +282,7 @@ function caseArbitrary(dirs) {
     { name: 'gids 0-999 only', uidMap: '0 0 65536', gidMap: '0 0 1000', setgroups: 'allow' },
     { name: 'all mapped, setgroups denied', uidMap: '0 0 4294967295', gidMap: '0 0 4294967295', setgroups: 'deny' },
   );
-  return fc.record({ options, wrapper, userns, ids: idsArbitrary() });
+  return fc.record({ options, wrapper, userns, ids: idsArbitrary(), window: windowArbitrary() });
 }
 
 /**
@@ -307,6 +309,16 @@ function idsArbitrary() {
   );
 }
 
+/**
+ * Threads created inside a withCapabilities() window after the drop (issue 16): the child opens a
+ * window on what it kept permitted but not effective and starts Workers in it (`nested`: each
+ * starts one more); a new thread copies the raised set, and the window must lower it on them.
+ * The parent's /proc reading then checks them with every other thread.
+ */
+function windowArbitrary() {
+  return fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.record({ workers: fc.integer({ min: 1, max: 3 }), nested: fc.boolean() }) });
+}
+
 // ---- one case, and a whole run ------------------------------------------------------------------
 
 async function runCase(spec, { timeoutMs = 20000 } = {}) {
@@ -315,6 +327,7 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
   const env = { ...process.env };
   if (ids && ids.euid !== undefined) env.PRIVDROP_REALDROP_EUID = String(ids.euid);
   if (ids && ids.egid !== undefined) env.PRIVDROP_REALDROP_EGID = String(ids.egid);
+  if (spec.window) env.PRIVDROP_REALDROP_WINDOW = JSON.stringify(spec.window);
   let verified;
   const r = await runChild(process.execPath, [CHILD, source], {
     env,
@@ -339,7 +352,7 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
     },
   });
   const report = lastJson(r.stdout);
-  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name };
+  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name, window: spec.window || undefined };
   if (r.setupError) return { ...base, kind: 'harness', detail: r.setupError };
   if (r.timedOut) return { ...base, kind: 'hang', detail: r.stderr.slice(-400) };
   if (!report) {
@@ -367,7 +380,7 @@ async function runRealDrop({ cases = 200, seed = 20261127, concurrency = 2, prog
   if (process.getuid() !== 0) throw new Error('the real-drop property test needs root');
   const dirs = makeDirs();
   const started = Date.now();
-  const counts = { cases: 0, dropped: 0, coded: 0, typeError: 0, abort: 0, hang: 0, crash: 0, touched: 0, unverified: 0, uncoded: 0, harness: 0, skipped: 0 };
+  const counts = { cases: 0, dropped: 0, coded: 0, typeError: 0, abort: 0, hang: 0, crash: 0, touched: 0, unverified: 0, uncoded: 0, harness: 0, skipped: 0, bornInWindow: 0 };
   const codes = {};
   const examples = [];
   try {
@@ -379,6 +392,7 @@ async function runRealDrop({ cases = 200, seed = 20261127, concurrency = 2, prog
         const out = await runCase(spec);
         counts.cases++;
         counts[out.kind]++;
+        if (out.kind === 'dropped' && spec.window) counts.bornInWindow++;
         if (out.kind === 'coded') codes[out.code] = (codes[out.code] || 0) + 1;
         if (!['dropped', 'coded', 'typeError', 'skipped'].includes(out.kind) && examples.length < maxExamples) examples.push(out);
         if (progress) progress(counts, out);
@@ -395,7 +409,7 @@ async function runRealDrop({ cases = 200, seed = 20261127, concurrency = 2, prog
 function formatRealDrop(r) {
   const c = r.counts;
   const lines = [
-    `real drops (seed ${r.seed}): ${c.cases} cases in ${r.seconds.toFixed(1)} s: ${c.dropped} dropped and verified, ` +
+    `real drops (seed ${r.seed}): ${c.cases} cases in ${r.seconds.toFixed(1)} s: ${c.dropped} dropped and verified (${c.bornInWindow} with Workers started in a window after the drop), ` +
       `${c.coded} coded errors, ${c.typeError} type errors (process untouched), ${c.abort} aborts, ${c.hang} hangs, ${c.crash} crashes, ` +
       `${c.touched} touched, ${c.unverified} unverified, ${c.uncoded} uncoded errors, ${c.harness} harness errors; ${c.skipped} skipped (the wrapper could not start in that namespace)`,
     `  coded errors by code: ${Object.entries(r.codes).sort().map(([k, v]) => `${k} ${v}`).join(', ') || '(none)'}`,
