@@ -1,5 +1,9 @@
 import type * as Errno from './errno';
 
+// Resolved now, loaded on the first system error: that may come after a chroot, where the file
+// is out of reach and Node answers a resolution it has made before from its cache.
+require.resolve('./errno');
+
 /** Every code a PrivdropError can carry. */
 export const ErrorCodes = {
   /** The platform is not Linux with glibc on x86_64 or arm64. */
