@@ -1,11 +1,10 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
 // Why the steps come in their order: docs/design.md, "The drop, step by step".
-import { binding, RawDropResult, RawGroup, RawUser } from '../addon/binding';
+import { binding, mainThread, RawDropResult, RawGroup, RawUser } from '../addon/binding';
 import { CapabilityName, CapabilitySet } from '../capabilities';
 import { debugEnabled } from '../debug';
-import { checkMainThread, ErrorCodes, PrivdropError, withStep } from '../errors';
-import { didYouMean } from '../errors/suggest';
+import { checkMainThread, ErrorCodes, loadPart, PrivdropError, withStep } from '../errors';
 import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence, ROOT_USER_REASON } from './root-equivalent';
@@ -162,6 +161,8 @@ function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
   }
   for (const key of Object.keys(options)) {
     if (!isOptionName(key)) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { didYouMean } = loadPart(() => require('../errors/suggest') as typeof import('../errors/suggest'), 'errors/suggest'); // the error path only
       throw invalid(`unknown option ${JSON.stringify(key)}${didYouMean(key, OPTION_NAMES)}; known options: ${OPTION_NAMES.join(', ')}`);
     }
   }
@@ -241,9 +242,9 @@ export function keptSet(plan: ResolvedDrop): CapabilitySet {
  * irreversible step never returns: privdrop writes a diagnostic to stderr and aborts.
  */
 export function dropPrivileges(options: DropOptions): DropResult {
-  checkMainThread('dropPrivileges()');
+  checkMainThread('dropPrivileges()', mainThread());
   const start = process.hrtime.bigint();
-  const trace = debugEnabled() ? (require('./trace') as typeof import('./trace')) : undefined; // NODE_DEBUG=privdrop
+  const trace = debugEnabled() ? loadPart(() => require('./trace') as typeof import('./trace'), 'drop/trace') : undefined; // NODE_DEBUG=privdrop
   trace?.traceStart();
   let plan: ResolvedDrop;
   try {
@@ -264,7 +265,10 @@ export function dropPlan(
   plan: ResolvedDrop,
   { emitWarnings = true, trace, start = process.hrtime.bigint() }: { emitWarnings?: boolean; trace?: typeof import('./trace'); start?: bigint } = {},
 ): DropResult {
-  checkMainThread('dropPrivileges()');
+  checkMainThread('dropPrivileges()', mainThread());
+  // After the chroot privdrop's files are out of reach: load every part a later call can need now.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (plan.chroot) (require('../parts') as typeof import('../parts')).loadEveryPart();
   // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
   const terminal = binding().openTerminal();
   let raw: RawDropResult;

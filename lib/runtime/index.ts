@@ -1,6 +1,6 @@
 // Least privilege after start-up: setCapabilities() changes every thread, withCapabilities()
 // raises permitted capabilities on the calling thread for one synchronous call.
-import { binding, RawBinding, RawMasks, RawTiming } from '../addon/binding';
+import { binding, mainThread, RawBinding, RawMasks, RawTiming } from '../addon/binding';
 import { CapabilityName, CapabilitySet } from '../capabilities';
 import { checkMainThread, ErrorCodes, PrivdropError } from '../errors';
 import { describe, effectiveNotPermitted, toCapabilitySet } from '../drop/options';
@@ -69,7 +69,7 @@ function namesOf(mask: bigint): string[] {
  * Main thread only. A failure after the first thread changed aborts the process, as the drop does.
  */
 export function setCapabilities(capabilities: CapabilitiesArgument, options: SetCapabilitiesOptions = {}): SetCapabilitiesResult {
-  checkMainThread('setCapabilities()'); // worker_threads is loaded then, not when processState() (which imports this module) is
+  checkMainThread('setCapabilities()', mainThread());
   const native = runtimeBinding(); // the platform error comes before any argument error
   // Unlike dropPrivileges(), where leaving capabilities out means "keep none", the argument is required.
   if (capabilities === undefined) throw new TypeError('capabilities must be libcap text, an array of names or a CapabilitySet, got undefined');
