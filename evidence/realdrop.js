@@ -2,7 +2,8 @@
 'use strict';
 // Real drops, at random: fast-check generates valid and invalid dropPrivileges() options and
 // the process they run in (root, root without cap_dac_override, root with locked securebits or
-// a trimmed bounding set, a non-root user, real/effective/saved ids that differ; outside or inside a user namespace whose uid_map,
+// a trimmed bounding set, a non-root user, real/effective/saved ids that differ, a seccomp filter
+// refusing, killing or trapping one call of the drop on one thread or on all; outside or inside a user namespace whose uid_map,
 // gid_map and setgroups this parent writes), and every case runs dropPrivileges() FOR REAL as
 // root in its own child process (realdrop-child.js). Each case must end one of two ways:
 //   dropped   - and every /proc/<pid>/task/*/status, read from here, shows the asked state;
@@ -280,7 +281,11 @@ function caseArbitrary(dirs) {
     { name: 'gids 0-999 only', uidMap: '0 0 65536', gidMap: '0 0 1000', setgroups: 'allow' },
     { name: 'all mapped, setgroups denied', uidMap: '0 0 4294967295', gidMap: '0 0 4294967295', setgroups: 'deny' },
   );
-  return fc.record({ options, wrapper, userns, ids: idsArbitrary() });
+  // The child sets effective ids with glibc's broadcast, which a filter on set*id calls would meet
+  // first: such a case gets the filter and the ids it started with.
+  return fc
+    .record({ options, wrapper, userns, ids: idsArbitrary(), seccomp: seccompArbitrary() })
+    .map((c) => (c.seccomp && c.ids && (c.ids.euid !== undefined || c.ids.egid !== undefined) ? { ...c, ids: null } : c));
 }
 
 /**
@@ -307,12 +312,74 @@ function idsArbitrary() {
   );
 }
 
+/**
+ * A seccomp filter that refuses (EPERM), kills (SECCOMP_RET_KILL_THREAD) or traps one call the drop
+ * makes, on a native thread of its own (installed without TSYNC, as another addon or an LD_PRELOAD
+ * library could) or on every thread (installed before Node starts any): seccomp-preload.c.
+ * Every such process must be a coded error with nothing changed, or drop when the call is one this
+ * drop does not make; never an abort.
+ */
+const SECCOMP_DENIALS = [
+  { name: 'prctl(PR_CAPBSET_DROP)', call: 'prctl', arg0: 24, arg1: -1 },
+  { name: 'prctl(PR_SET_KEEPCAPS)', call: 'prctl', arg0: 8, arg1: -1 },
+  { name: 'prctl(PR_SET_SECUREBITS)', call: 'prctl', arg0: 28, arg1: -1 },
+  { name: 'prctl(PR_SET_NO_NEW_PRIVS)', call: 'prctl', arg0: 38, arg1: -1 },
+  { name: 'prctl(PR_CAP_AMBIENT_RAISE)', call: 'prctl', arg0: 47, arg1: 2 },
+  { name: 'prctl(PR_CAP_AMBIENT_CLEAR_ALL)', call: 'prctl', arg0: 47, arg1: 4 },
+  { name: 'keyctl(KEYCTL_JOIN_SESSION_KEYRING)', call: 'keyctl', arg0: 1, arg1: -1 },
+  { name: 'keyctl(KEYCTL_SETPERM)', call: 'keyctl', arg0: 5, arg1: -1 },
+  { name: 'keyctl(KEYCTL_GET_KEYRING_ID)', call: 'keyctl', arg0: 0, arg1: -1 },
+  { name: 'setfsuid', call: 'setfsuid', arg0: -1, arg1: -1 },
+  { name: 'capset', call: 'capset', arg0: -1, arg1: -1 },
+  { name: 'setgroups', call: 'setgroups', arg0: -1, arg1: -1 },
+  { name: 'setresgid', call: 'setresgid', arg0: -1, arg1: -1 },
+  { name: 'setresuid', call: 'setresuid', arg0: -1, arg1: -1 },
+];
+
+function seccompArbitrary() {
+  const denial = fc.constantFrom(...SECCOMP_DENIALS);
+  const filter = fc.oneof(
+    fc.record({ scope: fc.constant('thread'), action: fc.constantFrom('errno', 'kill', 'trap'), denial }),
+    // On every thread a filter that kills would kill the process in the rehearsal: refusals only.
+    fc.record({ scope: fc.constant('process'), action: fc.constant('errno'), denial }),
+  );
+  return fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: filter });
+}
+
+let preloadFile;
+/** evidence/seccomp-preload.c built once per process (cc), into the temporary directory. */
+function seccompPreload() {
+  if (preloadFile) return preloadFile;
+  const source = path.join(__dirname, 'seccomp-preload.c');
+  const hash = require('crypto').createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 16);
+  const file = path.join(os.tmpdir(), `privdrop-seccomp-preload-${hash}.so`);
+  if (!fs.existsSync(file)) {
+    const tmp = `${file}.${process.pid}`;
+    const r = require('child_process').spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', tmp, source, '-lpthread'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cc seccomp-preload.c failed: ${r.error ? r.error.message : r.stderr}`);
+    fs.renameSync(tmp, file);
+  }
+  preloadFile = file;
+  return file;
+}
+
+/** The environment that installs `seccomp` ({ scope, action, denial }) in the case's node process. */
+function seccompEnv(seccomp) {
+  if (!seccomp) return {};
+  const d = seccomp.denial;
+  return {
+    LD_PRELOAD: seccompPreload(),
+    PRIVDROP_TEST_SECCOMP: `${seccomp.scope}:${d.call}:${d.arg0}:${d.arg1}:${seccomp.action}`,
+    PRIVDROP_TEST_SECCOMP_EXE: fs.realpathSync(process.execPath),
+  };
+}
+
 // ---- one case, and a whole run ------------------------------------------------------------------
 
 async function runCase(spec, { timeoutMs = 20000 } = {}) {
   const source = toSource(spec.options);
   const ids = spec.ids || null;
-  const env = { ...process.env };
+  const env = { ...process.env, ...seccompEnv(spec.seccomp) };
   if (ids && ids.euid !== undefined) env.PRIVDROP_REALDROP_EUID = String(ids.euid);
   if (ids && ids.egid !== undefined) env.PRIVDROP_REALDROP_EGID = String(ids.egid);
   let verified;
@@ -339,16 +406,20 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
     },
   });
   const report = lastJson(r.stdout);
-  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name };
+  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name,
+    seccomp: spec.seccomp ? `${spec.seccomp.denial.name} ${spec.seccomp.action} on ${spec.seccomp.scope === 'thread' ? 'a thread of its own' : 'every thread'}` : undefined };
   if (r.setupError) return { ...base, kind: 'harness', detail: r.setupError };
   if (r.timedOut) return { ...base, kind: 'hang', detail: r.stderr.slice(-400) };
   if (!report) {
     // The wrapper could not set the case up (setpriv --reuid 1000 where 1000 is not mapped): not a case.
-    if (/^setpriv: /.test(r.stderr) && !/privdrop/.test(r.stderr)) return { ...base, kind: 'skipped', detail: r.stderr.trim() };
+    // Nor a filter seccomp-preload could not install (no CAP_SYS_ADMIN in effective).
+    if (/^(setpriv|seccomp-preload): /m.test(r.stderr) && !/privdrop/.test(r.stderr)) return { ...base, kind: 'skipped', detail: r.stderr.trim() };
     const aborted = r.signal === 'SIGABRT' || r.status === 134 || /privdrop: FATAL/.test(r.stderr);
     return { ...base, kind: aborted ? 'abort' : 'crash', detail: `status ${r.status} signal ${r.signal}: ${r.stderr.slice(-600)}` };
   }
   if (report.outcome === 'setup-failed') return { ...base, kind: 'skipped', detail: report.message };
+  // A secure-execution process (real and effective ids differ at execve) ignores LD_PRELOAD: no filter, not this case.
+  if (spec.seccomp && !report.seccomp) return { ...base, kind: 'skipped', detail: 'the seccomp filter was not installed (secure execution)' };
   if (report.outcome === 'dropped') {
     if (verified && verified.length === 0 && r.status === 0) return { ...base, kind: 'dropped', result: report.result };
     return { ...base, kind: 'unverified', detail: (verified || ['not verified']).join('; ') };
@@ -397,10 +468,10 @@ function formatRealDrop(r) {
   const lines = [
     `real drops (seed ${r.seed}): ${c.cases} cases in ${r.seconds.toFixed(1)} s: ${c.dropped} dropped and verified, ` +
       `${c.coded} coded errors, ${c.typeError} type errors (process untouched), ${c.abort} aborts, ${c.hang} hangs, ${c.crash} crashes, ` +
-      `${c.touched} touched, ${c.unverified} unverified, ${c.uncoded} uncoded errors, ${c.harness} harness errors; ${c.skipped} skipped (the wrapper could not start in that namespace)`,
+      `${c.touched} touched, ${c.unverified} unverified, ${c.uncoded} uncoded errors, ${c.harness} harness errors; ${c.skipped} skipped (the case could not be set up: a wrapper's ids not mapped in the namespace, a filter not installed)`,
     `  coded errors by code: ${Object.entries(r.codes).sort().map(([k, v]) => `${k} ${v}`).join(', ') || '(none)'}`,
   ];
-  for (const e of r.examples) lines.push(`  ${e.kind.toUpperCase()}: ${e.detail}\n    options ${e.source.slice(0, 400)}\n    wrapper ${e.wrapper || '(none)'}; user namespace: ${e.userns || '(none)'}; ids: ${e.ids || '(as started)'}`);
+  for (const e of r.examples) lines.push(`  ${e.kind.toUpperCase()}: ${e.detail}\n    options ${e.source.slice(0, 400)}\n    wrapper ${e.wrapper || '(none)'}; user namespace: ${e.userns || '(none)'}; ids: ${e.ids || '(as started)'}; seccomp: ${e.seccomp || '(none)'}`);
   return lines.join('\n') + '\n';
 }
 
@@ -447,7 +518,7 @@ async function fromFuzz(argv) {
   return r.failures === 0 ? 0 : 1;
 }
 
-module.exports = { fromFuzz, runChild, lastJson, readTasks, verifyDropped, runCase, runRealDrop, formatRealDrop, caseArbitrary, idsArbitrary, makeDirs, toSource, Raw };
+module.exports = { fromFuzz, runChild, lastJson, readTasks, verifyDropped, runCase, runRealDrop, formatRealDrop, caseArbitrary, idsArbitrary, seccompArbitrary, seccompEnv, SECCOMP_DENIALS, makeDirs, toSource, Raw };
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(
