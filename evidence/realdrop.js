@@ -3,9 +3,11 @@
 // Real drops, at random: fast-check generates valid and invalid dropPrivileges() options and
 // the process they run in (root, root without cap_dac_override, root with locked securebits or
 // a trimmed bounding set, a non-root user, real/effective/saved ids that differ, a seccomp filter
-// refusing, killing or trapping one call of the drop on one thread or on all; outside or inside a user namespace whose uid_map,
+// refusing, killing or trapping one call of the drop on one thread or on all; outside or inside a
+// user namespace whose uid_map,
 // gid_map and setgroups this parent writes), and every case runs dropPrivileges() FOR REAL as
-// root in its own child process (realdrop-child.js). Each case must end one of two ways:
+// root in its own child process (test/helpers/drop-case.js, drop-child.js); after some drops the
+// child starts threads inside a withCapabilities() window. Each case must end one of two ways:
 //   dropped   - and every /proc/<pid>/task/*/status, read from here, shows the asked state;
 //   rejected  - a coded PrivdropError (or a TypeError/RangeError for a wrong type) with the
 //               process exactly as before (threads' credentials, securebits, cwd, root, tty).
@@ -14,137 +16,15 @@
 //
 //   node evidence/realdrop.js [--cases N] [--seed S] [--concurrency C] [--verbose]
 //
-// Needs root, util-linux's unshare and setpriv. test/realdrop.test.ts runs a fixed seed.
-const { spawn } = require('child_process');
+// Needs root, util-linux's unshare and setpriv. test/evidence/realdrop.test.ts runs a fixed seed.
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
 const fc = require('fast-check');
+// Running one case and checking it from outside is shared with the tests.
+const { runCase, Raw } = require('../test/helpers/drop-case');
 
-const CHILD = path.join(__dirname, 'realdrop-child.js');
 const SETPRIV = '/usr/bin/setpriv';
-const UNSHARE = '/usr/bin/unshare';
-
-// ---- running a command in a child process, optionally in a new user namespace ------------------
-
-/**
- * Runs file+args (behind `wrapper`, e.g. a setpriv command line). With `userns`
- * ({ uidMap, gidMap, setgroups }), the command starts in a new user namespace whose maps this
- * process writes before the command is executed (so it starts as uid 0 of that namespace with
- * every capability in it). `onLine(line, child)` sees each stdout line as it arrives.
- * Resolves to { status, signal, stdout, stderr, timedOut, setupError }.
- */
-function runChild(file, args, { wrapper = [], userns = null, timeoutMs = 20000, onLine, env } = {}) {
-  return new Promise((resolve) => {
-    const command = [...wrapper, file, ...args];
-    const argv = userns
-      ? [UNSHARE, ['-U', '--', '/bin/sh', '-c', 'echo privdrop-userns-ready; read go; exec "$@"', 'sh', ...command]]
-      : [command[0], command.slice(1)];
-    const child = spawn(argv[0], argv[1], { stdio: ['pipe', 'pipe', 'pipe'], env: env ?? process.env });
-    let stdout = '';
-    let stderr = '';
-    let pending = '';
-    let timedOut = false;
-    let setupError;
-    let ready = !userns;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d) => {
-      if (stderr.length < 65536) stderr += d;
-    });
-    child.stdout.on('data', (d) => {
-      pending += d;
-      let nl;
-      while ((nl = pending.indexOf('\n')) >= 0) {
-        const line = pending.slice(0, nl);
-        pending = pending.slice(nl + 1);
-        if (!ready && line === 'privdrop-userns-ready') {
-          ready = true;
-          try {
-            fs.writeFileSync(`/proc/${child.pid}/setgroups`, userns.setgroups ?? 'allow');
-            fs.writeFileSync(`/proc/${child.pid}/uid_map`, userns.uidMap);
-            fs.writeFileSync(`/proc/${child.pid}/gid_map`, userns.gidMap);
-            child.stdin.write('go\n');
-          } catch (e) {
-            setupError = `writing the user namespace maps: ${e.message}`;
-            child.kill('SIGKILL');
-          }
-          continue;
-        }
-        if (stdout.length < 1 << 20) stdout += line + '\n';
-        if (onLine) onLine(line, child);
-      }
-    });
-    child.stdin.on('error', () => {});
-    child.on('close', (status, signal) => {
-      clearTimeout(timer);
-      if (pending && stdout.length < 1 << 20) stdout += pending;
-      resolve({ status, signal, stdout, stderr, timedOut, setupError });
-    });
-  });
-}
-
-/** The last line of `stdout` that parses as JSON, or undefined. */
-function lastJson(stdout) {
-  for (const line of stdout.trim().split('\n').reverse()) {
-    try {
-      return JSON.parse(line);
-    } catch {
-      /* not JSON */
-    }
-  }
-  return undefined;
-}
-
-// ---- reading a process's threads from outside ----------------------------------------------
-
-const FIELDS = ['Uid', 'Gid', 'Groups', 'CapInh', 'CapPrm', 'CapEff', 'CapBnd', 'CapAmb', 'NoNewPrivs'];
-
-function readTasks(pid) {
-  const out = [];
-  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
-    let text;
-    try {
-      text = fs.readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8');
-    } catch {
-      continue; // exited since the listing
-    }
-    const f = {};
-    for (const m of text.matchAll(/^(\w+):[ \t]*(.*)$/gm)) if (FIELDS.includes(m[1])) f[m[1]] = m[2].trim().replace(/\s+/g, ' ');
-    out.push({ tid, ...f });
-  }
-  return out;
-}
-
-const hex16 = (h) => BigInt('0x' + (h || '0')).toString(16).padStart(16, '0');
-
-/** What is wrong with a dropped child, read from /proc/<pid>/task (empty: nothing). */
-function verifyDropped(pid, report) {
-  const problems = [];
-  const tasks = readTasks(pid);
-  if (tasks.length === 0) return ['no thread could be read'];
-  const first = tasks[0];
-  for (const t of tasks) {
-    for (const k of FIELDS) if (t[k] !== first[k]) problems.push(`thread ${t.tid} ${k} ${t[k]} != thread ${first.tid} ${first[k]}`);
-  }
-  const r = report.result;
-  const ids = (n) => `${n} ${n} ${n} ${n}`;
-  if (first.Uid !== ids(r.uid)) problems.push(`Uid ${first.Uid}, expected ${ids(r.uid)}`);
-  if (first.Gid !== ids(r.gid)) problems.push(`Gid ${first.Gid}, expected ${ids(r.gid)}`);
-  const groups = (first.Groups || '').split(' ').filter(Boolean).map(Number).sort((a, b) => a - b).join(',');
-  if (groups !== r.groups.join(',')) problems.push(`Groups ${groups.slice(0, 80)}, expected ${r.groups.join(',').slice(0, 80)}`);
-  if (first.CapPrm !== hex16(report.expected.permitted)) problems.push(`CapPrm ${first.CapPrm}, expected ${hex16(report.expected.permitted)}`);
-  if (first.CapEff !== hex16(report.expected.effective)) problems.push(`CapEff ${first.CapEff}, expected ${hex16(report.expected.effective)}`);
-  if (first.CapInh !== hex16(report.expected.inheritable)) problems.push(`CapInh ${first.CapInh}, expected ${hex16(report.expected.inheritable)}`);
-  if (BigInt('0x' + first.CapAmb) & ~BigInt('0x' + first.CapPrm)) problems.push(`CapAmb ${first.CapAmb} not within CapPrm ${first.CapPrm}`);
-  if (report.uid !== r.uid || report.gid !== r.gid) problems.push(`getuid/getgid ${report.uid}/${report.gid}`);
-  if (report.setuid0 === 'succeeded') problems.push('process.setuid(0) succeeded after the drop');
-  return problems;
-}
 
 // ---- the environment every case may use ------------------------------------------------------
 
@@ -181,23 +61,6 @@ function makeDirs() {
 }
 
 // ---- the generated cases ---------------------------------------------------------------------
-
-/** A JavaScript expression, for values a literal cannot carry (65,537 groups would not fit in argv). */
-class Raw {
-  constructor(source) {
-    this.source = source;
-  }
-}
-
-function toSource(v) {
-  if (v instanceof Raw) return v.source;
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'number') return Object.is(v, -0) ? '-0' : String(v);
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'boolean' || v === null) return String(v);
-  if (Array.isArray(v)) return `[${v.map(toSource).join(', ')}]`;
-  return `{ ${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${toSource(x)}`).join(', ')} }`;
-}
 
 function ngroupsMax() {
   try {
@@ -284,7 +147,7 @@ function caseArbitrary(dirs) {
   // The child sets effective ids with glibc's broadcast, which a filter on set*id calls would meet
   // first: such a case gets the filter and the ids it started with.
   return fc
-    .record({ options, wrapper, userns, ids: idsArbitrary(), seccomp: seccompArbitrary() })
+    .record({ options, wrapper, userns, ids: idsArbitrary(), window: windowArbitrary(), seccomp: seccompArbitrary() })
     .map((c) => (c.seccomp && c.ids && (c.ids.euid !== undefined || c.ids.egid !== undefined) ? { ...c, ids: null } : c));
 }
 
@@ -313,9 +176,19 @@ function idsArbitrary() {
 }
 
 /**
+ * Threads created inside a withCapabilities() window after the drop (issue 16): the child opens a
+ * window on what it kept permitted but not effective and starts Workers in it (`nested`: each
+ * starts one more); a new thread copies the raised set, and the window must lower it on them.
+ * The parent's /proc reading then checks them with every other thread.
+ */
+function windowArbitrary() {
+  return fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.record({ workers: fc.integer({ min: 1, max: 3 }), nested: fc.boolean() }) });
+}
+
+/**
  * A seccomp filter that refuses (EPERM), kills (SECCOMP_RET_KILL_THREAD) or traps one call the drop
  * makes, on a native thread of its own (installed without TSYNC, as another addon or an LD_PRELOAD
- * library could) or on every thread (installed before Node starts any): seccomp-preload.c.
+ * library could) or on every thread (installed before Node starts any): test/helpers/seccomp-preload.c.
  * Every such process must be a coded error with nothing changed, or drop when the call is one this
  * drop does not make; never an abort.
  */
@@ -346,89 +219,7 @@ function seccompArbitrary() {
   return fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: filter });
 }
 
-let preloadFile;
-/** evidence/seccomp-preload.c built once per process (cc), into the temporary directory. */
-function seccompPreload() {
-  if (preloadFile) return preloadFile;
-  const source = path.join(__dirname, 'seccomp-preload.c');
-  const hash = require('crypto').createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 16);
-  const file = path.join(os.tmpdir(), `privdrop-seccomp-preload-${hash}.so`);
-  if (!fs.existsSync(file)) {
-    const tmp = `${file}.${process.pid}`;
-    const r = require('child_process').spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', tmp, source, '-lpthread'], { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`cc seccomp-preload.c failed: ${r.error ? r.error.message : r.stderr}`);
-    fs.renameSync(tmp, file);
-  }
-  preloadFile = file;
-  return file;
-}
-
-/** The environment that installs `seccomp` ({ scope, action, denial }) in the case's node process. */
-function seccompEnv(seccomp) {
-  if (!seccomp) return {};
-  const d = seccomp.denial;
-  return {
-    LD_PRELOAD: seccompPreload(),
-    PRIVDROP_TEST_SECCOMP: `${seccomp.scope}:${d.call}:${d.arg0}:${d.arg1}:${seccomp.action}`,
-    PRIVDROP_TEST_SECCOMP_EXE: fs.realpathSync(process.execPath),
-  };
-}
-
 // ---- one case, and a whole run ------------------------------------------------------------------
-
-async function runCase(spec, { timeoutMs = 20000 } = {}) {
-  const source = toSource(spec.options);
-  const ids = spec.ids || null;
-  const env = { ...process.env, ...seccompEnv(spec.seccomp) };
-  if (ids && ids.euid !== undefined) env.PRIVDROP_REALDROP_EUID = String(ids.euid);
-  if (ids && ids.egid !== undefined) env.PRIVDROP_REALDROP_EGID = String(ids.egid);
-  let verified;
-  const r = await runChild(process.execPath, [CHILD, source], {
-    env,
-    wrapper: [...(ids ? ids.argv : []), ...spec.wrapper.argv],
-    userns: spec.userns,
-    timeoutMs,
-    onLine(line, child) {
-      let msg;
-      try {
-        msg = JSON.parse(line);
-      } catch {
-        return;
-      }
-      if (msg.outcome === 'dropped') {
-        try {
-          verified = verifyDropped(child.pid, msg);
-        } catch (e) {
-          verified = [`reading /proc/${child.pid}: ${e.message}`];
-        }
-        child.stdin.end('\n');
-      }
-    },
-  });
-  const report = lastJson(r.stdout);
-  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name,
-    seccomp: spec.seccomp ? `${spec.seccomp.denial.name} ${spec.seccomp.action} on ${spec.seccomp.scope === 'thread' ? 'a thread of its own' : 'every thread'}` : undefined };
-  if (r.setupError) return { ...base, kind: 'harness', detail: r.setupError };
-  if (r.timedOut) return { ...base, kind: 'hang', detail: r.stderr.slice(-400) };
-  if (!report) {
-    // The wrapper could not set the case up (setpriv --reuid 1000 where 1000 is not mapped): not a case.
-    // Nor a filter seccomp-preload could not install (no CAP_SYS_ADMIN in effective).
-    if (/^(setpriv|seccomp-preload): /m.test(r.stderr) && !/privdrop/.test(r.stderr)) return { ...base, kind: 'skipped', detail: r.stderr.trim() };
-    const aborted = r.signal === 'SIGABRT' || r.status === 134 || /privdrop: FATAL/.test(r.stderr);
-    return { ...base, kind: aborted ? 'abort' : 'crash', detail: `status ${r.status} signal ${r.signal}: ${r.stderr.slice(-600)}` };
-  }
-  if (report.outcome === 'setup-failed') return { ...base, kind: 'skipped', detail: report.message };
-  // A secure-execution process (real and effective ids differ at execve) ignores LD_PRELOAD: no filter, not this case.
-  if (spec.seccomp && !report.seccomp) return { ...base, kind: 'skipped', detail: 'the seccomp filter was not installed (secure execution)' };
-  if (report.outcome === 'dropped') {
-    if (verified && verified.length === 0 && r.status === 0) return { ...base, kind: 'dropped', result: report.result };
-    return { ...base, kind: 'unverified', detail: (verified || ['not verified']).join('; ') };
-  }
-  if (!report.untouched) return { ...base, kind: 'touched', detail: JSON.stringify({ before: report.before, after: report.after }).slice(0, 2000) };
-  if (typeof report.code === 'string' && report.code.startsWith('ERR_PRIVDROP_')) return { ...base, kind: 'coded', code: report.code, message: report.message };
-  if (report.name === 'TypeError' || report.name === 'RangeError') return { ...base, kind: 'typeError', message: report.message };
-  return { ...base, kind: 'uncoded', detail: `${report.name}: ${report.message}` };
-}
 
 /**
  * Runs `cases` generated cases (seeded) `concurrency` at a time. Returns the counts and up to
@@ -438,7 +229,7 @@ async function runRealDrop({ cases = 200, seed = 20261127, concurrency = 2, prog
   if (process.getuid() !== 0) throw new Error('the real-drop property test needs root');
   const dirs = makeDirs();
   const started = Date.now();
-  const counts = { cases: 0, dropped: 0, coded: 0, typeError: 0, abort: 0, hang: 0, crash: 0, touched: 0, unverified: 0, uncoded: 0, harness: 0, skipped: 0 };
+  const counts = { cases: 0, dropped: 0, coded: 0, typeError: 0, abort: 0, hang: 0, crash: 0, touched: 0, unverified: 0, uncoded: 0, harness: 0, skipped: 0, bornInWindow: 0 };
   const codes = {};
   const examples = [];
   try {
@@ -450,6 +241,7 @@ async function runRealDrop({ cases = 200, seed = 20261127, concurrency = 2, prog
         const out = await runCase(spec);
         counts.cases++;
         counts[out.kind]++;
+        if (out.kind === 'dropped' && spec.window) counts.bornInWindow++;
         if (out.kind === 'coded') codes[out.code] = (codes[out.code] || 0) + 1;
         if (!['dropped', 'coded', 'typeError', 'skipped'].includes(out.kind) && examples.length < maxExamples) examples.push(out);
         if (progress) progress(counts, out);
@@ -466,7 +258,7 @@ async function runRealDrop({ cases = 200, seed = 20261127, concurrency = 2, prog
 function formatRealDrop(r) {
   const c = r.counts;
   const lines = [
-    `real drops (seed ${r.seed}): ${c.cases} cases in ${r.seconds.toFixed(1)} s: ${c.dropped} dropped and verified, ` +
+    `real drops (seed ${r.seed}): ${c.cases} cases in ${r.seconds.toFixed(1)} s: ${c.dropped} dropped and verified (${c.bornInWindow} with Workers started in a window after the drop), ` +
       `${c.coded} coded errors, ${c.typeError} type errors (process untouched), ${c.abort} aborts, ${c.hang} hangs, ${c.crash} crashes, ` +
       `${c.touched} touched, ${c.unverified} unverified, ${c.uncoded} uncoded errors, ${c.harness} harness errors; ${c.skipped} skipped (the case could not be set up: a wrapper's ids not mapped in the namespace, a filter not installed)`,
     `  coded errors by code: ${Object.entries(r.codes).sort().map(([k, v]) => `${k} ${v}`).join(', ') || '(none)'}`,
@@ -518,7 +310,7 @@ async function fromFuzz(argv) {
   return r.failures === 0 ? 0 : 1;
 }
 
-module.exports = { fromFuzz, runChild, lastJson, readTasks, verifyDropped, runCase, runRealDrop, formatRealDrop, caseArbitrary, idsArbitrary, seccompArbitrary, seccompEnv, SECCOMP_DENIALS, makeDirs, toSource, Raw };
+module.exports = { fromFuzz, runRealDrop, formatRealDrop, caseArbitrary, idsArbitrary, seccompArbitrary, SECCOMP_DENIALS, makeDirs };
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(

@@ -128,7 +128,7 @@ export function bindingCandidates(): string[] {
 
 interface DenoGlobal {
   build: { env?: string };
-  permissions: { querySync(d: { name: string; path?: string }): { state: string } };
+  permissions: { querySync(d: { name: string }): { state: string } };
 }
 
 /** Deno's global when running under Deno, else undefined. */
@@ -144,7 +144,13 @@ export function unsupportedReason(): string | null {
   }
   // Deno says which C library it was built for; reading its executable would need --allow-read.
   const denoEnv = deno()?.build.env;
-  const libc = denoEnv ? (denoEnv === 'gnu' ? 'glibc' : denoEnv) : detectLibc();
+  let libc = denoEnv ? (denoEnv === 'gnu' ? 'glibc' : denoEnv) : detectLibc();
+  // Under Node's permission model node's own executable may be unreadable: ask node instead (slow,
+  // but only then).
+  if (libc === 'unknown' && !denoEnv && nodePermission() && !nodePermission()!.has('fs.read', process.execPath)) {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+    libc = header?.glibcVersionRuntime ? 'glibc' : 'unknown';
+  }
   if (libc !== 'glibc') {
     return libc === 'musl'
       ? `privdrop supports Linux with glibc only; this ${denoEnv ? 'deno' : 'node'} uses musl (Alpine?): use a glibc-based image such as node:22-bookworm-slim`
@@ -154,17 +160,52 @@ export function unsupportedReason(): string | null {
 }
 
 /**
- * Under Deno, the permissions privdrop needs and does not have: --allow-ffi to load its native
- * addon, --allow-read=/proc to read every thread's state (processState, the drop's checks).
- * Asked once, before loading, so that a missing one is named instead of failing later.
+ * Under Deno, why its permissions refuse what privdrop needs, or null. privdrop loads a native
+ * addon (--allow-ffi, itself a way out of Deno's sandbox) and reads /proc from JavaScript (every
+ * thread's credentials for processState(), the drop's prechecks, listen()'s port check); Deno 2
+ * lets a program read /proc only under --allow-all, whatever --allow-read says. Checked once,
+ * before loading, so that no check reads "unreadable" as "absent" later.
  */
-export function missingDenoPermissions(): string[] {
+export function denoPermissionProblem(): string | null {
   const d = deno();
-  if (!d) return [];
-  const missing: string[] = [];
-  if (d.permissions.querySync({ name: 'ffi' }).state !== 'granted') missing.push('--allow-ffi');
-  if (d.permissions.querySync({ name: 'read', path: '/proc' }).state !== 'granted') missing.push('--allow-read=/proc');
-  return missing;
+  if (!d) return null;
+  const problems: string[] = [];
+  if (d.permissions.querySync({ name: 'ffi' }).state !== 'granted') problems.push('loading its native addon needs --allow-ffi');
+  try {
+    fs.readFileSync('/proc/self/status');
+  } catch (e) {
+    problems.push(`reading /proc needs --allow-all (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return problems.length ? problems.join('; ') : null;
+}
+
+/** Node's permission model, when it is on. */
+function nodePermission(): { has(scope: string, reference?: string): boolean } | undefined {
+  return (process as { permission?: { has(scope: string, reference?: string): boolean } }).permission;
+}
+
+/**
+ * Under Node's permission model (`--permission`; `--experimental-permission` in Node 20), the file
+ * access privdrop needs and is not granted: /proc, where it reads every thread's state and the
+ * kernel's limits before it changes anything. (Whether addons are allowed is learnt from the load
+ * itself: Node 20 answers no to `process.permission.has('addon')` even with --allow-addons.)
+ */
+export function missingNodePermissions(): string[] {
+  const permission = nodePermission();
+  if (!permission || deno()) return [];
+  return permission.has('fs.read', '/proc/self/task') ? [] : ['--allow-fs-read=/proc'];
+}
+
+function nodePermissionError(missing: string[]): PrivdropError {
+  const why: Record<string, string> = {
+    '--allow-addons': '--allow-addons loads its native addon',
+    '--allow-fs-read=/proc': "--allow-fs-read=/proc reads every thread's state",
+  };
+  return new PrivdropError(
+    ErrorCodes.RUNTIME_PERMISSION,
+    `Node's permission model refuses what privdrop needs: run node with ${missing.join(' ')} ` +
+      `(${missing.map((m) => why[m]).join('; ')}). See docs/deployment.md, Node's permission model.`,
+  );
 }
 
 const fromSource = (): string =>
@@ -231,14 +272,14 @@ export function binding(): RawBinding {
   if (cached) return cached;
   const reason = unsupportedReason();
   if (reason) throw new PrivdropError(ErrorCodes.UNSUPPORTED_PLATFORM, reason);
-  const missing = missingDenoPermissions();
-  if (missing.length) {
+  const denied = denoPermissionProblem();
+  if (denied) {
     throw new PrivdropError(
       ErrorCodes.RUNTIME_PERMISSION,
-      `Deno's permissions refuse what privdrop needs: run with ${missing.join(' ')} ` +
-        '(--allow-ffi loads its native addon, --allow-read=/proc reads every thread\'s state). See docs/install.md, Deno.',
+      `Deno's permissions refuse what privdrop needs (${denied}): run with --allow-all (-A). See docs/install.md, Deno.`,
     );
   }
+  const missingNode = missingNodePermissions();
   const tried: { file: string; error?: string; cause?: unknown }[] = [];
   let loaded: RawBinding | undefined;
   const attempts: [string, () => unknown][] = override
@@ -253,6 +294,8 @@ export function binding(): RawBinding {
       tried.push({ file, cause, error: cause instanceof Error ? cause.message.split('\n')[0] : String(cause) });
     }
   }
+  if (tried.some((t) => (t.cause as { code?: unknown } | undefined)?.code === 'ERR_DLOPEN_DISABLED')) missingNode.unshift('--allow-addons');
+  if (missingNode.length) throw nodePermissionError(missingNode);
   if (!loaded) {
     const last = tried[tried.length - 1];
     throw new PrivdropError(ErrorCodes.BINDING_NOT_FOUND, notLoadedMessage(tried), { path: last.file, cause: last.cause });
