@@ -22,7 +22,7 @@ const os = require('os');
 const path = require('path');
 const fc = require('fast-check');
 // Running one case and checking it from outside is shared with the tests.
-const { runCase, Raw } = require('../test/helpers/drop-case');
+const { runCase, Raw, SECCOMP_DENIALS } = require('../test/helpers/drop-case');
 
 const SETPRIV = '/usr/bin/setpriv';
 
@@ -192,23 +192,6 @@ function windowArbitrary() {
  * Every such process must be a coded error with nothing changed, or drop when the call is one this
  * drop does not make; never an abort.
  */
-const SECCOMP_DENIALS = [
-  { name: 'prctl(PR_CAPBSET_DROP)', call: 'prctl', arg0: 24, arg1: -1 },
-  { name: 'prctl(PR_SET_KEEPCAPS)', call: 'prctl', arg0: 8, arg1: -1 },
-  { name: 'prctl(PR_SET_SECUREBITS)', call: 'prctl', arg0: 28, arg1: -1 },
-  { name: 'prctl(PR_SET_NO_NEW_PRIVS)', call: 'prctl', arg0: 38, arg1: -1 },
-  { name: 'prctl(PR_CAP_AMBIENT_RAISE)', call: 'prctl', arg0: 47, arg1: 2 },
-  { name: 'prctl(PR_CAP_AMBIENT_CLEAR_ALL)', call: 'prctl', arg0: 47, arg1: 4 },
-  { name: 'keyctl(KEYCTL_JOIN_SESSION_KEYRING)', call: 'keyctl', arg0: 1, arg1: -1 },
-  { name: 'keyctl(KEYCTL_SETPERM)', call: 'keyctl', arg0: 5, arg1: -1 },
-  { name: 'keyctl(KEYCTL_GET_KEYRING_ID)', call: 'keyctl', arg0: 0, arg1: -1 },
-  { name: 'setfsuid', call: 'setfsuid', arg0: -1, arg1: -1 },
-  { name: 'capset', call: 'capset', arg0: -1, arg1: -1 },
-  { name: 'setgroups', call: 'setgroups', arg0: -1, arg1: -1 },
-  { name: 'setresgid', call: 'setresgid', arg0: -1, arg1: -1 },
-  { name: 'setresuid', call: 'setresuid', arg0: -1, arg1: -1 },
-];
-
 function seccompArbitrary() {
   const denial = fc.constantFrom(...SECCOMP_DENIALS);
   const filter = fc.oneof(
@@ -310,7 +293,7 @@ async function fromFuzz(argv) {
   return r.failures === 0 ? 0 : 1;
 }
 
-module.exports = { fromFuzz, runRealDrop, formatRealDrop, caseArbitrary, idsArbitrary, seccompArbitrary, SECCOMP_DENIALS, makeDirs };
+module.exports = { fromFuzz, runRealDrop, formatRealDrop, caseArbitrary, idsArbitrary, seccompArbitrary, makeDirs };
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(

@@ -8,12 +8,10 @@
 import { describeAsRoot } from '../helpers/child';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const realdrop = require('../../evidence/realdrop.js');
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const dropCase = require('../helpers/drop-case.js');
 
 type Denial = { name: string; call: string; arg0: number; arg1: number };
-const DENIALS: Denial[] = realdrop.SECCOMP_DENIALS;
+const DENIALS: Denial[] = dropCase.SECCOMP_DENIALS;
 const none = { argv: [] };
 
 // Options that make every call the denials name (keep-caps and locked securebits exclude each

@@ -146,6 +146,24 @@ function toSource(v) {
   return `{ ${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${toSource(x)}`).join(', ')} }`;
 }
 
+/** The calls a case's seccomp filter may refuse, kill or trap (seccomp-preload.c's arguments). */
+const SECCOMP_DENIALS = [
+  { name: 'prctl(PR_CAPBSET_DROP)', call: 'prctl', arg0: 24, arg1: -1 },
+  { name: 'prctl(PR_SET_KEEPCAPS)', call: 'prctl', arg0: 8, arg1: -1 },
+  { name: 'prctl(PR_SET_SECUREBITS)', call: 'prctl', arg0: 28, arg1: -1 },
+  { name: 'prctl(PR_SET_NO_NEW_PRIVS)', call: 'prctl', arg0: 38, arg1: -1 },
+  { name: 'prctl(PR_CAP_AMBIENT_RAISE)', call: 'prctl', arg0: 47, arg1: 2 },
+  { name: 'prctl(PR_CAP_AMBIENT_CLEAR_ALL)', call: 'prctl', arg0: 47, arg1: 4 },
+  { name: 'keyctl(KEYCTL_JOIN_SESSION_KEYRING)', call: 'keyctl', arg0: 1, arg1: -1 },
+  { name: 'keyctl(KEYCTL_SETPERM)', call: 'keyctl', arg0: 5, arg1: -1 },
+  { name: 'keyctl(KEYCTL_GET_KEYRING_ID)', call: 'keyctl', arg0: 0, arg1: -1 },
+  { name: 'setfsuid', call: 'setfsuid', arg0: -1, arg1: -1 },
+  { name: 'capset', call: 'capset', arg0: -1, arg1: -1 },
+  { name: 'setgroups', call: 'setgroups', arg0: -1, arg1: -1 },
+  { name: 'setresgid', call: 'setresgid', arg0: -1, arg1: -1 },
+  { name: 'setresuid', call: 'setresuid', arg0: -1, arg1: -1 },
+];
+
 let preloadFile;
 /** seccomp-preload.c (next to this file) built once per process (cc), into the temporary directory. */
 function seccompPreload() {
@@ -229,4 +247,4 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
   return { ...base, kind: 'uncoded', detail: `${report.name}: ${report.message}` };
 }
 
-module.exports = { runChild, lastJson, readTasks, verifyDropped, runCase, seccompEnv, toSource, Raw };
+module.exports = { runChild, lastJson, readTasks, verifyDropped, runCase, seccompEnv, SECCOMP_DENIALS, toSource, Raw };
