@@ -16,6 +16,7 @@
       "native/caps.cc",
       "native/capset.cc",
       "native/error.cc",
+      "native/debug_signal.cc",
       "native/drop.cc",
       "native/exec.cc",
       "native/fatal.cc",
