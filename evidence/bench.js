@@ -25,8 +25,8 @@ const path = require('path');
 
 const root = path.resolve(__dirname, '..');
 const entry = path.join(root, 'dist', 'index.js');
-const bindingFile = path.join(root, 'dist', 'binding.js');
-const dropFile = path.join(root, 'dist', 'drop.js');
+const bindingFile = path.join(root, 'dist', 'addon', 'binding.js');
+const dropFile = path.join(root, 'dist', 'drop', 'index.js');
 const rows = (process.env.BENCH_ROWS || '11:0:4,75:64:4,267:256:4,1031:0:1024')
   .split(',')
   .map((r) => r.split(':').map(Number))

@@ -24,7 +24,7 @@ const repoRoot = path.resolve(__dirname, '..');
  */
 function callMix() {
   const privdrop = require(path.join(repoRoot, 'dist'));
-  const raw = require(path.join(repoRoot, 'dist', 'binding')).binding();
+  const raw = require(path.join(repoRoot, 'dist', 'addon', 'binding')).binding();
   const { CapabilitySet, processState, capabilityNames } = privdrop;
   const texts = ['cap_net_bind_service=ep', 'cap_chown,cap_kill+ep cap_setuid+i', 'all=ep cap_sys_admin-e', '=', '12,13=p'];
   const set = CapabilitySet.parse('cap_net_bind_service,cap_sys_time=ep cap_chown+i');
@@ -143,7 +143,7 @@ function main() {
   if (bindingAt >= 0) require(path.join(repoRoot, 'dist', 'testing')).useBindingFile(args[bindingAt + 1]);
   if (args.includes('--child')) return child(calls);
 
-  const binding = require(path.join(repoRoot, 'dist', 'binding')).bindingPath();
+  const binding = require(path.join(repoRoot, 'dist', 'addon', 'binding')).bindingPath();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-leakcheck-'));
   const log = path.join(dir, 'valgrind.log');
   const started = Date.now();

@@ -4,13 +4,13 @@
 //     system call (CapabilitySet.current()) in the same process;
 //   - listen() of a fresh server, beside Node's own server.listen() of the same kind of server;
 //   - setCapabilities() over N threads, beside a no-op broadcast over the same threads.
-// No speed goal was set for these; the ratios are for the record (README, Speed).
+// No speed goal was set for these; the ratios are for the record (docs/evidence.md).
 'use strict';
 const { spawnSync } = require('child_process');
 const path = require('path');
 
 const entry = path.resolve(__dirname, '..', 'dist', 'index.js');
-const runtime = path.resolve(__dirname, '..', 'dist', 'runtime.js');
+const runtime = path.resolve(__dirname, '..', 'dist', 'runtime', 'index.js');
 const workerCounts = (process.env.BENCH_WORKERS || '0,64').split(',').map(Number);
 
 if (process.getuid() !== 0) {

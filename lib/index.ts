@@ -5,10 +5,10 @@
 // (test/esm.test.ts); an ES module import reads every export and so loads them all.
 import type * as Config from './config';
 import type * as Drop from './drop';
-import type * as Listen from './listen';
+import type * as Listen from './runtime/listen';
 import type * as Runtime from './runtime';
 import type * as Format from './state/format';
-import type * as Json from './json';
+import type * as Json from './state/json';
 import type * as Read from './state/read';
 
 export { CapabilitySet, capabilityNames } from './capabilities';
@@ -19,8 +19,8 @@ export { PrivdropError, ErrorCodes } from './errors';
 export type { ErrorCode } from './errors';
 export type { SecurityConfig } from './config';
 export type { CapabilitiesArgument, SetCapabilitiesOptions, SetCapabilitiesResult, CapabilityWindow } from './runtime';
-export type { ListenOptions, ListenableApp, ReadyServer, ServerLike } from './listen';
-export type { JSONForm, ProcessStateJSON } from './json';
+export type { ListenOptions, ListenableApp, ReadyServer, ServerLike } from './runtime/listen';
+export type { JSONForm, ProcessStateJSON } from './state/json';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 let runtime: typeof Runtime | undefined;
@@ -51,19 +51,19 @@ const lazy = {
     return (runtime ??= require('./runtime') as typeof Runtime).withCapabilities;
   },
   get listen() {
-    return (require('./listen') as typeof Listen).listen;
+    return (require('./runtime/listen') as typeof Listen).listen;
   },
   get processStateFromJSON() {
-    return (require('./json') as typeof Json).processStateFromJSON;
+    return (require('./state/json') as typeof Json).processStateFromJSON;
   },
 };
 /* eslint-enable @typescript-eslint/no-var-requires */
 
-/** Become the user and group on every thread, keeping exactly the named capabilities (lib/drop.ts). */
+/** Become the user and group on every thread, keeping exactly the named capabilities (lib/drop/index.ts). */
 export declare const dropPrivileges: typeof Drop.dropPrivileges;
 Object.defineProperty(exports, 'dropPrivileges', { enumerable: true, get: function () { return lazy.dropPrivileges; } });
 
-/** Checks and resolves options without changing anything: what dropPrivileges() would do (lib/drop.ts). */
+/** Checks and resolves options without changing anything: what dropPrivileges() would do (lib/drop/index.ts). */
 export declare const resolveDropOptions: typeof Drop.resolveDropOptions;
 Object.defineProperty(exports, 'resolveDropOptions', { enumerable: true, get: function () { return lazy.resolveDropOptions; } });
 
@@ -83,17 +83,17 @@ Object.defineProperty(exports, 'loadSecurityConfig', { enumerable: true, get: fu
 export declare const parseSecurityConfig: typeof Config.parseSecurityConfig;
 Object.defineProperty(exports, 'parseSecurityConfig', { enumerable: true, get: function () { return lazy.parseSecurityConfig; } });
 
-/** The process-wide cap_set_proc: every thread, verified; lowers only (lib/runtime.ts). */
+/** The process-wide cap_set_proc: every thread, verified; lowers only (lib/runtime/index.ts). */
 export declare const setCapabilities: typeof Runtime.setCapabilities;
 Object.defineProperty(exports, 'setCapabilities', { enumerable: true, get: function () { return lazy.setCapabilities; } });
 
-/** Raises permitted capabilities on the calling thread for one synchronous call (lib/runtime.ts). */
+/** Raises permitted capabilities on the calling thread for one synchronous call (lib/runtime/index.ts). */
 export declare const withCapabilities: typeof Runtime.withCapabilities;
 Object.defineProperty(exports, 'withCapabilities', { enumerable: true, get: function () { return lazy.withCapabilities; } });
 
-/** Binds a server with cap_net_bind_service raised for the bind only (lib/listen.ts). */
+/** Binds a server with cap_net_bind_service raised for the bind only (lib/runtime/listen.ts). */
 export declare const listen: typeof Listen.listen;
 Object.defineProperty(exports, 'listen', { enumerable: true, get: function () { return lazy.listen; } });
-/** A processState() result from its JSON: masks are bigints again (lib/json.ts). */
+/** A processState() result from its JSON: masks are bigints again (lib/state/json.ts). */
 export declare const processStateFromJSON: typeof Json.processStateFromJSON;
 Object.defineProperty(exports, 'processStateFromJSON', { enumerable: true, get: function () { return lazy.processStateFromJSON; } });

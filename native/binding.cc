@@ -265,7 +265,7 @@ Napi::Array TimingsToJs(Napi::Env env, const std::vector<privdrop::StepTiming>& 
   return a;
 }
 
-// The plan's field names are the TypeScript options' names (lib/binding.ts RawPlan).
+// The plan's field names are the TypeScript options' names (lib/addon/binding.ts RawPlan).
 // Its argument errors come before anything is changed: step 'validate'.
 Napi::Value DropJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();

@@ -24,7 +24,7 @@ constexpr const char* kStepTransition = "transition";
 constexpr const char* kStepVerify = "verify";
 constexpr const char* kStepRegainCheck = "regain-check";
 
-// The same names and meanings as the TypeScript options (lib/drop.ts DropOptions).
+// The same names and meanings as the TypeScript options (lib/drop/index.ts DropOptions).
 struct DropPlan {
   enum class BoundingSet { Retained, Unchanged };
   uint32_t uid = 0;

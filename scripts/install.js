@@ -16,7 +16,7 @@ const say = (text) => console.log(`privdrop: ${text}`);
 // dist/ is there in the published package; a fresh git checkout compiles it later (prepare).
 let loader = null;
 try {
-  loader = require('../dist/binding.js');
+  loader = require('../dist/addon/binding.js');
 } catch {
   loader = null;
 }

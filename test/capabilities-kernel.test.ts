@@ -8,7 +8,7 @@ import { describeAsRoot, distEntry, repoRoot, runNode } from './helpers/child';
 import { statusOfFile } from './helpers/proc-status';
 
 const seed = Number(process.env.FC_SEED ?? 20261126);
-const distBinding = path.join(repoRoot, 'dist', 'binding.js');
+const distBinding = path.join(repoRoot, 'dist', 'addon', 'binding.js');
 const hex = (m: bigint) => m.toString(16).padStart(16, '0');
 
 function procCaps(statusPath: string): CapabilityMasks {

@@ -1,5 +1,5 @@
-// The capability names in the types (lib/capability-names.ts) are libcap's, in bit order.
-import { KNOWN_CAPABILITY_NAMES } from '../lib/capability-names';
+// The capability names in the types (lib/capabilities/names.ts) are libcap's, in bit order.
+import { KNOWN_CAPABILITY_NAMES } from '../lib/capabilities/names';
 import { capabilityNames } from '../lib';
 
 test('the names the types know are the names libcap gives bits 0..40, in order', () => {

@@ -58,7 +58,7 @@ describeAsRoot('the broadcast when signals cannot be queued (RLIMIT_SIGPENDING =
     const r = runNode(
       `(async () => {
         ${workers}
-        const b = require(${JSON.stringify(path.join(repoRoot, 'dist', 'binding'))}).binding();
+        const b = require(${JSON.stringify(path.join(repoRoot, 'dist', 'addon', 'binding'))}).binding();
         const out = [];
         for (let i = 0; i < 20; i++) {
           const n = require('fs').readdirSync('/proc/self/task').length;

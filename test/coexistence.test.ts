@@ -5,7 +5,7 @@ import * as path from 'path';
 import { describeAsRoot, faultsBinding, repoRoot } from './helpers/child';
 import { CAP, maskHex, scenario } from './helpers/drop';
 
-const bindingModule = JSON.stringify(path.join(repoRoot, 'dist', 'binding'));
+const bindingModule = JSON.stringify(path.join(repoRoot, 'dist', 'addon', 'binding'));
 const attempt = `const attempt = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code || e.message; } };`;
 
 describeAsRoot("the process's own signal handlers", () => {

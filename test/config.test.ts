@@ -182,7 +182,7 @@ describe('the key table (lib/config/keys.ts)', () => {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { JSON_KEYS, STANZA_KEYS } = require('../lib/config/keys') as typeof import('../lib/config/keys');
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { OPTION_NAMES } = require('../lib/options') as typeof import('../lib/options');
+  const { OPTION_NAMES } = require('../lib/drop/options') as typeof import('../lib/drop/options');
 
   test('JSON keys are exactly the option names; every option has a stanza spelling', () => {
     expect(Object.keys(JSON_KEYS).sort()).toEqual([...OPTION_NAMES].sort());

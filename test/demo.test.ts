@@ -1,4 +1,4 @@
-// The README's demo, run the way the README runs it (with --once so that it ends).
+// The README's demo (docs: README.md, Two commands), run the way the README runs it (with --once so that it ends).
 import * as path from 'path';
 import { describeAsRoot, repoRoot, runProcess } from './helpers/child';
 

@@ -3,7 +3,7 @@
 // list the same sources, flags and defines. And the C library check reads ELF correctly.
 import * as fs from 'fs';
 import * as path from 'path';
-import { detectLibc, elfInterpreter, libcOfInterpreter } from '../lib/libc';
+import { detectLibc, elfInterpreter, libcOfInterpreter } from '../lib/addon/libc';
 import { repoRoot } from './helpers/child';
 
 const gyp = JSON.parse(

@@ -39,7 +39,7 @@ describeAsRoot('refusals leave the process exactly as it was', () => {
   test('inconsistent threads before the drop are refused, not built upon', () => {
     const r = refused(
       "{ user: 'nobody' }",
-      `const b = require(${JSON.stringify(require.resolve('../dist/binding'))}).binding();
+      `const b = require(${JSON.stringify(require.resolve('../dist/addon/binding'))}).binding();
        const cur = b.capGetProc();
        b.capSetProc({ ...cur, effective: cur.effective & ~(1n << 10n) }); // main thread only`,
     );
@@ -49,7 +49,7 @@ describeAsRoot('refusals leave the process exactly as it was', () => {
   });
 
   test('a Worker that changed its own thread is found by the rehearsal and named', () => {
-    const bindingPath = JSON.stringify(require.resolve('../dist/binding'));
+    const bindingPath = JSON.stringify(require.resolve('../dist/addon/binding'));
     const r = scenario(`
       const worker = new Worker(\`
         const { parentPort } = require('worker_threads');
@@ -156,7 +156,7 @@ describe('option values that are not even strings', () => {
 describe("the binding's own checks of the plan", () => {
   test('come before anything changes and carry step validate', () => {
     const r = runNode(`
-      const b = require(${JSON.stringify(require.resolve('../dist/binding'))}).binding();
+      const b = require(${JSON.stringify(require.resolve('../dist/addon/binding'))}).binding();
       const out = [];
       for (const plan of [{}, { uid: 1, gid: 1, groups: [], capabilities: {} }, { uid: 1, gid: 1, groups: [], boundingSet: 'all' }]) {
         try { b.drop(plan); out.push('dropped'); } catch (e) { out.push({ code: e.code, step: e.step }); }

@@ -27,9 +27,9 @@ const dropAndContinue = (extra = '') => `
 
 describe('the fault-injection switch', () => {
   test('is compiled into the test build only', () => {
-    const normal = runNode(`report(require(${JSON.stringify(require.resolve('../dist/binding'))}).binding().faultInjection)`);
+    const normal = runNode(`report(require(${JSON.stringify(require.resolve('../dist/addon/binding'))}).binding().faultInjection)`);
     expect(normal.json).toBe(false);
-    const faults = runNode(`report(require(${JSON.stringify(require.resolve('../dist/binding'))}).binding().faultInjection)`, {
+    const faults = runNode(`report(require(${JSON.stringify(require.resolve('../dist/addon/binding'))}).binding().faultInjection)`, {
       binding: faultsBinding,
     });
     expect(faults.json).toBe(true);

@@ -187,7 +187,7 @@ describeAsRoot('regaining privilege after the drop fails', () => {
       const attempt = (fn) => { try { fn(); return 'succeeded'; } catch (e) { return e.code || e.message; } };
       const setuid = attempt(() => process.setuid(0));
       const setgroups = attempt(() => process.setgroups([0]));
-      const binding = require(${JSON.stringify(require.resolve('../dist/binding'))}).binding();
+      const binding = require(${JSON.stringify(require.resolve('../dist/addon/binding'))}).binding();
       const raise = attempt(() => binding.capSetProc({ effective: (1n << 10n) | (1n << 2n), permitted: (1n << 10n) | (1n << 2n), inheritable: 0n }));
       report({ d, setuid, setgroups, raise, s: summary() });
     `);

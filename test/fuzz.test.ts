@@ -33,7 +33,7 @@ const oracle = require('../evidence/fuzz/oracle.js') as {
   TripwireError: new () => Error;
 };
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const { binding } = require('../dist/binding.js') as { binding(): Record<string, unknown> };
+const { binding } = require('../dist/addon/binding.js') as { binding(): Record<string, unknown> };
 
 // Fixed seed and size for CI; FUZZ_SEED / FUZZ_CASES explore further. (18560: the first six
 // targets get the 16000 cases they had before the run-time capability targets joined.)

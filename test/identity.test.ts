@@ -32,7 +32,7 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 test('each failed lookup names its own call, with the errno and the step', () => {
   const r = runNode(
-    `const b = require(${JSON.stringify(path.join(repoRoot, 'dist', 'binding'))}).binding();
+    `const b = require(${JSON.stringify(path.join(repoRoot, 'dist', 'addon', 'binding'))}).binding();
      const out = {};
      for (const [name, fn] of [['userByName', () => b.lookupUser('somebody')], ['userById', () => b.lookupUser(4242)],
                                ['groupByName', () => b.lookupGroup('somegroup')], ['groupById', () => b.lookupGroup(4242)]]) {

@@ -52,7 +52,7 @@ describeAsRoot('listen()', () => {
     expect(j).toEqual({ code: 'EACCES', eff: [none] });
   });
 
-  test("the README's table: express app.listen(port) inside a window works, fastify.listen() inside one does not", () => {
+  test("docs/api.md's table: express app.listen(port) inside a window works, fastify.listen() inside one does not", () => {
     const j = run(`
       const express = require(modules + '/express');
       const Fastify = require(modules + '/fastify');

@@ -113,7 +113,7 @@ test('a build that does not load falls through to the prebuild, and bindingPath(
   const dir = packageCopy({ 'build/Release/privdrop.node': 'corrupt\n', [prebuildName]: fs.readFileSync(built) });
   copies.push(dir);
   const r = runNode(
-    `const p = require('privdrop'); const b = require(require('path').resolve('dist/binding.js'));
+    `const p = require('privdrop'); const b = require(require('path').resolve('dist/addon/binding.js'));
      report({ threads: p.processState().threads.length, loaded: b.bindingPath() });`,
     { cwd: dir },
   );
@@ -133,7 +133,7 @@ test('a from-source build is taken before the prebuild', () => {
 // issue 10 item 6: no environment variable picks the binary a (root) process loads. The old
 // loader took PRIVDROP_BINDING; node-gyp-build's own resolve() takes PRIVDROP_PREBUILD.
 describe('the production loader ignores binary names in the environment', () => {
-  const probe = `const b = require(${JSON.stringify(path.join(repoRoot, 'dist', 'binding.js'))});
+  const probe = `const b = require(${JSON.stringify(path.join(repoRoot, 'dist', 'addon', 'binding.js'))});
     report({ faultInjection: b.binding().faultInjection, loaded: b.bindingPath() });`;
 
   test('PRIVDROP_BINDING naming the fault-injection build', () => {

@@ -1,11 +1,11 @@
-// The option rules of lib/options.ts, and that dropPrivileges(), the config reader and the command
+// The option rules of lib/drop/options.ts, and that dropPrivileges(), the config reader and the command
 // line apply the same ones (they drifted apart once: a comma was a valid name for one of them).
 import { parseSecurityConfig } from '../lib/config';
 import { resolveDropOptions } from '../lib/drop';
 import { ErrorCodes, PrivdropError } from '../lib/errors';
 import {
   capabilitiesFromText, checkBoundingSet, checkId, describe as describeValue, groupsFromText, isValidName, MAX_ID, numericName,
-} from '../lib/options';
+} from '../lib/drop/options';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {

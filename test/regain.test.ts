@@ -11,7 +11,7 @@ import * as path from 'path';
 import { describeAsRoot, isRoot, repoRoot } from './helpers/child';
 import { CAP, maskHex, scenario } from './helpers/drop';
 
-const bindingModule = JSON.stringify(path.join(repoRoot, 'dist', 'binding'));
+const bindingModule = JSON.stringify(path.join(repoRoot, 'dist', 'addon', 'binding'));
 const kept = maskHex(CAP.net_bind_service);
 const none = maskHex();
 

@@ -202,7 +202,7 @@ describeAsRoot('processState() and windows', () => {
         native.capSetProc({ ...c, effective: c.permitted });
         parentPort.postMessage('raw');
         Atomics.wait(workerData.shared, 1, 0, 10000);
-      \`, { eval: true, workerData: { dist: ${JSON.stringify(distEntry)}, binding: ${JSON.stringify(distEntry.replace(/index\.js$/, 'binding.js'))}, shared } });
+      \`, { eval: true, workerData: { dist: ${JSON.stringify(distEntry)}, binding: ${JSON.stringify(distEntry.replace(/index\.js$/, 'addon/binding.js'))}, shared } });
       const workerTid = await new Promise((res) => w.once('message', res));
       const s = privdrop.processState();
       const inWorker = { consistent: s.consistent, differences: s.differences, windows: s.windows.map((x) => ({ worker: x.tid === workerTid, raised: x.raised, depth: x.depth })) };

@@ -52,7 +52,7 @@ describeAsRoot('privdrop exec: one resolution, and --reset-env', () => {
   test('the plan that was checked is the plan that is dropped (names resolved once)', () => {
     // NSS answers differently the second time it is asked (an /etc/passwd edit, an LDAP change).
     const code = `
-      const b = require(${JSON.stringify(path.join(dist, 'binding.js'))}).binding();
+      const b = require(${JSON.stringify(path.join(dist, 'addon', 'binding.js'))}).binding();
       const orig = b.lookupUser.bind(b);
       let calls = 0;
       b.lookupUser = (u) => u === 'flipper' ? { name: 'flipper', uid: calls++ === 0 ? 1 : 2, gid: 1, dir: '/', shell: '/bin/sh' } : orig(u);

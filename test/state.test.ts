@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { binding } from '../lib/binding';
+import { binding } from '../lib/addon/binding';
 import { formatProcessState } from '../lib/state/format';
 import {
   capabilityDecoder,
@@ -17,7 +17,7 @@ import {
 } from '../lib/state/read';
 import { describeAsRoot, repoRoot, runNode, runProcess } from './helpers/child';
 
-const bindingModule = JSON.stringify(path.join(repoRoot, 'dist', 'binding.js'));
+const bindingModule = JSON.stringify(path.join(repoRoot, 'dist', 'addon', 'binding.js'));
 const CAPSH = '/usr/sbin/capsh';
 
 // Child-process prelude: a Worker that stays alive and a started libuv threadpool, so the

@@ -1,6 +1,6 @@
 // "Did you mean": the closest known word within a small number of edits, nothing when far.
-import { KNOWN_CAPABILITY_NAMES } from '../lib/capability-names';
-import { closest, didYouMean, editDistance } from '../lib/suggest';
+import { KNOWN_CAPABILITY_NAMES } from '../lib/capabilities/names';
+import { closest, didYouMean, editDistance } from '../lib/errors/suggest';
 
 describe('editDistance', () => {
   test.each([

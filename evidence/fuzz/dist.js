@@ -5,8 +5,8 @@ const path = require('path');
 
 const dist = path.join(__dirname, '..', '..', 'dist');
 const privdrop = require(path.join(dist, 'index.js'));
-const { binding } = require(path.join(dist, 'binding.js'));
-const { MAX_CAPABILITY_TEXT_LENGTH } = require(path.join(dist, 'capabilities.js'));
+const { binding } = require(path.join(dist, 'addon', 'binding.js'));
+const { MAX_CAPABILITY_TEXT_LENGTH } = require(path.join(dist, 'capabilities', 'index.js'));
 const { parseArgs, UsageError } = require(path.join(dist, 'cli', 'args.js'));
 const { run: runCli } = require(path.join(dist, 'cli', 'index.js'));
 const { runExec } = require(path.join(dist, 'cli', 'exec.js'));

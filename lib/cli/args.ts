@@ -1,6 +1,6 @@
 // Command-line parsing shared by the privdrop commands: GNU-style long options, `--opt value`
 // or `--opt=value`, `--` ends the options.
-import { didYouMean } from '../suggest';
+import { didYouMean } from '../errors/suggest';
 
 /** A mistake in how the command was called: exit status 2, with a pointer to --help. */
 export class UsageError extends Error {

@@ -2,14 +2,14 @@
 // fail is checked before the drop, so a failure runs nothing.
 import * as fs from 'fs';
 import * as path from 'path';
-import { binding } from '../binding';
+import { binding } from '../addon/binding';
 import type { CapabilityName } from '../capabilities';
 import { hasFlag, optionValue, parseArgs, UsageError } from './args';
 import { readSecurityConfig } from '../config';
 import { DropOptions, dropPlan, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
 import { ErrorCodes, PrivdropError, withStep } from '../errors';
-import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet, toCapabilitySet } from '../options';
-import { permittedOnlyCapabilities, permittedOnlyProblem, programFile } from '../permitted-only';
+import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet, toCapabilitySet } from '../drop/options';
+import { permittedOnlyCapabilities, permittedOnlyProblem, programFile } from './permitted-only';
 
 export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
 
@@ -119,7 +119,7 @@ export interface ExecRequest {
   keepFds: number[];
   dryRun: boolean;
   resetEnv: boolean;
-  /** --permitted-only: capabilities COMMAND gets permitted but not effective (lib/permitted-only.ts). */
+  /** --permitted-only: capabilities COMMAND gets permitted but not effective (lib/cli/permitted-only.ts). */
   permittedOnly: CapabilityName[];
   /** The program file the check read (set by runExec). */
   permittedOnlyFile?: string;

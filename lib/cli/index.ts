@@ -3,7 +3,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ErrorCodes } from '../errors';
-import { didYouMean } from '../suggest';
+import { didYouMean } from '../errors/suggest';
 import { UsageError } from './args';
 import { EXEC_HELP, runExec } from './exec';
 import { PARSE_HELP, runParse } from './parse';

@@ -1,6 +1,6 @@
 // `privdrop show [PID]`: what a process holds, thread by thread, as text or JSON.
 import * as fs from 'fs';
-import { binding } from '../binding';
+import { binding } from '../addon/binding';
 import { hasFlag, parseArgs, UsageError } from './args';
 import { ErrorCodes, PrivdropError } from '../errors';
 import { CAPABILITY_SETS, formatState, hexMask, terminalSafeJson } from '../state/format';

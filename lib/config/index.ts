@@ -5,7 +5,7 @@ import * as fs from 'fs';
 import type { DropOptions } from '../drop';
 import { debug } from '../debug';
 import { ErrorCodes, PrivdropError } from '../errors';
-import { BOUNDING_SET_VALUES, Id, isBoundingSet, isChrootPath, isValidName, toCapabilitySet } from '../options';
+import { BOUNDING_SET_VALUES, Id, isBoundingSet, isChrootPath, isValidName, toCapabilitySet } from '../drop/options';
 import { JSON_KEYS, KeySpec, STANZA_KEYS } from './keys';
 import { parseJson, jsonValue } from './json';
 import { Located, Source } from './source';

@@ -1,8 +1,8 @@
 // JSON config files, read with positions (JSON.parse gives none), duplicate keys refused and
 // nesting bounded.
-import { didYouMean } from '../suggest';
+import { didYouMean } from '../errors/suggest';
 import { PrivdropError } from '../errors';
-import { isGroupForm, isIdNumber, MAX_ID } from '../options';
+import { isGroupForm, isIdNumber, MAX_ID } from '../drop/options';
 import { FORBIDDEN_KEYS, JSON_KEYS, KeySpec } from './keys';
 import { describeChar, Entries, Located, Source } from './source';
 

@@ -1,6 +1,6 @@
 // The one key table of the config files: each option once, with its kind and every spelling
 // it has in the Security stanza (matched without regard to case) and in JSON (exact).
-import type { OptionName } from '../options';
+import type { OptionName } from '../drop/options';
 
 /** How a value is read and checked (lib/config/stanza.ts, json.ts, index.ts). */
 export type Kind = 'id' | 'capabilities' | 'path' | 'groups' | 'bounding' | 'boolean';

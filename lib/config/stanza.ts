@@ -1,7 +1,7 @@
 // The Momentum mail server's `Security { ... }` stanza: one "key = value" per line, keys in any
 // case, values bare or in double quotes, # comments.
-import { didYouMean } from '../suggest';
-import { groupsFromText } from '../options';
+import { didYouMean } from '../errors/suggest';
+import { groupsFromText } from '../drop/options';
 import { FORBIDDEN_KEYS, KeySpec, STANZA_KEYS } from './keys';
 import { describeChar, Entries, Located, Source } from './source';
 

@@ -17,7 +17,7 @@ function trustedOwners(): Set<number> {
 function ownerName(uid: number): string {
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { binding } = require('../binding') as typeof import('../binding');
+    const { binding } = require('../addon/binding') as typeof import('../addon/binding');
     const entry = binding().lookupUser(uid);
     return entry ? `${uid} (${entry.name})` : String(uid);
   } catch {

@@ -4,12 +4,12 @@
 // The text form is lib/state/format.ts.
 import * as fs from 'fs';
 import { constants as osConstants } from 'os';
-import { binding } from '../binding';
+import { binding } from '../addon/binding';
 import { capabilityNameTable } from '../capabilities';
 import { debug, debugEnabled, msSince } from '../debug';
 import { ErrorCodes, PrivdropError } from '../errors';
 import { CapabilityWindow, outsideWindows, readAcrossWindows } from '../runtime';
-import { capabilityMask } from '../json';
+import { capabilityMask } from './json';
 
 /** One capability set of one thread. In JSON the mask is "0x" and 16 hex digits (a non-enumerable toJSON). */
 export interface CapabilityMask {

@@ -126,7 +126,7 @@ TS
 from_source() {
   install_into "$work/source" --build-from-source || return 1
   [ -f node_modules/privdrop/build/Release/privdrop.node ] || { echo "no build/Release/privdrop.node"; return 1; }
-  node -e "const b=require('./node_modules/privdrop/dist/binding.js'); b.binding(); if (!b.bindingPath().endsWith('build/Release/privdrop.node')) { console.error(b.bindingPath()); process.exit(1) }" || return 1
+  node -e "const b=require('./node_modules/privdrop/dist/addon/binding.js'); b.binding(); if (!b.bindingPath().endsWith('build/Release/privdrop.node')) { console.error(b.bindingPath()); process.exit(1) }" || return 1
   isolated node "$smoke" drop
 }
 

@@ -1,7 +1,7 @@
 // The one place that loads the native addon. Users never see the raw binding.
 import * as fs from 'fs';
 import * as path from 'path';
-import { ErrorCodes, PrivdropError, errorFromNative } from './errors';
+import { ErrorCodes, PrivdropError, errorFromNative } from '../errors';
 import { detectLibc } from './libc';
 
 /** Three capability flags as 64-bit masks, bit n = capability number n. */
@@ -92,7 +92,7 @@ export interface RawBinding {
   faultInjection: boolean;
 }
 
-const packageRoot = path.resolve(__dirname, '..');
+const packageRoot = path.resolve(__dirname, '..', '..');
 
 /** Where a from-source build (node-gyp or cmake-js) puts the addon. */
 export const buildPath = path.join(packageRoot, 'build', 'Release', 'privdrop.node');

@@ -2,9 +2,9 @@
 // resolveDropOptions() and `privdrop exec --dry-run`): each one catches an input that would
 // otherwise pass validation and then fail at an irreversible step of the drop (an abort).
 import * as fs from 'fs';
-import { binding } from './binding';
-import { ErrorCodes, PrivdropError } from './errors';
-import { errnoName } from './errno';
+import { binding } from '../addon/binding';
+import { ErrorCodes, PrivdropError } from '../errors';
+import { errnoName } from '../errors/errno';
 
 /** What the checks need to know about the plan. */
 export interface PrecheckPlan {

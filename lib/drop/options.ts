@@ -1,9 +1,9 @@
 // The one place for option rules: what a user or group id may be, the boundingSet values, the
 // forms of supplementaryGroups, capability text versus a list of names, and how a value is named
-// in a message. dropPrivileges() (lib/drop.ts), the config reader (lib/config/), the command line
-// (lib/cli/) and CapabilitySet (lib/capabilities.ts) call these; none repeats a rule.
-import { CapabilityName, capabilityNames, CapabilitySet } from './capabilities';
-import { ErrorCodes, PrivdropError } from './errors';
+// in a message. dropPrivileges() (lib/drop/index.ts), the config reader (lib/config/), the command line
+// (lib/cli/) and CapabilitySet (lib/capabilities/index.ts) call these; none repeats a rule.
+import { CapabilityName, capabilityNames, CapabilitySet } from '../capabilities';
+import { ErrorCodes, PrivdropError } from '../errors';
 
 /** Every option of dropPrivileges(), in the order messages list them. */
 export const OPTION_NAMES = [

@@ -1,9 +1,9 @@
 // Least privilege after start-up: setCapabilities() changes every thread, withCapabilities()
 // raises permitted capabilities on the calling thread for one synchronous call.
-import { binding, RawBinding, RawMasks, RawTiming } from './binding';
-import { CapabilityName, CapabilitySet } from './capabilities';
-import { checkMainThread, ErrorCodes, PrivdropError } from './errors';
-import { describe, effectiveNotPermitted, toCapabilitySet } from './options';
+import { binding, RawBinding, RawMasks, RawTiming } from '../addon/binding';
+import { CapabilityName, CapabilitySet } from '../capabilities';
+import { checkMainThread, ErrorCodes, PrivdropError } from '../errors';
+import { describe, effectiveNotPermitted, toCapabilitySet } from '../drop/options';
 
 /** What native/capset.cc and native/listen.cc add to the binding (native/binding.cc exports them). */
 export interface RuntimeBinding {

@@ -1,7 +1,7 @@
 // Capability sets as immutable values: libcap's text grammar in, names and masks out.
-import type { RawBinding, RawMasks } from './binding';
-import { ErrorCodes, PrivdropError } from './errors';
-import { describe } from './options';
+import type { RawBinding, RawMasks } from '../addon/binding';
+import { ErrorCodes, PrivdropError } from '../errors';
+import { describe } from '../drop/options';
 
 /** util.inspect.custom, by its registered name: the public types then need no @types/node. */
 const inspectCustom: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
@@ -9,8 +9,8 @@ const inspectCustom: unique symbol = Symbol.for('nodejs.util.inspect.custom') as
 /** One of the three capability sets of a thread. */
 export type CapabilityFlag = 'effective' | 'permitted' | 'inheritable';
 
-import type { CapabilityName } from './capability-names';
-export type { CapabilityName, KnownCapabilityName } from './capability-names';
+import type { CapabilityName } from './names';
+export type { CapabilityName, KnownCapabilityName } from './names';
 
 /** The three sets as 64-bit masks: bit n is capability number n. In JSON (CapabilitySet#masks), "0x" + 16 hex digits. */
 export interface CapabilityMasks {
@@ -67,7 +67,7 @@ function nameTable(): NameTable {
 // The addon's loader, loaded on first use: requiring privdrop loads no binding code.
 function binding(): RawBinding {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return (require('./binding') as typeof import('./binding')).binding();
+  return (require('../addon/binding') as typeof import('../addon/binding')).binding();
 }
 
 // libcap folds case with C tolower(): ASCII only, so 'ＣAP_CHOWN' or a Kelvin sign never match.
@@ -103,7 +103,7 @@ export function capabilityHint(name: string): string {
   if (byName.has(`cap_${lower}`)) return ` (did you mean "cap_${lower}"?)`;
   // Loaded here, on the error path only: require('privdrop') stays small (test/lazy-load.test.ts).
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { didYouMean } = require('./suggest') as typeof import('./suggest');
+  const { didYouMean } = require('../errors/suggest') as typeof import('../errors/suggest');
   return didYouMean(lower, names.slice(0, maxBits));
 }
 
@@ -276,7 +276,7 @@ export class CapabilitySet {
     const set = new CapabilitySet(masks);
     // NODE_DEBUG=privdrop; debug.js loads on the first parse, not with require('privdrop').
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { debug, debugEnabled } = require('./debug') as typeof import('./debug');
+    const { debug, debugEnabled } = require('../debug') as typeof import('../debug');
     if (debugEnabled()) debug('capabilities: parsed %j as %s', text.length > 200 ? text.slice(0, 200) + '...' : text, set.toString());
     return set;
   }

@@ -13,8 +13,8 @@
 // file before anything changes.
 import * as fs from 'fs';
 import * as path from 'path';
-import { CapabilityName, CapabilitySet } from './capabilities';
-import { runtimeBinding } from './runtime';
+import { CapabilityName, CapabilitySet } from '../capabilities';
+import { runtimeBinding } from '../runtime';
 
 /** The options of the drop with `names` kept permitted and inheritable only (not effective, no ambient). */
 export function permittedOnlyCapabilities(base: CapabilitySet, names: readonly CapabilityName[]): CapabilitySet {

@@ -1,10 +1,10 @@
 // JSON forms of what the API returns. BigInt has no JSON form, so every capability mask
 // (a bigint) carries a non-enumerable toJSON (CapabilitySet#masks defines its own, in
-// lib/capabilities.ts, so that require('privdrop') does not load this file) that writes it as "0x" and 16 hex digits -- the
+// lib/capabilities/index.ts, so that require('privdrop') does not load this file) that writes it as "0x" and 16 hex digits -- the
 // form `privdrop show --json` and `privdrop parse --json` print, and one BigInt() reads back.
 // processStateFromJSON() turns the JSON of a processState() result back into one.
-import { ErrorCodes, PrivdropError } from './errors';
-import type { CapabilityMask, ProcessState, ThreadState } from './state/read';
+import { ErrorCodes, PrivdropError } from '../errors';
+import type { CapabilityMask, ProcessState, ThreadState } from './read';
 
 /** Replaces every bigint in T by its JSON form, a string. */
 export type JSONForm<T> = T extends bigint

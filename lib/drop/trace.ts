@@ -1,9 +1,9 @@
 // NODE_DEBUG=privdrop lines for dropPrivileges(): what it resolved, each step of the native drop
 // with its thread count and time, and what it verified. Only called when tracing is on.
 import * as fs from 'fs';
-import type { RawDropResult } from './binding';
-import { debug, msSince } from './debug';
-import type { ResolvedDrop } from './drop';
+import type { RawDropResult } from '../addon/binding';
+import { debug, msSince } from '../debug';
+import type { ResolvedDrop } from './index';
 
 /** Threads of this process now, from /proc/self/task ('?' if it cannot be read). */
 function threadCount(): number | string {

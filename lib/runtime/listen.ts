@@ -10,10 +10,10 @@ import * as fs from 'fs';
 import * as net from 'net';
 import { getSystemErrorMap } from 'util';
 import { isMainThread } from 'worker_threads';
-import { CapabilityName, CapabilitySet } from './capabilities';
-import { ErrorCodes, PrivdropError } from './errors';
-import { describe } from './options';
-import { runtimeBinding, withCapabilities } from './runtime';
+import { CapabilityName, CapabilitySet } from '../capabilities';
+import { ErrorCodes, PrivdropError } from '../errors';
+import { describe } from '../drop/options';
+import { runtimeBinding, withCapabilities } from './index';
 
 export interface ListenOptions {
   /** TCP port, 0 to 65535 (0: the kernel picks one). */

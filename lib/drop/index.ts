@@ -1,11 +1,11 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
 // Why the steps come in their order: docs/design.md, "The drop, step by step".
-import { binding, RawDropResult, RawGroup, RawUser } from './binding';
-import { CapabilityName, CapabilitySet } from './capabilities';
-import { debugEnabled } from './debug';
-import { checkMainThread, ErrorCodes, PrivdropError, withStep } from './errors';
-import { didYouMean } from './suggest';
+import { binding, RawDropResult, RawGroup, RawUser } from '../addon/binding';
+import { CapabilityName, CapabilitySet } from '../capabilities';
+import { debugEnabled } from '../debug';
+import { checkMainThread, ErrorCodes, PrivdropError, withStep } from '../errors';
+import { didYouMean } from '../errors/suggest';
 import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence } from './root-equivalent';
@@ -250,7 +250,7 @@ export function keptSet(plan: ResolvedDrop): CapabilitySet {
 export function dropPrivileges(options: DropOptions): DropResult {
   checkMainThread('dropPrivileges()');
   const start = process.hrtime.bigint();
-  const trace = debugEnabled() ? (require('./drop-trace') as typeof import('./drop-trace')) : undefined; // NODE_DEBUG=privdrop
+  const trace = debugEnabled() ? (require('./trace') as typeof import('./trace')) : undefined; // NODE_DEBUG=privdrop
   trace?.traceStart();
   let plan: ResolvedDrop;
   try {
@@ -269,7 +269,7 @@ export function dropPrivileges(options: DropOptions): DropResult {
  */
 export function dropPlan(
   plan: ResolvedDrop,
-  { emitWarnings = true, trace, start = process.hrtime.bigint() }: { emitWarnings?: boolean; trace?: typeof import('./drop-trace'); start?: bigint } = {},
+  { emitWarnings = true, trace, start = process.hrtime.bigint() }: { emitWarnings?: boolean; trace?: typeof import('./trace'); start?: bigint } = {},
 ): DropResult {
   checkMainThread('dropPrivileges()');
   // The JavaScript doors close here, while only root can signal this process; SIGUSR1's in the drop.
