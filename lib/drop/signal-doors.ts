@@ -10,7 +10,7 @@
 //   --heapsnapshot-signal  the whole JavaScript heap written to such a file: its listener
 //                          (doWriteHeapSnapshot in Node 18-24) is removed.
 import * as os from 'os';
-import { ErrorCodes, PrivdropError } from './errors';
+import { ErrorCodes, PrivdropError } from '../errors';
 import { DropWarning, WARNING_CODES } from './root-equivalent';
 
 /** A door Node opens on a signal, as the drop found it. */
@@ -66,6 +66,9 @@ export function checkSignalDoors(keep: boolean): void {
   );
 }
 
+/** Takes a closed door's signal: it was caught while the door was open, and must not start to kill the process now. */
+function privdropClosedSignalDoor(): void {}
+
 /**
  * Closes the JavaScript doors (report, heap snapshot) and returns them with a function that opens
  * them again, for a drop that then throws with nothing changed.
@@ -73,18 +76,26 @@ export function checkSignalDoors(keep: boolean): void {
 export function closeJavaScriptDoors(): { closed: SignalDoor[]; reopen: () => void } {
   const closed: SignalDoor[] = [];
   const undo: Array<() => void> = [];
+  const keepCaught = (signal: string) => {
+    if (process.listenerCount(signal) > 0) return;
+    process.on(signal, privdropClosedSignalDoor);
+    undo.push(() => process.removeListener(signal, privdropClosedSignalDoor));
+  };
   const report = process.report;
   if (report && report.reportOnSignal) {
+    const signal = report.signal;
     report.reportOnSignal = false; // removes Node's listener from report.signal
-    closed.push({ signal: report.signal, door: 'report' });
+    closed.push({ signal, door: 'report' });
     undo.push(() => {
       report.reportOnSignal = true;
     });
+    keepCaught(signal);
   }
   for (const { signal, listener } of heapSnapshotListeners()) {
     process.removeListener(signal, listener);
     closed.push({ signal, door: 'heap-snapshot' });
     undo.push(() => process.on(signal, listener));
+    keepCaught(signal);
   }
   return { closed, reopen: () => undo.reverse().forEach((f) => f()) };
 }
