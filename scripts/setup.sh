@@ -3,14 +3,15 @@
 # test builds with cmake-js), python3, pkg-config, libcap headers; capsh/setcap and gdb, which
 # the tests use as independent readers and as ways back they must see fail; ip and openssl, with
 # which the example tests give each server its own network namespace and a throwaway
-# certificate), then npm dependencies and the build.
+# certificate; systemd for systemd-analyze, with which they rate the example units and resolve
+# their system call filters), then npm dependencies and the build.
 # As root it installs what is missing; otherwise it prints the exact command to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing_debian() {
   local pkgs=() p
-  for p in g++ make cmake python3 pkg-config libcap-dev libcap2-bin gdb iproute2 openssl keyutils; do
+  for p in g++ make cmake python3 pkg-config libcap-dev libcap2-bin gdb iproute2 openssl keyutils systemd; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || pkgs+=("$p")
   done
   echo "${pkgs[*]:-}"
@@ -44,8 +45,9 @@ install_system_packages() {
 
 install_system_packages
 
-# Dependencies exactly as locked; this also compiles the addon with node-gyp (install hook: a
-# checkout has no prebuilds) and the TypeScript (prepare hook).
+# Dependencies exactly as locked; this also compiles the TypeScript (prepare hook). The addon is
+# compiled by `npm test` (pretest: cmake-js, build:testing) or `npm run build:testing`: the
+# package has no install hook.
 if [ -f package-lock.json ]; then npm ci; else npm install; fi
 # The examples' own dependencies (express, fastify): the example tests run them for real.
 npm ci --prefix examples --ignore-scripts --no-audit --no-fund

@@ -106,9 +106,12 @@ describe('config errors point at the file, line and column', () => {
     ['a key given twice, in another case', 'Security {\n  user = a\n  # again\n    USER = b\n}\n', 4, 5, /key "USER" given twice \(first at line 2, column 3\)/],
     ['a missing closing brace (points at the opening one)', '# x\nSecurity {\n  user = a\n', 2, 10, /missing "}"/],
     ['a missing opening brace', 'Security\n  user = a\n}\n', 2, 3, /expected "\{" after "Security"/],
-    ['no Security stanza at all', '\n\n  Spool_Base = "/var/spool"\n', 3, 3, /expected "Security \{"/],
+    ['no Security stanza at all (points at the end)', '\n\n  Spool_Base = "/var/spool"\n', 4, 1, /no "Security \{" stanza in this file/],
     ['an empty file', '', 1, 1, /empty/],
-    ['Privileges, the Solaris form', 'Security {\n  user = a\n  Privileges = "basic,net_privaddr"\n}\n', 3, 3, /Solaris form .* not supported on Linux/],
+    ['Privileges without Capabilities', 'Security {\n  user = a\n  Privileges = "basic,net_privaddr"\n}\n', 3, 3, /Solaris form .* does not apply on Linux, and this stanza has no "Capabilities"/],
+    ['Privileges given twice', 'Security {\n  user = a\n  capabilities = \"=\"\n  Privileges = basic\n  privileges = basic\n}\n', 5, 3, /key "privileges" given twice \(first at line 4, column 3\)/],
+    ['user = root (the seed\'s reason)', 'Security {\n  user = root\n}\n', 2, 10, /"user" is root: root owns most files .*capabilities alone do not contain root/],
+    ['user = 0', 'Security {\n  USER = "0"\n}\n', 2, 10, /"USER" is root/],
     ['a missing "="', 'Security {\n  user a\n}\n', 2, 8, /expected "=" after "user"/],
     ['a missing value', 'Security {\n  user =\n}\n', 2, 9, /expected a value after "user ="/],
     ['an unterminated quote (points at the opening quote)', 'Security {\n  user = "nobody\n}\n', 2, 10, /unterminated string/],
@@ -117,7 +120,8 @@ describe('config errors point at the file, line and column', () => {
     ['bad capability text (points at the value, names the clause)', 'Security {\n  user = a\n  capabilities = "cap_chown+ep cap_nope+p"\n}\n', 3, 18, /clause "cap_nope\+p" at offset 13: unknown capability/],
     ['a bad bounding_set', 'Security {\n  user = a\n  bounding_set = cleared\n}\n', 3, 18, /"retained" or "unchanged"/],
     ['a relative chroot', 'Security {\n  user = a\n  chroot = var/empty\n}\n', 3, 12, /absolute path/],
-    ['text after the stanza', 'Security {\n  user = a\n}\nSecurity {\n}\n', 4, 1, /after the Security stanza/],
+    ['two Security stanzas (names both lines)', 'Security {\n  user = a\n}\nsecurity {\n}\n', 4, 1, /a second Security stanza \(the first is at line 1, column 1\)/],
+    ['text after the stanza on its line', 'Security {\n  user = a\n} x = 1\n', 3, 3, /unexpected "x" after the Security stanza/],
     ['__proto__ as a key', 'Security {\n  __proto__ = a\n}\n', 2, 3, /unknown key "__proto__"/],
   ];
   test.each(stanzaCases)('stanza: %s', (_name, text, line, column, why) => {
@@ -162,6 +166,77 @@ describe('config errors point at the file, line and column', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// A whole Momentum configuration file: the Security stanza is read, the rest skipped (checked for balance only).
+const ECELERITY = `# ecelerity.conf, as Momentum ships it (abridged)
+Spool_Base = "/var/spool/ecelerity"
+Debug_Flags = [ ]
+Keep_Message_Dicts_In_Memory = true
+Control_Listener {
+  AuthLoginParameters = [
+    uri = "file:///opt/msys/ecelerity/etc/passwd"
+  ]
+  Listen "/tmp/2025" { }
+  Listen "127.0.0.1:2025" {
+    Enable = true
+  }
+}
+ESMTP_Listener {
+  Listen ":25" {
+    Enable = true   # the port the Security stanza keeps cap_net_bind_service for
+  }
+}
+Security {
+  user = ecuser
+  group = ecuser
+  # Linux
+  Capabilities = "cap_net_admin+ep cap_net_bind_service+ep cap_net_raw+ep cap_sys_resource+ep"
+  # Solaris
+  Privileges = "basic net_privaddr net_bindmlp sys_resource sys_net_config net_rawaccess"
+}
+Alerting {
+  from_address = "ecelerity@example.com"
+}
+spf_macros "mod" {
+  options = ( "a", "b" )
+}
+`;
+
+describe('whole configuration files: the Security stanza among others', () => {
+  test("the seed's Example 9.7 inside an abridged ecelerity.conf reads as written; the Solaris line is ignored", () => {
+    expect(parseSecurityConfig(ECELERITY, 'ecelerity.conf')).toEqual({
+      user: 'ecuser',
+      group: 'ecuser',
+      capabilities: 'cap_net_admin+ep cap_net_bind_service+ep cap_net_raw+ep cap_sys_resource+ep',
+    });
+  });
+
+  test("the seed's Example 9.6 as written (one line)", () => {
+    expect(parseSecurityConfig('Security { user = ecuser group = ecuser Capabilities = "cap_net_bind_service+ep" }'.replace(/ (group|Capabilities)/g, '\n$1'))).toEqual({
+      user: 'ecuser',
+      group: 'ecuser',
+      capabilities: 'cap_net_bind_service+ep',
+    });
+  });
+
+  // Errors in the stanzas privdrop skips still point at their place.
+  const cases: [string, string, number, number, RegExp][] = [
+    ['a stanza never closed (points at its brace)', 'ESMTP_Listener {\n  Listen ":25" {\n  }\nSecurity {\n user = a\n}\n', 1, 16, /missing "}": the stanza opened here \(line 1\) is never closed/],
+    ['an unterminated string in another stanza', 'Control_Listener {\n  Listen "/tmp/2025 {\n}\n', 2, 10, /unterminated string/],
+    ['an array never closed', 'Debug_Flags = [ a, b\nSecurity {\n user = a\n}\n', 1, 15, /missing "\]" for the list opened here/],
+    ['an assignment without a value', 'Spool_Base =\nSecurity {\n user = a\n}\n', 1, 13, /expected a value after "Spool_Base ="/],
+    ['a stray closing brace', '}\nSecurity {\n user = a\n}\n', 1, 1, /expected a setting or stanza name, found "\}"/],
+    ['a name without "=" or "{"', 'Spool_Base "/var/spool"\nSecurity {\n user = a\n}\n', 2, 1, /expected "=" or "\{" for "Spool_Base"/],
+    ['two values on a line', 'Spool_Base = /a /b\n', 1, 17, /after the value of "Spool_Base"/],
+    ['nested deeper than 64 levels', 'A {\n'.repeat(70), 65, 3, /nested deeper than 64 levels/],
+    ['no Security stanza in a whole file', ECELERITY.replace(/Security \{[^}]*\}\n/, ''), 25, 1, /no "Security \{" stanza/],
+  ];
+  test.each(cases)('%s', (_name, text, line, column, why) => {
+    const e = configError(text);
+    expect(e.message).toMatch(why);
+    expect(e.message).toMatch(new RegExp(`^test\\.conf:${line}:${column}: `));
   });
 });
 

@@ -1,14 +1,18 @@
 // The two native build descriptions stay one: CMakeLists.txt (cmake-js: prebuilds, cross
-// build, test builds) and binding.gyp (node-gyp: the from-source fallback on a user's machine)
-// list the same sources, flags and defines. And the C library check reads ELF correctly.
+// build, test builds) and native/binding.gyp (node-gyp: scripts/build-from-source.js on a user's
+// machine) list the same sources, flags and defines. The C library check reads ELF correctly.
+// And the package a consumer installs asks nothing of the package manager: no dependency, no
+// install script, no top-level binding.gyp.
 import * as fs from 'fs';
 import * as path from 'path';
 import { detectLibc, elfInterpreter, libcOfInterpreter } from '../lib/addon/libc';
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { publishedManifest } = require('../scripts/pack.js') as { publishedManifest: (pkg: object) => Record<string, unknown> };
 import { repoRoot } from './helpers/child';
 
 const gyp = JSON.parse(
   fs
-    .readFileSync(path.join(repoRoot, 'binding.gyp'), 'utf8')
+    .readFileSync(path.join(repoRoot, 'native', 'binding.gyp'), 'utf8')
     .replace(/^\s*#.*$/gm, ''), // gyp files allow comment lines
 );
 const cmake = fs.readFileSync(path.join(repoRoot, 'CMakeLists.txt'), 'utf8');
@@ -19,9 +23,12 @@ function cmakeList(name: string): string[] {
   return m[1].split(/\s+/).filter(Boolean);
 }
 
-describe('CMakeLists.txt and binding.gyp', () => {
+// binding.gyp lives in native/ and names its sources from there.
+const gypSources: string[] = gyp.target_defaults.sources.map((f: string) => `native/${f}`);
+
+describe('CMakeLists.txt and native/binding.gyp', () => {
   test('list the same sources in the same order', () => {
-    expect(cmakeList('PRIVDROP_SOURCES')).toEqual(gyp.target_defaults.sources);
+    expect(cmakeList('PRIVDROP_SOURCES')).toEqual(gypSources);
   });
 
   test('every native .cc file is in the list', () => {
@@ -30,7 +37,7 @@ describe('CMakeLists.txt and binding.gyp', () => {
       .filter((f) => f.endsWith('.cc'))
       .map((f) => `native/${f}`)
       .sort();
-    expect([...gyp.target_defaults.sources].sort()).toEqual(files);
+    expect([...gypSources].sort()).toEqual(files);
   });
 
   test("use the same C++ flags (libcap's pkg-config flags aside)", () => {
@@ -101,5 +108,58 @@ describe('the C library check (ELF program interpreter of node)', () => {
 
   test('this node (Debian, glibc) is glibc', () => {
     expect(detectLibc()).toBe('glibc');
+  });
+});
+
+describe('the published package asks nothing of npm, pnpm or yarn', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8'));
+  const published = publishedManifest(pkg);
+
+  test('no runtime dependency of any kind', () => {
+    for (const field of ['dependencies', 'optionalDependencies', 'peerDependencies', 'bundleDependencies', 'bundledDependencies']) {
+      expect(published[field]).toBeUndefined();
+    }
+  });
+
+  test('no scripts at all (no install hook, no prepare an install from a tarball or git would run), no leftover binary field', () => {
+    expect(pkg.scripts.install).toBeUndefined();
+    expect(pkg.scripts.postinstall).toBeUndefined();
+    expect(pkg.scripts.preinstall).toBeUndefined();
+    expect(published.scripts).toBeUndefined();
+    expect(published.binary).toBeUndefined();
+    expect(published.gypfile).toBeUndefined();
+  });
+
+  // npm, pnpm and yarn each run `node-gyp rebuild` for a package with a top-level binding.gyp.
+  test('no top-level binding.gyp in the repository or in the files list', () => {
+    expect(fs.existsSync(path.join(repoRoot, 'binding.gyp'))).toBe(false);
+    expect(pkg.files).not.toContain('binding.gyp');
+    expect(pkg.files).toContain('native/');
+    expect(pkg.files).toContain('scripts/build-from-source.js');
+  });
+
+  test('type, keywords, and the version is the newest in CHANGELOG.md', () => {
+    expect(published.type).toBe('commonjs');
+    expect(Array.isArray(published.keywords) && (published.keywords as string[]).length).toBeGreaterThan(3);
+    const changelog = fs.readFileSync(path.join(repoRoot, 'CHANGELOG.md'), 'utf8');
+    const released = [...changelog.matchAll(/^## (\d+\.\d+\.\d+)\b/gm)].map((m) => m[1]);
+    expect(released[0]).toBe(pkg.version);
+  });
+});
+
+describe('the loader names each prebuilt binary by a literal path (bundlers follow it)', () => {
+  const source = fs.readFileSync(path.join(repoRoot, 'lib', 'addon', 'binding.ts'), 'utf8');
+  const requires = [...source.matchAll(/require\('([^']+\.node)'\)/g)].map((m) => m[1]);
+
+  test("one literal require per target scripts/prebuild.js builds, each of prebuild.js's output files", () => {
+    const prebuild = fs.readFileSync(path.join(repoRoot, 'scripts', 'prebuild.js'), 'utf8');
+    const table = prebuild.slice(prebuild.indexOf('const targets = {'), prebuild.indexOf('\n};', prebuild.indexOf('const targets = {')));
+    const arches = [...table.matchAll(/^  (\w+): \{/gm)].map((m) => m[1]);
+    expect(arches.sort()).toEqual(['arm64', 'x64']);
+    expect(requires.sort()).toEqual(arches.map((a) => `../../prebuilds/linux-${a}/node.napi.glibc.node`).sort());
+  });
+
+  test('no node-gyp-build, no directory listing, no environment variable in the loader', () => {
+    expect(source).not.toMatch(/node-gyp-build|readdirSync|process\.env/);
   });
 });

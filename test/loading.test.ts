@@ -70,13 +70,13 @@ describeScenario(
   /glibc[\s\S]*musl/,
 );
 
-// A copy of the package (dist/, package.json; node-gyp-build through a symlinked node_modules)
-// with the given files under build/ and prebuilds/, as an install would leave it.
+// A copy of the package (dist/, package.json, and no node_modules: privdrop needs no other
+// package at run time) with the given files under build/ and prebuilds/, as an install would
+// leave it.
 function packageCopy(files: Record<string, string | Buffer>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-loading-'));
   fs.cpSync(path.join(repoRoot, 'dist'), path.join(dir, 'dist'), { recursive: true });
   fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(dir, 'package.json'));
-  fs.symlinkSync(path.join(repoRoot, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   for (const [name, content] of Object.entries(files)) {
     fs.mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
     fs.writeFileSync(path.join(dir, name), content);
@@ -96,18 +96,43 @@ afterAll(() => copies.forEach((d) => fs.rmSync(d, { recursive: true, force: true
 
 // Nothing to load: the message says so and gives the one command (with what it needs first).
 describeScenario(
-  'with no prebuild and no build (install scripts skipped on a source-only copy)',
+  'with no prebuild and no build (a checkout, or a copy without prebuilds/)',
   () => inCopy({}),
   'ERR_PRIVDROP_BINDING_NOT_FOUND',
-  /no prebuilt binary for linux-[\s\S]*no build at [\s\S]*--ignore-scripts[\s\S]*libcap-dev[\s\S]*`npm rebuild privdrop --build-from-source`/,
+  /no prebuilt binary for linux-\w+ \(.*prebuilds\/linux-\w+\/node\.napi\.glibc\.node\) and no build at [\s\S]*libcap-dev[\s\S]*`node \/.*\/scripts\/build-from-source\.js`/,
 );
 
 describeScenario(
   'with a corrupt build and no prebuild',
   () => inCopy({ 'build/Release/privdrop.node': 'this is not a shared object\n' }),
   'ERR_PRIVDROP_BINDING_NOT_FOUND',
-  /could not be loaded \(.*privdrop\.node: .*(invalid ELF header|too short)[\s\S]*`npm rebuild privdrop --build-from-source`/,
+  /could not be loaded \(.*privdrop\.node: .*(invalid ELF header|too short)[\s\S]*`node \/.*\/scripts\/build-from-source\.js`/,
 );
+
+// The loader inlined into an application's bundle (as esbuild does) whose binary was not
+// shipped beside it: the advice is a bundler's, not a rebuild. scripts/ci/install-tests.sh
+// bundles with the real esbuild and drops for real.
+test('bundled into an application file without the binary beside it: BINDING_NOT_FOUND with the bundler recipes', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-bundle-'));
+  copies.push(dir);
+  const source = fs
+    .readFileSync(path.join(repoRoot, 'dist', 'addon', 'binding.js'), 'utf8')
+    .replace(/require\("(\.\.\/errors|\.\/libc)"\)/g, (_, m) => `require(${JSON.stringify(path.join(repoRoot, 'dist', 'addon', m))})`);
+  fs.mkdirSync(path.join(dir, 'out'));
+  fs.writeFileSync(path.join(dir, 'out', 'server.js'), source);
+  // A build/ near the "bundle" is not looked for: in a bundle only the copied prebuild is.
+  fs.mkdirSync(path.join(dir, 'build', 'Release'), { recursive: true });
+  fs.copyFileSync(built, path.join(dir, 'build', 'Release', 'privdrop.node'));
+  const r = runNode(
+    `const b = require(${JSON.stringify(path.join(dir, 'out', 'server.js'))});
+     try { b.binding(); report({ threw: false }); }
+     catch (e) { report({ code: e.code, name: e.name, message: e.message, bundled: b.bundled }); }`,
+  );
+  expect(r.stderr).toBe('');
+  expect(r.json).toEqual(expect.objectContaining({ code: 'ERR_PRIVDROP_BINDING_NOT_FOUND', name: 'PrivdropError', bundled: true }));
+  expect(r.json.message).toMatch(/bundled into .*out\/server\.js[\s\S]*--loader:\.node=copy[\s\S]*--external:privdrop[\s\S]*docs\/install\.md/);
+  expect(r.json.message).not.toMatch(/build-from-source|npm rebuild/);
+});
 
 test('a build that does not load falls through to the prebuild, and bindingPath() names the one loaded', () => {
   const dir = packageCopy({ 'build/Release/privdrop.node': 'corrupt\n', [prebuildName]: fs.readFileSync(built) });

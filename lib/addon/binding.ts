@@ -94,62 +94,50 @@ export interface RawBinding {
 
 const packageRoot = path.resolve(__dirname, '..', '..');
 
-/** Where a from-source build (node-gyp or cmake-js) puts the addon. */
+/**
+ * Whether this code runs from the package's own dist/ (or lib/ under ts-jest), or was bundled
+ * into an application's file by a bundler (esbuild, webpack, ...). A bundle has no package
+ * directory around it: no build/ to look for, and the errors give a bundler's remedy.
+ */
+export const bundled = !/^binding\.[cm]?[jt]s$/.test(path.basename(__filename));
+
+/** Where a from-source build (scripts/build-from-source.js, cmake-js) puts the addon. */
 export const buildPath = path.join(packageRoot, 'build', 'Release', 'privdrop.node');
 
+/** Where the package keeps the prebuilt binary for this architecture. */
+export function prebuildPath(): string {
+  return path.join(packageRoot, 'prebuilds', `linux-${process.arch}`, 'node.napi.glibc.node');
+}
+
 /**
- * The prebuilt binary for this platform in prebuilds/<platform>-<arch>/, chosen with
- * node-gyp-build's own tag matching (runtime, Node-API, libc), or null when none matches.
- * node-gyp-build's resolve() is not called: it also honours PRIVDROP_PREBUILD, an environment
- * variable that would let the environment pick the code a root process loads.
+ * Loads the prebuilt binary for this architecture: one literal require per supported target,
+ * so that a bundler sees both files (esbuild's --loader:.node=copy copies them beside the
+ * bundle and rewrites these paths). Nothing is listed or chosen at run time; no environment
+ * variable is read. unsupportedReason() has refused any other architecture before this runs.
  */
-export function prebuildPath(): string | null {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const gypBuild = require('node-gyp-build') as NodeGypBuild;
-  const list = (dir: string): string[] => {
-    try {
-      return fs.readdirSync(dir);
-    } catch {
-      return [];
-    }
-  };
-  const root = path.join(packageRoot, 'prebuilds');
-  const tuple = list(root)
-    .map((name) => gypBuild.parseTuple(name))
-    .filter(gypBuild.matchTuple(process.platform, process.arch))
-    .sort(gypBuild.compareTuples)[0];
-  if (!tuple) return null;
-  const dir = path.join(root, tuple.name);
-  const winner = list(dir)
-    .map((file) => gypBuild.parseTags(file))
-    .filter(gypBuild.matchTags('node', process.versions.modules))
-    .sort(gypBuild.compareTags('node'))[0];
-  return winner ? path.join(dir, winner.file) : null;
-}
-
-interface GypTags {
-  file: string;
-}
-interface GypTuple {
-  name: string;
-}
-interface NodeGypBuild {
-  parseTuple(name: string): GypTuple | undefined;
-  matchTuple(platform: string, arch: string): (t: GypTuple | undefined) => t is GypTuple;
-  compareTuples(a: GypTuple, b: GypTuple): number;
-  parseTags(file: string): GypTags | undefined;
-  matchTags(runtime: string, abi: string): (t: GypTags | undefined) => t is GypTags;
-  compareTags(runtime: string): (a: GypTags, b: GypTags) => number;
+function requirePrebuild(): unknown {
+  if (process.arch === 'x64') return require('../../prebuilds/linux-x64/node.napi.glibc.node');
+  if (process.arch === 'arm64') return require('../../prebuilds/linux-arm64/node.napi.glibc.node');
+  throw new Error(`no prebuilt binary for linux-${process.arch}`);
 }
 
 /**
- * The files the loader tries, in order: a from-source build first (someone built it on purpose:
- * the install script builds only when no prebuild loads, and a developer's checkout must test
- * the code it just compiled), then the prebuild. Nothing here comes from the environment.
+ * The files the loader tries, in order: a from-source build first (someone built it on purpose,
+ * and a developer's checkout must test the code it just compiled), then the prebuild. In a
+ * bundle only the prebuild the bundler copied. Nothing here comes from the environment.
  */
 export function bindingCandidates(): string[] {
-  const prebuild = prebuildPath();
-  return prebuild ? [buildPath, prebuild] : [buildPath];
+  return bundled ? [prebuildPath()] : [buildPath, prebuildPath()];
+}
+
+interface DenoGlobal {
+  build: { env?: string };
+  permissions: { querySync(d: { name: string; path?: string }): { state: string } };
+}
+
+/** Deno's global when running under Deno, else undefined. */
+function deno(): DenoGlobal | undefined {
+  return (globalThis as { Deno?: DenoGlobal }).Deno;
 }
 
 /** Why this platform is not supported, or null when it is (Linux with glibc on x64 or arm64). */
@@ -158,26 +146,50 @@ export function unsupportedReason(): string | null {
   if (process.arch !== 'x64' && process.arch !== 'arm64') {
     return `privdrop supports x64 and arm64 only; this is ${process.arch}`;
   }
-  const libc = detectLibc();
+  // Deno says which C library it was built for; reading its executable would need --allow-read.
+  const denoEnv = deno()?.build.env;
+  const libc = denoEnv ? (denoEnv === 'gnu' ? 'glibc' : denoEnv) : detectLibc();
   if (libc !== 'glibc') {
     return libc === 'musl'
-      ? 'privdrop supports Linux with glibc only; this node uses musl (Alpine?): use a glibc-based image such as node:22-bookworm-slim'
+      ? `privdrop supports Linux with glibc only; this ${denoEnv ? 'deno' : 'node'} uses musl (Alpine?): use a glibc-based image such as node:22-bookworm-slim`
       : `privdrop supports Linux with glibc only; the C library of ${process.execPath} is not glibc`;
   }
   return null;
 }
 
-const fromSource =
-  'Build it from source: install a C++ toolchain and the libcap headers (Debian/Ubuntu: apt-get install g++ make python3 pkg-config libcap-dev; ' +
-  'Fedora: dnf install gcc-c++ make python3 pkgconf libcap-devel), then run `npm rebuild privdrop --build-from-source`.';
+/**
+ * Under Deno, the permissions privdrop needs and does not have: --allow-ffi to load its native
+ * addon, --allow-read=/proc to read every thread's state (processState, the drop's checks).
+ * Asked once, before loading, so that a missing one is named instead of failing later.
+ */
+export function missingDenoPermissions(): string[] {
+  const d = deno();
+  if (!d) return [];
+  const missing: string[] = [];
+  if (d.permissions.querySync({ name: 'ffi' }).state !== 'granted') missing.push('--allow-ffi');
+  if (d.permissions.querySync({ name: 'read', path: '/proc' }).state !== 'granted') missing.push('--allow-read=/proc');
+  return missing;
+}
 
-/** The message for "nothing loaded": the real cause per file tried, and the one command that fixes it. */
+const fromSource = (): string =>
+  'Build it from source: install a C++ toolchain and the libcap headers (Debian/Ubuntu: apt-get install g++ make python3 pkg-config libcap-dev; ' +
+  `Fedora: dnf install gcc-c++ make python3 pkgconf libcap-devel), then run \`node ${path.join(packageRoot, 'scripts', 'build-from-source.js')}\`.`;
+
+const inBundle = (): string =>
+  `privdrop is bundled into ${__filename}, and its native binary is not beside the bundle. ` +
+  'Either bundle with the binary copied next to the output (esbuild: --loader:.node=copy, then ship the .node files the bundler writes ' +
+  'with the bundle), or leave privdrop out of the bundle (esbuild: --external:privdrop) and install it with the application ' +
+  '(npm install privdrop). See docs/install.md, Bundlers.';
+
+/** The message for "nothing loaded": the real cause per file tried, and what fixes it. */
 function notLoadedMessage(tried: { file: string; error?: string }[]): string {
   const found = tried.filter((t) => t.error !== undefined && !/^(Cannot find module|ENOENT)/.test(t.error));
   if (found.length === 0) {
+    if (bundled) return `${inBundle()} (tried: ${tried.map((t) => t.error).join('; ')})`;
     return (
-      `privdrop's native addon is not installed: there is no prebuilt binary for linux-${process.arch} in this copy of the package ` +
-      `and no build at ${buildPath} (the install script was skipped, e.g. --ignore-scripts, or its build failed). ${fromSource}`
+      `privdrop's native addon is not in this copy of the package: there is no prebuilt binary for linux-${process.arch} ` +
+      `(${prebuildPath()}) and no build at ${buildPath}. The published package carries the binary; a git checkout or a copy ` +
+      `without prebuilds/ needs a build. ${fromSource()}`
     );
   }
   const causes = found.map((t) => `${t.file}: ${t.error}`).join('; ');
@@ -185,7 +197,7 @@ function notLoadedMessage(tried: { file: string; error?: string }[]): string {
   return (
     `privdrop's native addon could not be loaded (${causes}). ` +
     (oldGlibc ? 'The prebuilt binary needs a newer glibc than this system has. ' : '') +
-    fromSource
+    (bundled ? inBundle() : fromSource())
   );
 }
 
@@ -208,7 +220,14 @@ export function setBindingFileForTesting(file: string): void {
 export function bindingPath(): string {
   if (loadedFrom) return loadedFrom;
   if (override) return override;
-  return bindingCandidates().find((file) => fs.existsSync(file)) ?? buildPath;
+  return bindingCandidates().find((file) => fs.existsSync(file)) ?? bindingCandidates()[0];
+}
+
+/** The file a module was loaded from, found by its exports (a bundle's copy has its own name). */
+function loadedFile(exports: unknown, fallback: string): string {
+  const cache = (require as NodeJS.Require).cache ?? {};
+  for (const m of Object.values(cache)) if (m && m.exports === exports) return m.filename;
+  return fallback;
 }
 
 /** Loads the addon once. Throws a PrivdropError; require('privdrop') itself never does. */
@@ -216,24 +235,23 @@ export function binding(): RawBinding {
   if (cached) return cached;
   const reason = unsupportedReason();
   if (reason) throw new PrivdropError(ErrorCodes.UNSUPPORTED_PLATFORM, reason);
+  const missing = missingDenoPermissions();
+  if (missing.length) {
+    throw new PrivdropError(
+      ErrorCodes.RUNTIME_PERMISSION,
+      `Deno's permissions refuse what privdrop needs: run with ${missing.join(' ')} ` +
+        '(--allow-ffi loads its native addon, --allow-read=/proc reads every thread\'s state). See docs/install.md, Deno.',
+    );
+  }
   const tried: { file: string; error?: string; cause?: unknown }[] = [];
   let loaded: RawBinding | undefined;
-  // The prebuild directory is listed (and node-gyp-build loaded) only when the build is not
-  // there or does not load: that listing cost about 1 ms of every first call.
-  const candidates = function* (): Generator<string> {
-    if (override) {
-      yield override;
-      return;
-    }
-    yield buildPath;
-    const prebuild = prebuildPath();
-    if (prebuild) yield prebuild;
-  };
-  for (const file of candidates()) {
+  const attempts: [string, () => unknown][] = override
+    ? [[override, () => require(override as string)]]
+    : bindingCandidates().map((file) => [file, file === buildPath ? () => require(buildPath) : requirePrebuild]);
+  for (const [file, load] of attempts) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      loaded = require(file) as RawBinding;
-      loadedFrom = file;
+      loaded = load() as RawBinding;
+      loadedFrom = loadedFile(loaded, file);
       break;
     } catch (cause) {
       tried.push({ file, cause, error: cause instanceof Error ? cause.message.split('\n')[0] : String(cause) });

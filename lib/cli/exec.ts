@@ -57,7 +57,8 @@ Options:
   --config FILE          read these settings from FILE (JSON or a Security { } stanza);
                          options given here override the file. The file (and every directory
                          above it, symlinks followed) must be owned by root (or by you) and
-                         not writable by group or others, as sshd's StrictModes requires
+                         not writable by group or others, as sshd's StrictModes requires;
+                         it must be a regular file (not a pipe, FIFO or device)
   --dry-run              check everything and print what would be done, change nothing
   -h, --help             show this help
 

@@ -8,7 +8,7 @@ import { checkMainThread, ErrorCodes, PrivdropError, withStep } from '../errors'
 import { didYouMean } from '../errors/suggest';
 import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 import { precheck } from './prechecks';
-import { DropWarning, rootEquivalence } from './root-equivalent';
+import { DropWarning, rootEquivalence, ROOT_USER_REASON } from './root-equivalent';
 import { checkSignalDoors, closeJavaScriptDoors, inspectorSignalUnhandled, sharedUserWarning, SignalDoor } from './signal-doors';
 
 export type { DropWarning } from './root-equivalent';
@@ -158,7 +158,19 @@ export function resolveDropOptions(options: DropOptions): ResolvedDrop {
   }
 }
 
-function resolve(options: DropOptions): ResolvedDrop {
+/**
+ * Internal (privdrop/register in a process that is already the configured user): the same
+ * checks and name resolution, without the prechecks of the drop itself (they need root).
+ */
+export function resolveWithoutPrechecks(options: DropOptions): ResolvedDrop {
+  try {
+    return resolve(options, false);
+  } catch (e) {
+    throw withStep(e, 'validate');
+  }
+}
+
+function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
   if (typeof options !== 'object' || options === null || Array.isArray(options)) {
     throw new TypeError('dropPrivileges() takes an options object, e.g. { user: "www-data", capabilities: "cap_net_bind_service+ep" }');
   }
@@ -192,7 +204,7 @@ function resolve(options: DropOptions): ResolvedDrop {
   if (notPermitted) throw new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, notPermitted);
 
   const { uid, entry } = resolveUser(user);
-  if (uid === 0) throw invalid(`user ${JSON.stringify(user)} is root (uid 0): dropPrivileges() drops to an unprivileged user`);
+  if (uid === 0) throw invalid(`user ${JSON.stringify(user)} is root (uid 0): dropPrivileges() drops to an unprivileged user; ${ROOT_USER_REASON}`);
   let gid: number;
   if (groupOption !== undefined) gid = resolveGroup(groupOption, 'group');
   else if (entry) gid = entry.gid;
@@ -210,8 +222,8 @@ function resolve(options: DropOptions): ResolvedDrop {
   groups = [...new Set(groups)].sort((a, b) => a - b);
 
   // What only the system can tell: ngroups_max, user namespace maps, chroot search access.
-  precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks: capabilities.masks, ambient, lockSecurebits });
-  checkSignalDoors(keepDebugSignals);
+  if (prechecks) precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks: capabilities.masks, ambient, lockSecurebits });
+  if (prechecks) checkSignalDoors(keepDebugSignals);
   const { warnings, rootRegainable } = rootEquivalence(capabilities.permitted, gid, groups);
   const shared = sharedUserWarning(keepDebugSignals, uid, entry?.name);
   if (shared) warnings.push(shared);

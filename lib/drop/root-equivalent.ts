@@ -12,6 +12,15 @@ export interface DropWarning {
   message: string;
 }
 
+/**
+ * Why the user may not be root, whatever capabilities are kept (the Momentum mail server's own
+ * warning about `user = root` with Capabilities, in a sentence).
+ */
+export const ROOT_USER_REASON =
+  'root owns most files on the system (its configuration, programs and other services\' data), so a process that is still ' +
+  'uid 0 can change them whatever capabilities it keeps: capabilities alone do not contain root. Name an unprivileged ' +
+  'user (e.g. www-data, or a user made for the service) and keep only the capabilities it needs';
+
 export const WARNING_CODES = {
   ROOT_EQUIVALENT_CAPABILITY: 'PRIVDROP_ROOT_EQUIVALENT_CAPABILITY',
   ROOT_GROUP: 'PRIVDROP_ROOT_GROUP',

@@ -6,6 +6,8 @@ export const ErrorCodes = {
   UNSUPPORTED_PLATFORM: 'ERR_PRIVDROP_UNSUPPORTED_PLATFORM',
   /** The native binary is missing or failed to load. */
   BINDING_NOT_FOUND: 'ERR_PRIVDROP_BINDING_NOT_FOUND',
+  /** The runtime's own permissions refuse what privdrop needs (Deno without --allow-ffi or --allow-read=/proc). */
+  RUNTIME_PERMISSION: 'ERR_PRIVDROP_RUNTIME_PERMISSION',
   /** An argument has the right type but a value privdrop cannot accept. */
   INVALID_ARGUMENT: 'ERR_PRIVDROP_INVALID_ARGUMENT',
   /** Capability text that libcap's grammar rejects. */
@@ -36,6 +38,11 @@ export const ErrorCodes = {
   EXEC_FAILED: 'ERR_PRIVDROP_EXEC_FAILED',
   /** The command to execute was not found. */
   COMMAND_NOT_FOUND: 'ERR_PRIVDROP_COMMAND_NOT_FOUND',
+  /**
+   * privdrop/register in a process that is not root (a child or Worker of a server it dropped):
+   * the process is not exactly the configured user, or holds more than the configuration keeps.
+   */
+  STATE_MISMATCH: 'ERR_PRIVDROP_STATE_MISMATCH',
   /** A system call failed outside the drop (reading /proc, NSS, libcap). */
   SYSTEM: 'ERR_PRIVDROP_SYSTEM',
 } as const;

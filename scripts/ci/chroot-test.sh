@@ -37,10 +37,7 @@ mkdir -p "$root/usr/local/lib/node_modules/npm"
 tar -C "$root/usr/local/lib/node_modules/npm" --strip-components=1 -xzf "$npm_tgz"
 printf '#!/bin/sh\nexec /usr/local/bin/node /usr/local/lib/node_modules/npm/bin/npm-cli.js "$@"\n' >"$root/usr/local/bin/npm"
 chmod +x "$root/usr/local/bin/npm"
-# The root installs offline: its npm cache is filled here with the tarball's dependency
-# (node-gyp-build, at the version package.json pins), so nothing in the root needs the network.
-dep=$(node -p "Object.entries(require('$repo/package.json').dependencies).map(([n, v]) => n + '@' + v).join(' ')")
-npm cache add $dep --cache "$root/root/.npm" --silent
+# The root installs offline: privdrop has no dependency, so the tarball is all npm needs.
 mkdir -p "$root/app"
 cp "$tarball" "$root/app/privdrop.tgz"
 cp "$repo/scripts/ci/smoke.js" "$root/app/smoke.js"

