@@ -44,6 +44,16 @@ function snapshot() {
 // A line can be 400 kB (65,536 groups): let the stream write it all (a pipe takes 64 kB at once).
 const out = (v, then) => process.stdout.write(JSON.stringify(v, (k, x) => (typeof x === 'bigint' ? x.toString(16) : x)) + '\n', then);
 
+// The process state the case asks for (realdrop.js idsArbitrary): effective ids other than the
+// ones the wrapper left, set here because execve makes the saved ids equal to the effective ones.
+try {
+  if (process.env.PRIVDROP_REALDROP_EGID) process.setegid(Number(process.env.PRIVDROP_REALDROP_EGID));
+  if (process.env.PRIVDROP_REALDROP_EUID) process.seteuid(Number(process.env.PRIVDROP_REALDROP_EUID));
+} catch (e) {
+  out({ outcome: 'setup-failed', message: String(e.message) }, () => process.exit(0));
+  return;
+}
+
 // A Worker and a busy threadpool, so the drop has threads to reach.
 const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
 worker.on('online', () => {

@@ -2,7 +2,7 @@
 'use strict';
 // Real drops, at random: fast-check generates valid and invalid dropPrivileges() options and
 // the process they run in (root, root without cap_dac_override, root with locked securebits or
-// a trimmed bounding set, a non-root user; outside or inside a user namespace whose uid_map,
+// a trimmed bounding set, a non-root user, real/effective/saved ids that differ; outside or inside a user namespace whose uid_map,
 // gid_map and setgroups this parent writes), and every case runs dropPrivileges() FOR REAL as
 // root in its own child process (realdrop-child.js). Each case must end one of two ways:
 //   dropped   - and every /proc/<pid>/task/*/status, read from here, shows the asked state;
@@ -282,16 +282,45 @@ function caseArbitrary(dirs) {
     { name: 'gids 0-999 only', uidMap: '0 0 65536', gidMap: '0 0 1000', setgroups: 'allow' },
     { name: 'all mapped, setgroups denied', uidMap: '0 0 4294967295', gidMap: '0 0 4294967295', setgroups: 'deny' },
   );
-  return fc.record({ options, wrapper, userns });
+  return fc.record({ options, wrapper, userns, ids: idsArbitrary() });
+}
+
+/**
+ * Process states whose real, effective and saved ids differ (issue 16): a setuid-root wrapper
+ * (real uid 1000, effective and saved 0), `setpriv --ruid`, `--euid` (permitted kept, effective
+ * emptied), and effective ids changed in the child after the execve (which makes saved = effective).
+ * Each of these holds what a drop needs: every one must drop, or be a coded error.
+ */
+function idsArbitrary() {
+  const setpriv = (...a) => [SETPRIV, ...a, '--'];
+  return fc.constantFrom(
+    null,
+    null,
+    null,
+    null,
+    { name: 'real uid 1000', argv: setpriv('--ruid', '1000') },
+    { name: 'real uid 65534, real gid 65534', argv: setpriv('--ruid', '65534', '--rgid', '65534', '--keep-groups') },
+    { name: 'effective uid 1000 (saved 1000, real 0)', argv: setpriv('--euid', '1000') },
+    { name: 'effective uid and gid 1000', argv: setpriv('--euid', '1000', '--egid', '1000', '--keep-groups') },
+    { name: 'real 1000, effective 2000, saved 0', argv: setpriv('--ruid', '1000'), euid: 2000 },
+    { name: 'real 0, effective 65534, saved 0', argv: [], euid: 65534, egid: 65534 },
+    { name: 'real 0, effective 0, saved 1000', argv: setpriv('--euid', '1000'), euid: 0 },
+    { name: 'real gid 1000, effective gid 3000, saved gid 0', argv: setpriv('--rgid', '1000', '--keep-groups'), egid: 3000 },
+  );
 }
 
 // ---- one case, and a whole run ------------------------------------------------------------------
 
 async function runCase(spec, { timeoutMs = 20000 } = {}) {
   const source = toSource(spec.options);
+  const ids = spec.ids || null;
+  const env = { ...process.env };
+  if (ids && ids.euid !== undefined) env.PRIVDROP_REALDROP_EUID = String(ids.euid);
+  if (ids && ids.egid !== undefined) env.PRIVDROP_REALDROP_EGID = String(ids.egid);
   let verified;
   const r = await runChild(process.execPath, [CHILD, source], {
-    wrapper: spec.wrapper.argv,
+    env,
+    wrapper: [...(ids ? ids.argv : []), ...spec.wrapper.argv],
     userns: spec.userns,
     timeoutMs,
     onLine(line, child) {
@@ -312,7 +341,7 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
     },
   });
   const report = lastJson(r.stdout);
-  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name };
+  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name };
   if (r.setupError) return { ...base, kind: 'harness', detail: r.setupError };
   if (r.timedOut) return { ...base, kind: 'hang', detail: r.stderr.slice(-400) };
   if (!report) {
@@ -321,6 +350,7 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
     const aborted = r.signal === 'SIGABRT' || r.status === 134 || /privdrop: FATAL/.test(r.stderr);
     return { ...base, kind: aborted ? 'abort' : 'crash', detail: `status ${r.status} signal ${r.signal}: ${r.stderr.slice(-600)}` };
   }
+  if (report.outcome === 'setup-failed') return { ...base, kind: 'skipped', detail: report.message };
   if (report.outcome === 'dropped') {
     if (verified && verified.length === 0 && r.status === 0) return { ...base, kind: 'dropped', result: report.result };
     return { ...base, kind: 'unverified', detail: (verified || ['not verified']).join('; ') };
@@ -372,7 +402,7 @@ function formatRealDrop(r) {
       `${c.touched} touched, ${c.unverified} unverified, ${c.uncoded} uncoded errors, ${c.harness} harness errors; ${c.skipped} skipped (the wrapper could not start in that namespace)`,
     `  coded errors by code: ${Object.entries(r.codes).sort().map(([k, v]) => `${k} ${v}`).join(', ') || '(none)'}`,
   ];
-  for (const e of r.examples) lines.push(`  ${e.kind.toUpperCase()}: ${e.detail}\n    options ${e.source.slice(0, 400)}\n    wrapper ${e.wrapper || '(none)'}; user namespace: ${e.userns || '(none)'}`);
+  for (const e of r.examples) lines.push(`  ${e.kind.toUpperCase()}: ${e.detail}\n    options ${e.source.slice(0, 400)}\n    wrapper ${e.wrapper || '(none)'}; user namespace: ${e.userns || '(none)'}; ids: ${e.ids || '(as started)'}`);
   return lines.join('\n') + '\n';
 }
 
@@ -419,7 +449,7 @@ async function fromFuzz(argv) {
   return r.failures === 0 ? 0 : 1;
 }
 
-module.exports = { fromFuzz, runChild, lastJson, readTasks, verifyDropped, runCase, runRealDrop, formatRealDrop, caseArbitrary, makeDirs, toSource, Raw };
+module.exports = { fromFuzz, runChild, lastJson, readTasks, verifyDropped, runCase, runRealDrop, formatRealDrop, caseArbitrary, idsArbitrary, makeDirs, toSource, Raw };
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(

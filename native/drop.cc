@@ -228,6 +228,9 @@ BroadcastReport Rehearse(Context& c) {
   x.nnp = c.cur.nnp;
   x.lastCap = c.lastCap;
   r.capset = true;
+  r.raise = c.cur.eff != c.cur.prm;  // euid not 0 (permitted kept, effective emptied), say
+  r.raised = MakeCapData(c.cur.prm, c.cur.prm, c.cur.inh);
+  r.setfsuid = c.cur.uid[3] != c.cur.uid[0];  // the keyring step's setfsuid to the real uid (session.h)
   r.setgroups = c.needGroups;
   r.groups = c.currentGroups.data();
   r.ngroups = c.currentGroups.size();
@@ -239,6 +242,10 @@ BroadcastReport Rehearse(Context& c) {
   BroadcastReport b = Broadcast(kStepRehearse, &RehearseOp, &r, c.task.fd(), &anyThread);
   if (b.ok) return b;
   const std::string where = " on thread " + std::to_string(b.failedTid);
+  if (b.err == kRestoreFailed)
+    FatalAfter("the rehearsal raised a thread's effective set to its permitted set and could not lower it again",
+               "The threads no longer agree, so the process is aborted rather than return to JavaScript changed", kStepRehearse,
+               0, b.failedTid, "capset");
   if (b.err == kStateDiffers)
     Refuse(kStepRehearse, "ERR_PRIVDROP_INCONSISTENT_THREADS",
            std::string("the threads of this process already disagree before the drop: ") + (b.failedStep ? b.failedStep : "?") +

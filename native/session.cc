@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
@@ -18,6 +19,7 @@
 
 #include "error.h"
 #include "fatal.h"
+#include "thread_ops.h"
 
 namespace privdrop {
 namespace {
@@ -26,8 +28,8 @@ constexpr long kKeyctlGetKeyringId = 0;        // KEYCTL_GET_KEYRING_ID (linux/k
 constexpr long kKeyctlJoinSessionKeyring = 1;  // KEYCTL_JOIN_SESSION_KEYRING
 constexpr long kKeyctlSetperm = 5;             // KEYCTL_SETPERM
 constexpr long kKeySpecSessionKeyring = -3;    // KEY_SPEC_SESSION_KEYRING
-// Possessor: everything; owner (root): view, read, search, link. Group and others: nothing.
-constexpr unsigned long kSharedKeyringPerm = 0x3f000000UL | 0x001b0000UL;
+// Possessor: everything; owner (the creator's real uid): search, to join by name. Nothing else.
+constexpr unsigned long kSharedKeyringPerm = 0x3f000000UL | 0x00080000UL;
 
 [[noreturn]] void FatalTerminal(const char* what, int err) {
   AbortWith(std::string("privdrop: FATAL: the privileges were dropped but the controlling terminal could not be given up (") +
@@ -92,21 +94,52 @@ SharedKeyring CreateSharedSessionKeyring() {
     nonce = static_cast<uint64_t>(ts.tv_nsec) ^ (static_cast<uint64_t>(ts.tv_sec) << 20);
   }
   snprintf(k.name, sizeof k.name, "privdrop:%d:%016llx", static_cast<int>(getpid()), static_cast<unsigned long long>(nonce));
+  // KEYCTL_SETPERM asks the caller's fs uid to be the owner (or CAP_SYS_ADMIN): this thread makes
+  // both calls as the owner, its real uid, and then takes its own fs uid and capabilities back
+  // (a change of fs uid to or from 0 raises or drops the file-system capabilities in effective).
+  k.owner = static_cast<uint32_t>(getuid());
+  const long fsuid = syscall(SYS_setfsuid, -1L);
+  const bool asOwner = fsuid != -1 && static_cast<uint32_t>(fsuid) != k.owner;
+  CapData caps{};
+  caps.header.version = _LINUX_CAPABILITY_VERSION_3;
+  if (asOwner) {
+    if (syscall(SYS_capget, &caps.header, caps.data) != 0)
+      ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "capget", "validate", "cannot read this thread's capabilities");
+    syscall(SYS_setfsuid, static_cast<long>(k.owner));
+  }
   long serial = syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, reinterpret_cast<long>(k.name), 0L, 0L, 0L);
+  int err = serial < 0 ? errno : 0;
   if (serial < 0) {
-    int err = errno;
+    if (asOwner) {
+      syscall(SYS_setfsuid, fsuid);
+      if (syscall(SYS_setfsuid, -1L) != fsuid || RawCapset("", caps) != 0)
+        FatalKeyring("putting the fs uid and capabilities back after keyctl(KEYCTL_JOIN_SESSION_KEYRING) failed", EPERM);
+    }
     if (err == ENOSYS) return SharedKeyring{};
-    ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "keyctl", "validate", "cannot create a new session keyring for the drop");
+    ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "keyctl", "validate",
+                     "cannot create a new session keyring for the drop (for the real uid " + std::to_string(k.owner) +
+                         ", whose key quota it is charged to)");
   }
   k.serial = serial;
   if (syscall(SYS_keyctl, kKeyctlSetperm, serial, kSharedKeyringPerm, 0L, 0L) != 0) {
     FatalKeyring("keyctl(KEYCTL_SETPERM) on the new session keyring", errno);
+  }
+  if (asOwner) {
+    syscall(SYS_setfsuid, fsuid);
+    if (syscall(SYS_setfsuid, -1L) != fsuid) FatalKeyring("setfsuid back to this thread's fs uid", EPERM);
+    if (int e = RawCapset("", caps)) FatalKeyring("capset back to this thread's capabilities", e);
   }
   return k;
 }
 
 int JoinSharedSessionKeyring(const SharedKeyring& k) {
   if (k.serial == 0) return 0;
+  const long fsuid = syscall(SYS_setfsuid, -1L);  // -1 changes nothing and returns the fs uid
+  if (fsuid == -1) return errno;
+  if (static_cast<uint32_t>(fsuid) != k.owner) {
+    syscall(SYS_setfsuid, static_cast<long>(k.owner));
+    if (syscall(SYS_setfsuid, -1L) != static_cast<long>(k.owner)) return EPERM;  // setfsuid reports no error itself
+  }
   long serial = syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, reinterpret_cast<long>(k.name), 0L, 0L, 0L);
   if (serial < 0) return errno;
   // 0: it already was this thread's session keyring (the kernel returns 0 then, not the serial).

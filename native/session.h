@@ -3,6 +3,7 @@
 // the one pre-check that needs the kernel's own permission logic (chroot search access).
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace privdrop {
@@ -25,20 +26,26 @@ void CloseTerminalHandle(const TerminalHandle& t);
 
 // One new session keyring for every thread of a drop. The session keyring is per-thread
 // credential state, so each thread must join it itself: the calling thread creates it with a
-// random name (KEYCTL_JOIN_SESSION_KEYRING creates a keyring of that name when none exists) and
-// lets its owner (root, still) search it, which is what joining by name requires of the other
-// threads (find_keyring_by_name checks Search permission and skips it otherwise, making each
-// thread a keyring of its own). They join it in the transition, before the uid change.
+// random name (KEYCTL_JOIN_SESSION_KEYRING creates a keyring of that name when none exists), and
+// the others join it by name in the transition, before the uid change. The kernel makes the
+// creator's REAL uid the new keyring's owner, but checks a joiner's Search right against its FS
+// uid (find_keyring_by_name skips a keyring it may not search, and join then makes a keyring of
+// its own): so the keyring grants Search to its owner only, and a thread whose fs uid is not the
+// owner joins with setfsuid(owner) first (its own real uid: no privilege needed; the transition's
+// setresuid resets the fs uid). Possessors (the joined threads) hold every right; nobody else
+// holds any, not even View, so another process of the owner's uid never learns the name.
 struct SharedKeyring {
   char name[64] = {0};
-  long serial = 0;  // 0: this kernel has no keys (ENOSYS): there is no root keyring to leave
+  long serial = 0;     // 0: this kernel has no keys (ENOSYS): there is no root keyring to leave
+  uint32_t owner = 0;  // the creating thread's real uid: the keyring's owner
 };
 
 // Creates and joins it on the calling thread. Throws Error (nothing changed) if it cannot be
 // created; a failure after it was joined aborts (the calling thread's keyring changed).
 SharedKeyring CreateSharedSessionKeyring();
 
-// Async-signal-safe: joins `k` on the calling thread; 0, or an errno (EBADE: joined another one).
+// Async-signal-safe: joins `k` on the calling thread (as its owner, see above); 0, or an errno
+// (EBADE: joined another one).
 int JoinSharedSessionKeyring(const SharedKeyring& k);
 
 

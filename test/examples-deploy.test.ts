@@ -377,11 +377,22 @@ describeAsRoot('examples/kubernetes: the pod started as the runtime would', () =
 });
 
 describeAsRoot('Docker (the top-level Dockerfile)', () => {
-  test('the runtime stage runs the express example, as root, from /app built in the build stage', () => {
+  test('the runtime stage runs the express example, as root, from /app installed (prebuilt binary, no compiler) in the install stage', () => {
     const dockerfile = fs.readFileSync(path.join(repoRoot, 'Dockerfile'), 'utf8');
-    const runtime = dockerfile.slice(dockerfile.search(/^FROM \S+ AS runtime$/m));
-    expect(dockerfile).toMatch(/^COPY examples\/express\/server\.js \.\/server\.js$/m);
-    expect(runtime).toMatch(/^COPY --from=build \/app \/app$/m);
+    const stage = (name: string) => {
+      const from = dockerfile.slice(dockerfile.search(new RegExp(`^FROM \\S+ AS ${name}$`, 'm')));
+      const next = from.slice(1).search(/^FROM /m);
+      return next < 0 ? from : from.slice(0, next + 1);
+    };
+    const install = stage('install');
+    const runtime = stage('runtime');
+    expect(install).toMatch(/^FROM \$\{RUNTIME_IMAGE\} AS install$/m); // the slim image, as the runtime
+    expect(install).toMatch(/^COPY examples\/express\/server\.js \.\/server\.js$/m);
+    expect(install).toMatch(/npm install --omit=dev .*\/tmp\/privdrop\.tgz/);
+    expect(install).toMatch(/test ! -e node_modules\/privdrop\/build/); // nothing compiled
+    expect(install).not.toMatch(/apt-get|libcap-dev/); // no toolchain installed to install privdrop
+    expect(runtime).toMatch(/^FROM \$\{RUNTIME_IMAGE\} AS runtime$/m);
+    expect(runtime).toMatch(/^COPY --from=install \/app \/app$/m);
     expect(runtime).toMatch(/^CMD \["node", "server\.js"\]$/m);
     expect(runtime).not.toMatch(/^USER /m); // it must start as root to drop
     expect(runtime).not.toMatch(/apt-get|g\+\+/); // nothing installed: no compiler in the runtime image

@@ -5,6 +5,9 @@ import * as path from 'path';
 import { loadSecurityConfig, parseSecurityConfig } from '../lib/config';
 import { run } from '../lib/cli';
 import { ErrorCodes, PrivdropError } from '../lib/errors';
+import { OPTION_NAMES } from '../lib/drop/options';
+import { JSON_KEYS, STANZA_KEYS } from '../lib/config/keys';
+import { ALIASES as EXEC_ALIASES, SPECS as EXEC_SPECS } from '../lib/cli/exec';
 
 const fixtures = path.join(__dirname, 'fixtures');
 
@@ -71,6 +74,30 @@ describe('the tripwires cover every native call that changes the process', () =>
       oracle.tripped.length = before;
     }
     for (const [name, fn] of Object.entries(originals)) expect(native[name]).toBe(fn);
+  });
+});
+
+describe("the fuzzer's lists name every option, config key and command-line flag the library declares", () => {
+  // The library's lists are read from its own declarations, so an option added there fails here until the fuzzer generates it.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const fuzzer = require('../evidence/fuzz/dist.js') as { OPTION_KEYS: string[]; STANZA_KEYS: string[]; EXEC_FLAGS: string[]; EXEC_ALIASES: string[] };
+  const missing = (declared: Iterable<string>, known: string[]) => [...declared].filter((k) => !known.includes(k));
+
+  test('dropPrivileges() options (OPTION_NAMES) and the JSON config keys', () => {
+    expect(OPTION_NAMES).toContain('keepTerminal');
+    expect(missing(OPTION_NAMES, fuzzer.OPTION_KEYS)).toEqual([]);
+    expect(missing(Object.keys(JSON_KEYS), fuzzer.OPTION_KEYS)).toEqual([]);
+  });
+
+  test('the Security stanza keys', () => {
+    expect(Object.keys(STANZA_KEYS)).toContain('keep_terminal');
+    expect(missing(Object.keys(STANZA_KEYS), fuzzer.STANZA_KEYS)).toEqual([]);
+  });
+
+  test('privdrop exec options, and the other spellings it answers with a hint', () => {
+    expect(Object.keys(EXEC_SPECS)).toEqual(expect.arrayContaining(['keep-terminal', 'permitted-only', 'reset-env']));
+    expect(missing(Object.keys(EXEC_SPECS), fuzzer.EXEC_FLAGS)).toEqual([]);
+    expect(missing(Object.keys(EXEC_ALIASES), fuzzer.EXEC_ALIASES)).toEqual([]);
   });
 });
 

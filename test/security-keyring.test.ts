@@ -36,7 +36,12 @@ maybe('root session keyring after the drop', () => {
     expect(r.stdout).toMatch(/status=[1-9]/);
   });
 
-  test('dropPrivileges(): neither a child of the main thread nor a child of a Worker can read it', () => {
+  // The second row is a setuid-root wrapper's process: real uid 1000, effective 0. The kernel makes
+  // the new keyring the real uid's and checks each joining thread's fs uid (issue 16): it aborted.
+  test.each([
+    ['root', '', 0],
+    ['real uid 1000, effective 0', '/usr/bin/setpriv --ruid 1000 -- ', 1000],
+  ])('dropPrivileges() as %s: neither a child of the main thread nor a child of a Worker can read it', (_name, wrapper, owner) => {
     const code = `
       const privdrop = require(${JSON.stringify(distEntry)});
       const { execFileSync } = require('child_process');
@@ -63,15 +68,17 @@ maybe('root session keyring after the drop', () => {
     const file = path.join(fs.mkdtempSync('/tmp/privdrop-keyring-'), 'drop.js');
     fs.chmodSync(path.dirname(file), 0o755);
     fs.writeFileSync(file, code);
-    const r = inRootSession(`${NODE} ${file}`);
+    const r = inRootSession(`${wrapper}${NODE} ${file}`);
     fs.rmSync(path.dirname(file), { recursive: true, force: true });
     const line = r.stdout.trim().split('\n').pop() ?? '';
     const json = JSON.parse(line);
     expect(json.uid).toBe(65534);
     expect(json.main).toBe('refused');
     expect(json.worker).toBe('refused');
-    // One new session keyring, the same on every thread (a child of each thread sees it).
-    expect(json.mainRing).toMatch(/^keyring;0;0;3f1b0000;privdrop:\d+:[0-9a-f]{16}$/);
+    // One new session keyring, the same on every thread (a child of each thread sees it), owned by
+    // the real uid, which may only search it (to join it by name): no View, so no other process
+    // of that uid sees its name in /proc/keys.
+    expect(json.mainRing).toMatch(new RegExp(`^keyring;${owner};0;3f080000;privdrop:\\d+:[0-9a-f]{16}$`));
     expect(json.workerRing).toBe(json.mainRing);
   });
 });

@@ -304,7 +304,7 @@ describeAsRoot('privdrop exec of a node program', () => {
       fs.writeFileSync(conf, 'Security {\n  user = nobody\n  keep_debug_signals = true\n}\n', { mode: 0o644 });
       const kept = runProcess(process.execPath, [BIN, 'exec', '--dry-run', '--config', conf, '--', '/bin/true']);
       expect(kept.status).toBe(0);
-      expect(kept.stdout).toMatch(/debug signals +kept\n/);
+      expect(kept.stdout).toMatch(/debug signals +kept  \[.*security.conf:3\]\n/);
       expect(kept.stderr).toMatch(/warning: user nobody \(uid 65534\) is shared by many processes/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

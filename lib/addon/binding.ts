@@ -132,7 +132,7 @@ export function bindingCandidates(): string[] {
 
 interface DenoGlobal {
   build: { env?: string };
-  permissions: { querySync(d: { name: string; path?: string }): { state: string } };
+  permissions: { querySync(d: { name: string }): { state: string } };
 }
 
 /** Deno's global when running under Deno, else undefined. */
@@ -158,17 +158,23 @@ export function unsupportedReason(): string | null {
 }
 
 /**
- * Under Deno, the permissions privdrop needs and does not have: --allow-ffi to load its native
- * addon, --allow-read=/proc to read every thread's state (processState, the drop's checks).
- * Asked once, before loading, so that a missing one is named instead of failing later.
+ * Under Deno, why its permissions refuse what privdrop needs, or null. privdrop loads a native
+ * addon (--allow-ffi, itself a way out of Deno's sandbox) and reads /proc from JavaScript (every
+ * thread's credentials for processState(), the drop's prechecks, listen()'s port check); Deno 2
+ * lets a program read /proc only under --allow-all, whatever --allow-read says. Checked once,
+ * before loading, so that no check reads "unreadable" as "absent" later.
  */
-export function missingDenoPermissions(): string[] {
+export function denoPermissionProblem(): string | null {
   const d = deno();
-  if (!d) return [];
-  const missing: string[] = [];
-  if (d.permissions.querySync({ name: 'ffi' }).state !== 'granted') missing.push('--allow-ffi');
-  if (d.permissions.querySync({ name: 'read', path: '/proc' }).state !== 'granted') missing.push('--allow-read=/proc');
-  return missing;
+  if (!d) return null;
+  const problems: string[] = [];
+  if (d.permissions.querySync({ name: 'ffi' }).state !== 'granted') problems.push('loading its native addon needs --allow-ffi');
+  try {
+    fs.readFileSync('/proc/self/status');
+  } catch (e) {
+    problems.push(`reading /proc needs --allow-all (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return problems.length ? problems.join('; ') : null;
 }
 
 const fromSource = (): string =>
@@ -235,12 +241,11 @@ export function binding(): RawBinding {
   if (cached) return cached;
   const reason = unsupportedReason();
   if (reason) throw new PrivdropError(ErrorCodes.UNSUPPORTED_PLATFORM, reason);
-  const missing = missingDenoPermissions();
-  if (missing.length) {
+  const denied = denoPermissionProblem();
+  if (denied) {
     throw new PrivdropError(
       ErrorCodes.RUNTIME_PERMISSION,
-      `Deno's permissions refuse what privdrop needs: run with ${missing.join(' ')} ` +
-        '(--allow-ffi loads its native addon, --allow-read=/proc reads every thread\'s state). See docs/install.md, Deno.',
+      `Deno's permissions refuse what privdrop needs (${denied}): run with --allow-all (-A). See docs/install.md, Deno.`,
     );
   }
   const tried: { file: string; error?: string; cause?: unknown }[] = [];

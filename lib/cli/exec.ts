@@ -5,10 +5,10 @@ import * as path from 'path';
 import { binding } from '../addon/binding';
 import type { CapabilityName } from '../capabilities';
 import { hasFlag, optionValue, parseArgs, UsageError } from './args';
-import { readSecurityConfig } from '../config';
+import { ConfigOrigin, readSecurityConfigs } from '../config';
 import { DropOptions, dropPlan, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
 import { ErrorCodes, PrivdropError, withStep } from '../errors';
-import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet, toCapabilitySet } from '../drop/options';
+import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet, OptionName, toCapabilitySet } from '../drop/options';
 import { permittedOnlyCapabilities, permittedOnlyProblem, programFile } from './permitted-only';
 
 export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
@@ -54,8 +54,10 @@ Options:
   --reset-env            clear the environment except TERM; set HOME, USER, LOGNAME, SHELL
                          from the user's entry and PATH=/usr/local/bin:/usr/bin:/bin (COMMAND
                          is then looked up in that PATH), as setpriv --reset-env does
-  --config FILE          read these settings from FILE (JSON or a Security { } stanza);
-                         options given here override the file. The file (and every directory
+  --config FILE          read these settings from FILE (JSON, or a Security { } stanza among
+                         other stanzas). Repeatable: a later file's settings override an
+                         earlier one's, key by key (a cluster file over the base one); options
+                         given here override the files. Each file (and every directory
                          above it, symlinks followed) must be owned by root (or by you) and
                          not writable by group or others, as sshd's StrictModes requires;
                          it must be a regular file (not a pipe, FIFO or device)
@@ -69,7 +71,8 @@ Exit status (as env(1) and chroot(1)): COMMAND's own; 125 if privdrop fails (not
 error; 0 for a successful --dry-run.
 `;
 
-const SPECS = {
+/** privdrop exec's options (test/fuzz.test.ts checks that the fuzzer knows each). */
+export const SPECS = {
   user: { value: true },
   group: { value: true },
   groups: { value: true },
@@ -85,13 +88,13 @@ const SPECS = {
   'keep-terminal': { value: false },
   'keep-debug-signals': { value: false },
   'reset-env': { value: false },
-  config: { value: true },
+  config: { value: true, repeat: true },
   'dry-run': { value: false },
   help: { value: false },
 };
 
 // dropPrivileges() option names and setpriv's spellings, typed as options: the message names ours.
-const ALIASES: Record<string, string> = {
+export const ALIASES: Record<string, string> = {
   capabilities: 'caps',
   'inh-caps': 'caps',
   supplementaryGroups: 'groups',
@@ -126,6 +129,12 @@ export interface ExecRequest {
   permittedOnlyFile?: string;
   /** COMMAND is this node: 'added' --disable-sigusr1 to its argv, or 'unsupported' by this node (set by checkExec). */
   nodeSwitch?: 'added' | 'unsupported';
+  /** The --config files, in order (empty without one). */
+  configFiles: string[];
+  /** With --config: where each option set came from, "file:line" or the command-line option. */
+  origins: Partial<Record<OptionName, string>>;
+  /** What the files said that does not apply (a Solaris "Privileges" line). */
+  notes: string[];
 }
 
 /** Options and COMMAND from the arguments and the config file; throws UsageError for exit 2. */
@@ -142,30 +151,36 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
     return Number(v);
   });
 
-  const configFile = optionValue(parsed, 'config');
-  if (configFile === '') throw new UsageError('--config needs a file name', 'exec');
-  const options: Record<string, unknown> = configFile === undefined ? {} : { ...readSecurityConfig(configFile) };
-  const set = (key: keyof DropOptions, value: unknown) => {
-    if (value !== undefined) options[key] = value;
+  const configFiles = parsed.options.get('config') ?? [];
+  if (configFiles.includes('')) throw new UsageError('--config needs a file name', 'exec');
+  // Layered: each file trust-checked and read in order, a later one's keys over an earlier one's.
+  const config = configFiles.length ? readSecurityConfigs(configFiles) : undefined;
+  const options: Record<string, unknown> = { ...config?.options };
+  const origins: Partial<Record<OptionName, string>> = {};
+  for (const [option, at] of Object.entries(config?.origins ?? {}) as [OptionName, ConfigOrigin][]) origins[option] = `${at.file}:${at.line}`;
+  const set = (key: OptionName, value: unknown, flag: string) => {
+    if (value === undefined) return;
+    options[key] = value;
+    origins[key] = `--${flag}`;
   };
-  set('user', optionValue(parsed, 'user'));
-  set('group', optionValue(parsed, 'group'));
-  set('chroot', optionValue(parsed, 'chroot'));
+  set('user', optionValue(parsed, 'user'), 'user');
+  set('group', optionValue(parsed, 'group'), 'group');
+  set('chroot', optionValue(parsed, 'chroot'), 'chroot');
   const groups = optionValue(parsed, 'groups');
   if (groups !== undefined) {
-    set('supplementaryGroups', groupsFromText(groups));
+    set('supplementaryGroups', groupsFromText(groups), 'groups');
   }
   const caps = optionValue(parsed, 'caps');
   if (caps !== undefined) {
-    set('capabilities', capabilitiesFromText(caps));
+    set('capabilities', capabilitiesFromText(caps), 'caps');
   }
   const bounding = optionValue(parsed, 'bounding-set');
   if (bounding !== undefined && !isBoundingSet(bounding)) {
     throw new UsageError(`--bounding-set must be ${BOUNDING_SET_VALUES.join(' or ')}, got ${JSON.stringify(bounding)}`, 'exec');
   }
-  set('boundingSet', bounding);
-  if (hasFlag(parsed, 'ambient')) options.ambient = true;
-  else if (hasFlag(parsed, 'no-ambient')) options.ambient = false;
+  set('boundingSet', bounding, 'bounding-set');
+  if (hasFlag(parsed, 'ambient')) set('ambient', true, 'ambient');
+  else if (hasFlag(parsed, 'no-ambient')) set('ambient', false, 'no-ambient');
   else if (options.ambient === undefined) options.ambient = true;
   // Checked against libcap's names when the capability set is built just below.
   const permittedOnly = (optionValue(parsed, 'permitted-only') ?? '').split(',').map((n) => n.trim()).filter(Boolean) as CapabilityName[];
@@ -176,15 +191,18 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
     if (hasFlag(parsed, 'ambient')) {
       throw new UsageError('--permitted-only and --ambient contradict each other: an ambient capability is effective in COMMAND', 'exec');
     }
-    options.ambient = false;
-    options.capabilities = permittedOnlyCapabilities(toCapabilitySet(options.capabilities), permittedOnly);
+    set('ambient', false, 'permitted-only');
+    set('capabilities', permittedOnlyCapabilities(toCapabilitySet(options.capabilities), permittedOnly), 'permitted-only');
   }
-  if (hasFlag(parsed, 'no-new-privs')) options.noNewPrivileges = true;
-  if (hasFlag(parsed, 'lock-securebits')) options.lockSecurebits = true;
-  if (hasFlag(parsed, 'keep-terminal')) options.keepTerminal = true;
-  if (hasFlag(parsed, 'keep-debug-signals')) options.keepDebugSignals = true;
+  if (hasFlag(parsed, 'no-new-privs')) set('noNewPrivileges', true, 'no-new-privs');
+  if (hasFlag(parsed, 'lock-securebits')) set('lockSecurebits', true, 'lock-securebits');
+  if (hasFlag(parsed, 'keep-terminal')) set('keepTerminal', true, 'keep-terminal');
+  if (hasFlag(parsed, 'keep-debug-signals')) set('keepDebugSignals', true, 'keep-debug-signals');
   if (options.user === undefined) throw new UsageError('no user given: use --user USER (or user in --config)', 'exec');
-  return { options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run'), permittedOnly, resetEnv: hasFlag(parsed, 'reset-env') };
+  return {
+    options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run'), permittedOnly, resetEnv: hasFlag(parsed, 'reset-env'),
+    configFiles, origins, notes: config?.notes ?? [],
+  };
 }
 
 /** The path's file status as seen from inside `root`: absolute symlinks stay inside it, as after chroot. */
@@ -304,6 +322,21 @@ function nodeSwitch(cmd: ResolvedCommand): 'added' | 'unsupported' | undefined {
   return process.allowedNodeEnvironmentFlags.has(DISABLE_SIGUSR1) ? 'added' : 'unsupported';
 }
 
+/** The option each --dry-run row shows. */
+const ROW_OPTIONS: Record<string, OptionName | undefined> = {
+  user: 'user',
+  group: 'group',
+  groups: 'supplementaryGroups',
+  capabilities: 'capabilities',
+  ambient: 'ambient',
+  'bounding set': 'boundingSet',
+  chroot: 'chroot',
+  no_new_privs: 'noNewPrivileges',
+  securebits: 'lockSecurebits',
+  terminal: 'keepTerminal',
+  'debug signals': 'keepDebugSignals',
+};
+
 /** What --dry-run prints. */
 export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: ExecRequest): string {
   const kept = keptSet(plan);
@@ -327,6 +360,15 @@ export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: 
     ['argv[0]', shellQuote(request.command[0])],
     ['keep fds', [0, 1, 2, ...request.keepFds].join(' ')],
   ];
+  // With --config: which file (and line), or which option, each setting came from.
+  if (request.configFiles.length) {
+    for (const row of rows) {
+      const option = ROW_OPTIONS[row[0]];
+      if (option) row[1] += `  [${request.origins[option] ?? 'default'}]`;
+    }
+    rows.unshift(['config', request.configFiles.join(', ') + (request.configFiles.length > 1 ? ' (later files override earlier ones key by key)' : '')]);
+    for (const note of request.notes) rows.push(['note', note]);
+  }
   return 'dry run: checked, nothing changed; would do:\n' + rows.map(([k, v]) => `  ${k.padEnd(14)}${v}`).join('\n') + '\n';
 }
 

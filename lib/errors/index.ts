@@ -6,7 +6,7 @@ export const ErrorCodes = {
   UNSUPPORTED_PLATFORM: 'ERR_PRIVDROP_UNSUPPORTED_PLATFORM',
   /** The native binary is missing or failed to load. */
   BINDING_NOT_FOUND: 'ERR_PRIVDROP_BINDING_NOT_FOUND',
-  /** The runtime's own permissions refuse what privdrop needs (Deno without --allow-ffi or --allow-read=/proc). */
+  /** The runtime's own permissions refuse what privdrop needs (Deno without --allow-all: --allow-ffi for the addon, and Deno reads /proc only under --allow-all). */
   RUNTIME_PERMISSION: 'ERR_PRIVDROP_RUNTIME_PERMISSION',
   /** An argument has the right type but a value privdrop cannot accept. */
   INVALID_ARGUMENT: 'ERR_PRIVDROP_INVALID_ARGUMENT',

@@ -12,6 +12,16 @@
 #   8. arm64 under qemu-user: loads, parses, reads state; a drop fails closed (coded error)
 #   9. a minimal Debian root (debootstrap minbase, no compiler/python3/libcap headers):
 #      npm install, then a real drop and a listen on port 80, in a chroot
+#  10. npm 11, pnpm 10, yarn 4 (node-modules and PnP): none asks to approve a build script
+#      (their output is searched for it), a real drop; install time and size noted
+#  11. esbuild bundles (--loader:.node=copy; --external:privdrop) moved away from node_modules:
+#      a real drop checked from /proc; a bundle shipped without its binary fails with the
+#      bundler's remedy; bundle sizes noted
+#  12. Bun and Deno: a real drop, every thread read from /proc, a bind on port 80; Deno without
+#      --allow-all refuses with ERR_PRIVDROP_RUNTIME_PERMISSION naming the flags
+# Bun, Deno, esbuild, pnpm and yarn come from the npm registry (scripts/ci/tools.js).
+# For working on one step: ONLY=REGEX runs only the steps whose names match, and TARBALL=FILE
+# installs that tarball instead of packing one.
 # Big downloads are cached in PRIVDROP_CACHE (default /var/cache/privdrop-ci). Prints a summary
 # ending "install-tests: N passed, N failed"; exits non-zero if any step failed.
 set -uo pipefail
@@ -19,6 +29,7 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${PRIVDROP_CACHE:-/var/cache/privdrop-ci}
 export PRIVDROP_CACHE=$cache
 work=$(mktemp -d /var/tmp/privdrop-install.XXXXXX)
+chmod 755 "$work" # the dropped processes (nobody) load privdrop's lazy modules from installs in here
 smoke="$repo/scripts/ci/smoke.js"
 passed=0
 failed=0
@@ -40,6 +51,7 @@ trap cleanup EXIT
 step() {
   local name=$1 t0 status
   shift
+  if [ -n "${ONLY:-}" ] && ! [[ $name =~ $ONLY ]]; then return 0; fi
   t0=$(date +%s)
   "$@" >"$work/step.log" 2>&1
   status=$?
@@ -181,6 +193,103 @@ old_glibc() {
   return $status
 }
 
+# Package managers as users run them. Each must install without asking anything: the texts
+# npm 11 (allowScripts), pnpm 10 (approve-builds) and yarn 4 (YN0004/YN0007) print for a package
+# with a build script (an install script, or a top-level binding.gyp) must not appear.
+asks_about_scripts='allowScripts|install-scripts|Ignored build scripts|approve-builds|YN0004|YN0007|must be built|lists build scripts|node-gyp'
+package_manager() {
+  local pm=$1 dir="$work/pm-$1" t0 t1 status bytes
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || return 1
+  echo '{"name":"consumer","version":"1.0.0","private":true}' >package.json
+  local yarn_env=(YARN_ENABLE_TELEMETRY=0 YARN_ENABLE_GLOBAL_CACHE=0 YARN_ENABLE_IMMUTABLE_INSTALLS=0)
+  t0=$(date +%s%N)
+  case $pm in
+    npm) npm install --no-audit --no-fund "$tarball" ;;
+    pnpm) node "$(node "$repo/scripts/ci/tools.js" pnpm)" add "$tarball" --store-dir "$dir/.store" ;;
+    yarn-node-modules) env "${yarn_env[@]}" YARN_NODE_LINKER=node-modules node "$(node "$repo/scripts/ci/tools.js" yarn)" add "privdrop@file:$tarball" ;;
+    yarn-pnp) env "${yarn_env[@]}" YARN_NODE_LINKER=pnp node "$(node "$repo/scripts/ci/tools.js" yarn)" add "privdrop@file:$tarball" ;;
+  esac >install.log 2>&1
+  status=$?
+  t1=$(date +%s%N)
+  cat install.log
+  [ $status -eq 0 ] || return 1
+  if grep -Ei "$asks_about_scripts" install.log; then echo "$pm asks about build scripts (above)"; return 1; fi
+  [ ! -e node_modules/privdrop/build ] && [ ! -e .yarn/unplugged/*/node_modules/privdrop/build ] || { echo "$pm compiled something"; return 1; }
+  case $pm in
+    yarn-pnp) bytes=$(du -sbc .pnp.cjs .pnp.loader.mjs .yarn/cache .yarn/unplugged 2>/dev/null | tail -1 | cut -f1) ;;
+    *) bytes=$(du -sb node_modules | cut -f1) ;;
+  esac
+  note "$pm: install took $(((t1 - t0) / 1000000)) ms, $bytes bytes installed, no build script prompt"
+  cp "$smoke" smoke.js
+  if [ "$pm" = yarn-pnp ]; then isolated node -r ./.pnp.cjs smoke.js drop; else isolated node smoke.js drop; fi
+}
+
+# The deploy directory of the bundling recipes: only the bundle (and what a recipe ships with
+# it), away from the node_modules it was built from.
+bundles() {
+  local src="$work/bundle-src" out="/var/tmp/privdrop-bundles.$$" esbuild check="$repo/scripts/ci/check-drop.js"
+  esbuild=$(node "$repo/scripts/ci/tools.js" esbuild) || return 1
+  rm -rf "$src" "$out" && mkdir -p "$src" "$out" && cd "$src" || return 1
+  echo '{"name":"server","version":"1.0.0","private":true}' >package.json
+  npm install --no-audit --no-fund --loglevel=error "$tarball" || return 1
+  cp "$repo/scripts/ci/drop-app.cjs" server.cjs
+  # 1. the binary copied beside the bundle
+  "$esbuild" server.cjs --bundle --platform=node --loader:.node=copy --outdir=dist-copy --log-level=warning || return 1
+  ls dist-copy/*.node >/dev/null || { echo "no .node file beside the bundle"; return 1; }
+  cp -a dist-copy "$out/copy"
+  # 2. privdrop external: the bundle requires it from the application's own install
+  "$esbuild" server.cjs --bundle --platform=node --external:privdrop --outfile=dist-external/server.js --log-level=warning || return 1
+  mkdir -p "$out/external" && cp dist-external/server.js "$out/external/" || return 1
+  (cd "$out/external" && echo '{"name":"server","version":"1.0.0","private":true}' >package.json &&
+    npm install --no-audit --no-fund --loglevel=error --omit=dev "$tarball") || return 1
+  # 3. the copy recipe's bundle shipped without its binary; 4. no loader for .node: the build fails
+  mkdir -p "$out/lonely" && cp dist-copy/server.js "$out/lonely/"
+  if "$esbuild" server.cjs --bundle --platform=node --outdir=dist-none --log-level=error 2>esbuild-none.log; then
+    echo "esbuild bundled privdrop without a .node loader"; return 1
+  fi
+  grep -q 'No loader is configured for ".node" files' esbuild-none.log || { cat esbuild-none.log; return 1; }
+  rm -rf "$src/node_modules" # nothing of the build's node_modules is left to find
+  cd "$out" || return 1
+  note "bundle --loader:.node=copy: $(du -b copy/server.js | cut -f1) bytes of JavaScript + $(du -cb copy/*.node | tail -1 | cut -f1) bytes of binaries ($(ls copy | tr '
+' ' '))"
+  note "bundle --external:privdrop: $(du -b external/server.js | cut -f1) bytes of JavaScript + the installed package, $(du -sb external/node_modules | cut -f1) bytes"
+  isolated node "$check" -- node copy/server.js || return 1
+  isolated node "$check" -- node external/server.js || return 1
+  isolated node "$check" --expect-error ERR_PRIVDROP_BINDING_NOT_FOUND --expect-message 'bundled into .*--loader:.node=copy.*--external:privdrop' -- node lonely/server.js || return 1
+  cd / && rm -rf "$out"
+}
+
+# Bun and Deno run the app from an npm install of the tarball (node_modules, as both read it).
+runtime_app() {
+  local dir="$work/runtime-app"
+  [ -f "$dir/server.cjs" ] && { cd "$dir"; return 0; }
+  rm -rf "$dir" && mkdir -p "$dir" && cd "$dir" || return 1
+  echo '{"name":"server","version":"1.0.0","private":true}' >package.json
+  npm install --no-audit --no-fund --loglevel=error "$tarball" || return 1
+  cp "$repo/scripts/ci/drop-app.cjs" server.cjs
+}
+
+bun_runtime() {
+  local bun
+  bun=$(node "$repo/scripts/ci/tools.js" bun) || return 1
+  runtime_app || return 1
+  isolated node "$repo/scripts/ci/check-drop.js" -- "$bun" server.cjs
+}
+
+deno_runtime() {
+  local deno check="$repo/scripts/ci/check-drop.js"
+  deno=$(node "$repo/scripts/ci/tools.js" deno) || return 1
+  runtime_app || return 1
+  isolated node "$check" -- "$deno" run --allow-all server.cjs || return 1
+  # Below --allow-all, the first call refuses with the flags named (Deno reads /proc only under it).
+  # The app itself needs to read its own file (its Worker) and the network.
+  isolated node "$check" --expect-error ERR_PRIVDROP_RUNTIME_PERMISSION --expect-message 'needs --allow-ffi.*run with --allow-all' \
+    -- "$deno" run --allow-read="$PWD" --allow-net server.cjs || return 1
+  isolated node "$check" --expect-error ERR_PRIVDROP_RUNTIME_PERMISSION --expect-message '^(?!.*needs --allow-ffi).*reading /proc needs --allow-all' \
+    -- "$deno" run --allow-ffi --allow-read --allow-net --allow-env --allow-sys server.cjs
+}
+
+[ -n "${TARBALL:-}" ] && tarball=$(readlink -f "$TARBALL")
 step "prebuilds (x64, arm64; only glibc needed)" prebuild
 step "npm pack: file list" pack
 step "install --ignore-scripts: real drop + port 80 (Node $(node --version))" ignore_scripts
@@ -193,6 +302,12 @@ done
 step "arm64 under qemu-user: load, parse, processState, drop fails closed" arm64
 step "minimal Debian root without a compiler: npm install, drop, port 80 (chroot)" chroot_install
 step "glibc 2.31 (Debian 11 root): the installed prebuild drops, port 80" old_glibc
+for pm in npm pnpm yarn-node-modules yarn-pnp; do
+  step "$pm install: no build-script prompt, nothing compiled, real drop + port 80" package_manager "$pm"
+done
+step "esbuild bundles (binary copied; privdrop external) away from node_modules: real drop checked from /proc" bundles
+step "Bun $(node -p 'require(process.argv[1]).tools.bun.version' "$repo/scripts/ci/tools.js"): real drop, every thread from /proc, port 80" bun_runtime
+step "Deno $(node -p 'require(process.argv[1]).tools.deno.version' "$repo/scripts/ci/tools.js"): --allow-all real drop, every thread from /proc, port 80; less refused with a coded error" deno_runtime
 
 echo
 printf 'install-tests: %s\n' "${summary[@]}"

@@ -28,10 +28,16 @@ export function valid(): void {
   // config readers return what dropPrivileges() takes
   dropPrivileges(parseSecurityConfig('Security {\n user = www-data\n}\n'));
   dropPrivileges(loadSecurityConfig('/etc/myapp/security.conf'));
+  // layered files: a later file's keys override an earlier one's (readonly arrays too)
+  dropPrivileges(loadSecurityConfig(['/etc/ecelerity.conf', '/etc/ecelerity-cluster.conf']));
+  dropPrivileges(loadSecurityConfig(['/etc/a.conf'] as const));
   const options: DropOptions = { ...parseSecurityConfig('{"user": "x"}'), noNewPrivileges: true };
   // the resolved plan names the bounding set as the option does
   const bounding: 'retained' | 'unchanged' = resolveDropOptions(options).boundingSet;
   void bounding;
+
+  // @ts-expect-error a list of files is an array of paths, not several arguments
+  loadSecurityConfig('/etc/a.conf', '/etc/b.conf');
 
   // JSON forms
   const json: ProcessStateJSON = JSON.parse(JSON.stringify(processState()));

@@ -2,15 +2,16 @@
 // The command line: run() over whole argument vectors (exec only with --dry-run), and parseArgs.
 const path = require('path');
 const fc = require('fast-check');
-const { parseArgs, UsageError, runCli, runExec, runShow, FIXTURES } = require('../dist');
+const { parseArgs, UsageError, runCli, runExec, runShow, FIXTURES, EXEC_FLAGS, EXEC_ALIASES } = require('../dist');
 const { anyCaseName, capText, anyString } = require('../generators');
 const { classify, FuzzFailure, check, outcome, TripwireError } = require('../oracle');
 
 // Command lines. exec is only ever run with --dry-run as its first option.
 const cliOption = fc.constantFrom(
-  '--user', '--group', '--groups', '--caps', '--ambient', '--no-ambient', '--bounding-set', '--chroot', '--no-new-privs', '--lock-securebits',
-  '--keep-fd', '--config', '--dry-run', '--help', '-h', '--json', '--', '-', '-V', '--version', '--__proto__', '--constructor', '--toString',
+  ...EXEC_FLAGS.map((f) => `--${f}`), ...EXEC_ALIASES.map((f) => `--${f}`),
+  '-h', '--json', '--', '-', '-V', '--version', '--__proto__', '--constructor', '--toString',
   '--user=', '--user=nobody', '--caps=cap_net_bind_service', '--groups=adm,4', '--keep-fd=3', '--keep-fd=99999', '--=x', '---', '-x', '-hh',
+  '--permitted-only=cap_net_bind_service', '--reset-env=x', '--keep-terminal=',
 );
 const cliValue = fc.oneof(
   fc.constantFrom('nobody', 'root', '65534', '0', '-1', '4294967295', '4294967296', 'init', 'clear', '', 'adm,4,nogroup', 'retained', 'unchanged',
@@ -23,15 +24,24 @@ const cliValue = fc.oneof(
 );
 const cliWord = fc.oneof({ weight: 3, arbitrary: cliOption }, { weight: 4, arbitrary: cliValue });
 const cliCommand = fc.constantFrom('exec', 'show', 'parse', 'help', '-h', '--help', '-V', '--version', 'Exec', 'bogus', '', '--', '-x', undefined);
+// Each exec option with the values it is given (null: a flag without one); every flag of EXEC_FLAGS has an entry.
+const EXEC_VALUES = {
+  user: fc.oneof(fc.constantFrom('nobody', '65534', 'daemon', 'root', '0', '4294967295', '-1'), cliValue),
+  group: fc.oneof(fc.constantFrom('nogroup', '65534', 'daemon', 'root', '0', '4294967295', '-1'), cliValue),
+  groups: fc.oneof(fc.constantFrom('init', 'clear', '', 'nogroup,4', ' , '), cliValue),
+  caps: fc.oneof(capText, fc.array(anyCaseName, { maxLength: 3 }).map((a) => a.join(','))),
+  'permitted-only': fc.oneof(fc.array(anyCaseName, { maxLength: 3 }).map((a) => a.join(',')), fc.constantFrom('', ',', 'cap_foo', 'cap_net_bind_service+ep', 'cap_net_bind_service,', 'all'), cliValue),
+  'bounding-set': fc.constantFrom('retained', 'unchanged', 'RETAINED', ''),
+  chroot: fc.constantFrom('/', '/tmp', '/nonexistent', 'relative', '/etc/passwd'),
+  'keep-fd': fc.constantFrom('0', '1', '2', '3', '99999', '-1', '2147483648', 'x', ''),
+  config: fc.constantFrom(path.join(FIXTURES, 'fuzz-stanza.conf'), path.join(FIXTURES, 'fuzz-proto.json'), path.join(FIXTURES, 'fuzz-deep.json'), path.join(FIXTURES, 'cli-security.json'), '/dev/zero', '/dev/null', '/etc', '/nonexistent', '/proc/self/root/etc/hostname'),
+  ambient: null, 'no-ambient': null, 'no-new-privs': null, 'lock-securebits': null, 'keep-terminal': null, 'reset-env': null, help: null,
+  'dry-run': null, // exec always gets it first; given again, it is a repeated flag
+};
+for (const f of EXEC_FLAGS) if (!(f in EXEC_VALUES)) throw new Error(`fuzz: no generator for privdrop exec --${f}`);
 const execOption = fc.oneof(
-  fc.tuple(fc.constantFrom('--user', '--group'), fc.oneof(fc.constantFrom('nobody', '65534', 'daemon', 'nogroup', 'root', '0', '4294967295', '-1'), cliValue)),
-  fc.tuple(fc.constant('--groups'), fc.oneof(fc.constantFrom('init', 'clear', '', 'nogroup,4', ' , '), cliValue)),
-  fc.tuple(fc.constant('--caps'), fc.oneof(capText, fc.array(anyCaseName, { maxLength: 3 }).map((a) => a.join(',')))),
-  fc.tuple(fc.constant('--bounding-set'), fc.constantFrom('retained', 'unchanged', 'RETAINED', '')),
-  fc.tuple(fc.constant('--chroot'), fc.constantFrom('/', '/tmp', '/nonexistent', 'relative', '/etc/passwd')),
-  fc.tuple(fc.constant('--keep-fd'), fc.constantFrom('0', '1', '2', '3', '99999', '-1', '2147483648', 'x', '')),
-  fc.tuple(fc.constant('--config'), fc.constantFrom(path.join(FIXTURES, 'fuzz-stanza.conf'), path.join(FIXTURES, 'fuzz-proto.json'), path.join(FIXTURES, 'fuzz-deep.json'), path.join(FIXTURES, 'cli-security.json'), '/dev/zero', '/dev/null', '/etc', '/nonexistent')),
-  fc.constantFrom(['--ambient'], ['--no-ambient'], ['--no-new-privs'], ['--lock-securebits'], ['--help']),
+  ...Object.entries(EXEC_VALUES).map(([f, v]) => (v === null ? fc.constant([`--${f}`]) : fc.tuple(fc.constant(`--${f}`), v))),
+  fc.tuple(fc.constantFrom(...EXEC_ALIASES.map((f) => `--${f}`)), cliValue),
 );
 const execArgv = fc
   .tuple(fc.array(execOption, { maxLength: 6 }), fc.boolean(), fc.array(fc.oneof(fc.constantFrom('true', '/bin/true', 'sh', 'node', '/etc/passwd', '/', 'nonexistent-command', '', './x', '-c'), cliValue), { minLength: 0, maxLength: 3 }))

@@ -2,16 +2,15 @@
 // parseSecurityConfig over stanzas and JSON built from their grammars, then mangled, and random text.
 // What it accepts must resolve to a coded error or a valid plan, never a TypeError.
 const fc = require('fast-check');
-const { privdrop, OPTION_KEYS } = require('../dist');
+const { privdrop, OPTION_KEYS, STANZA_KEYS } = require('../dist');
 const { anyCaseName, capText, anyString, anyValue, idArg } = require('../generators');
 const { classify, FuzzFailure, check, checkResolved } = require('../oracle');
 
 const { PrivdropError, ErrorCodes, resolveDropOptions, parseSecurityConfig } = privdrop;
 
 // Config text: Security stanzas and JSON built from the grammar, then mangled; random text.
-const stanzaKeys = ['user', 'group', 'capabilities', 'chroot', 'supplemental_groups', 'supplementary_groups', 'bounding_set', 'ambient', 'no_new_privs', 'lock_securebits'];
 const stanzaKey = fc.oneof(
-  { weight: 6, arbitrary: fc.constantFrom(...stanzaKeys).chain((k) => fc.constantFrom(k, k.toUpperCase(), k[0].toUpperCase() + k.slice(1))) },
+  { weight: 6, arbitrary: fc.constantFrom(...STANZA_KEYS).chain((k) => fc.constantFrom(k, k.toUpperCase(), k[0].toUpperCase() + k.slice(1))) },
   { weight: 1, arbitrary: fc.constantFrom('privileges', 'Privileges', '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'User1', '_', 'security') },
   { weight: 1, arbitrary: fc.string({ maxLength: 10 }) },
 );
@@ -61,15 +60,18 @@ const deepJson = fc.tuple(fc.integer({ min: 1, max: 20000 }), fc.constantFrom('[
   return open.repeat(n) + (closed ? (open === '{"user":' ? '"nobody"' : '') + close.repeat(n) : '');
 });
 // Well-formed files whose values are right or wrong for their key: reaches the value checks.
+const STANZA_NAME = { user: 'user', group: 'group', supplementaryGroups: 'supplemental_groups', capabilities: 'capabilities', chroot: 'chroot', boundingSet: 'bounding_set', ambient: 'ambient', noNewPrivileges: 'no_new_privs', lockSecurebits: 'lock_securebits', keepTerminal: 'keep_terminal' };
+for (const k of OPTION_KEYS) if (!STANZA_NAME[k]) throw new Error(`fuzz: no stanza spelling for option ${k}`);
+const typedValues = { user: idArg, group: idArg, supplementaryGroups: fc.oneof(fc.constantFrom('init', 'clear'), fc.array(idArg, { maxLength: 3 })), capabilities: fc.oneof(capText, fc.array(anyCaseName, { maxLength: 3 })), chroot: fc.constantFrom('/', '/tmp', 'relative'), boundingSet: fc.constantFrom('retained', 'unchanged', 'x'), ambient: fc.boolean(), noNewPrivileges: fc.boolean(), lockSecurebits: fc.boolean(), keepTerminal: fc.oneof(fc.boolean(), fc.constantFrom('yes', 'off', 'maybe')) };
+for (const k of OPTION_KEYS) if (!typedValues[k]) throw new Error(`fuzz: no config value generator for option ${k}`);
 const typedConfig = fc
-  .tuple(fc.record({ user: idArg, group: idArg, supplementaryGroups: fc.oneof(fc.constantFrom('init', 'clear'), fc.array(idArg, { maxLength: 3 })), capabilities: fc.oneof(capText, fc.array(anyCaseName, { maxLength: 3 })), chroot: fc.constantFrom('/', '/tmp', 'relative'), boundingSet: fc.constantFrom('retained', 'unchanged', 'x'), ambient: fc.boolean(), noNewPrivileges: fc.boolean(), lockSecurebits: fc.boolean() }, { requiredKeys: [] }), fc.boolean())
+  .tuple(fc.record(typedValues, { requiredKeys: [] }), fc.boolean())
   .map(([o, json]) => {
     const plain = (v) => (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean' || (Array.isArray(v) && v.every((x) => typeof x !== 'object' && typeof x !== 'symbol' && typeof x !== 'bigint')) ? v : typeof v === 'symbol' ? 'symbol' : typeof v === 'object' && v !== null ? 'obj' : String(v));
     if (json) return JSON.stringify(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, plain(v)]))) ?? '{}';
-    const stanza = { user: 'user', group: 'group', supplementaryGroups: 'supplemental_groups', capabilities: 'capabilities', chroot: 'chroot', boundingSet: 'bounding_set', ambient: 'ambient', noNewPrivileges: 'no_new_privs', lockSecurebits: 'lock_securebits' };
     const str = (x) => (typeof x === 'symbol' ? String(x.description) : typeof x === 'object' && x !== null ? 'obj' : String(x));
     const q = (v) => `"${(Array.isArray(v) ? v.map(str).join(',') : str(v)).replace(/[\\"\n]/g, (c) => (c === '\n' ? ' ' : '\\' + c))}"`;
-    return 'Security {\n' + Object.entries(o).map(([k, v]) => `  ${stanza[k]} = ${q(v)}\n`).join('') + '}\n';
+    return 'Security {\n' + Object.entries(o).map(([k, v]) => `  ${STANZA_NAME[k]} = ${q(v)}\n`).join('') + '}\n';
   });
 const configTextArg = fc.oneof(
   { weight: 8, arbitrary: typedConfig },

@@ -20,7 +20,10 @@ const optionValues = {
   ambient: fc.oneof(fc.boolean(), anyValue),
   noNewPrivileges: fc.oneof(fc.boolean(), anyValue),
   lockSecurebits: fc.oneof(fc.boolean(), anyValue),
+  keepTerminal: fc.oneof(fc.boolean(), anyValue),
 };
+// One generator per option the fuzzer knows (test/fuzz.test.ts checks that list against the library's).
+for (const k of OPTION_KEYS) if (!optionValues[k]) throw new Error(`fuzz: no value generator for option ${k}`);
 // Mostly right, so validation gets past the first check: a known user and sane values, one wrong.
 const saneOptions = fc
   .record({
@@ -30,6 +33,7 @@ const saneOptions = fc
     capabilities: fc.oneof(fc.constantFrom(undefined, 'cap_net_bind_service+ep', '=', 'cap_chown,cap_kill=ep cap_kill-e'), fc.array(anyCaseName, { maxLength: 3 }), capSetValue),
     ambient: fc.constantFrom(undefined, true, false),
     boundingSet: fc.constantFrom(undefined, 'retained', 'unchanged'),
+    keepTerminal: fc.constantFrom(undefined, true, false),
   }, { requiredKeys: ['user'] })
   .chain((o) => fc.tuple(fc.constant(o), fc.constantFrom(...OPTION_KEYS, 'none'), fc.oneof(idArg, anyValue)))
   .map(([o, key, wrong]) => ({ entries: key === 'none' ? o : { ...o, [key]: wrong }, extras: [], style: 'plain' }));
@@ -120,4 +124,4 @@ const dropOptions = {
   },
 };
 
-module.exports = { dropOptions };
+module.exports = { dropOptions, optionValues };
