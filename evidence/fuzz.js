@@ -11,7 +11,7 @@
 // No child processes: everything runs here, with the native drop/exec/capset entry points
 // replaced by tripwires (reaching one is a failure, unless a target expects it for valid input and
 // checks the arguments it got), and processState() compared before and after.
-// test/fuzz.test.ts runs the same targets with a fixed seed and a CI-sized count.
+// test/evidence/fuzz.test.ts runs the same targets with a fixed seed and a CI-sized count.
 //
 // This file is the runner; the parts are in evidence/fuzz/: generators.js (inputs), oracle.js (what
 // is allowed, and the guards), targets/ (one file per area), run.js (running them).

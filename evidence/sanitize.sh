@@ -12,9 +12,9 @@
 # without /proc and wants its stderr empty. The sh there runs with libasan too (the test copies
 # `ldd /bin/sh`, which lists the preload, into the root), and libasan started with any
 # ASAN_OPTIONS warns on stderr that it cannot read /proc/self/exe. The rest of --chroot is run.
-# test/regain.test.ts is left out too: its attempts run gdb, python3 and setuid programs, which
+# test/drop/regain.test.ts is left out too: its attempts run gdb, python3 and setuid programs, which
 # inherit LD_PRELOAD, and gdb -p with libasan preloaded did not finish in 40 s (0.2 s without),
-# so every case hits its 60 s timeout. Its drops are the same code drop.test.ts runs here.
+# so every case hits its 60 s timeout. Its drops are the same code test/drop/drop.test.ts runs here.
 # Two cli-permitted-only tests are left out: they exec a copy of node marked with file
 # capabilities, which the kernel starts in secure-execution mode, so the dynamic loader ignores
 # LD_PRELOAD and libasan complains on stderr that it does not come first. The file's other tests run.
@@ -159,7 +159,7 @@ set +e
 skip='privdrop exec, as root --chroot into a minimal root \(sh and its libraries\) COMMAND is found inside the root'
 skip="$skip|privdrop exec --permitted-only (COMMAND marked with setcap NAME\\+i|#!/usr/bin/env node scripts)"
 # "$@" first: --testPathIgnorePatterns takes every argument after it.
-(cd "$work" && node node_modules/jest/bin/jest.js --ci "$@" --testNamePattern "^(?!$skip)" --testPathIgnorePatterns /regain.test.ts)
+(cd "$work" && node node_modules/jest/bin/jest.js --ci "$@" --testNamePattern "^(?!$skip)" --testPathIgnorePatterns /drop/regain.test.ts)
 jest_status=$?
 set -e
 unset LD_PRELOAD

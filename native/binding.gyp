@@ -3,7 +3,7 @@
   # system where the prebuilt binary does not load. It is not at the package's top level on
   # purpose: npm, pnpm and yarn treat a top-level binding.gyp as an install script
   # (`node-gyp rebuild`) and ask about it. CMakeLists.txt builds the same sources with the same
-  # flags (the prebuilds, the arm64 cross build, the test builds); test/distribution.test.ts
+  # flags (the prebuilds, the arm64 cross build, the test builds); test/addon/distribution.test.ts
   # keeps the two lists equal. node-addon-api's headers: the copy packed into the tarball
   # (native/node-addon-api/, scripts/pack.js) or, in a checkout, the devDependency.
   "variables": {

@@ -174,7 +174,7 @@ if [ -n "${TEST_STAGE:-}" ]; then
   mount -t proc proc "$tmnt/proc" && mount --rbind /dev "$tmnt/dev" && mount -t tmpfs tmpfs "$tmnt/tmp"
   status=0
   chroot "$tmnt" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-    sh -c 'cd /src && npx jest test/examples-servers.test.ts test/examples-deploy.test.ts' || status=$?
+    sh -c 'cd /src && npx jest test/examples/servers.test.ts test/examples/deploy.test.ts' || status=$?
   umount "$tmnt/tmp"; umount -R "$tmnt/dev"; umount "$tmnt/proc"
   bah umount "$tctr" >/dev/null; bah rm "$tctr" >/dev/null
   [ -n "${KEEP:-}" ] || bah rmi localhost/privdrop-test:latest >/dev/null 2>&1 || true

@@ -12,7 +12,7 @@ const { run: runCli } = require(path.join(dist, 'cli', 'index.js'));
 const { runExec } = require(path.join(dist, 'cli', 'exec.js'));
 const { runShow } = require(path.join(dist, 'cli', 'show.js'));
 
-// The fuzzer's own copies of the rules it checks against, not the package's. test/fuzz.test.ts
+// The fuzzer's own copies of the rules it checks against, not the package's. test/evidence/fuzz.test.ts
 // fails when the library declares an option, config key or command-line flag missing here.
 const OPTION_KEYS = ['user', 'group', 'supplementaryGroups', 'capabilities', 'chroot', 'boundingSet', 'ambient', 'noNewPrivileges', 'lockSecurebits', 'keepTerminal', 'keepDebugSignals'];
 /** The Security stanza's key spellings (JSON's are OPTION_KEYS). */

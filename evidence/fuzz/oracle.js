@@ -80,7 +80,7 @@ function checkResolved(r) {
 
 // ---- guards: tripwires, prototype pollution, process state ---------------------------------
 
-// Every export of native/binding.cc's Init(), in exactly one of these two lists (test/fuzz.test.ts
+// Every export of native/binding.cc's Init(), in exactly one of these two lists (test/evidence/fuzz.test.ts
 // compares them with binding.cc). A call that changes the process, or anything outside this
 // JavaScript heap, is a tripwire while fuzzing; an export in neither list is tripwired too and
 // reported (runAll), so a new native call cannot be forgotten.

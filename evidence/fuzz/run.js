@@ -79,7 +79,7 @@ function restorePrototypes() {
 
 /**
  * Runs every target (or those named), splitting `total` by each target's share. Returns per-target
- * results plus the checks around them. Used by evidence/fuzz.js and test/fuzz.test.ts.
+ * results plus the checks around them. Used by evidence/fuzz.js and test/evidence/fuzz.test.ts.
  */
 async function runAll({ total, seed, only, progress, heartbeat, onTarget }) {
   const unclassified = unclassifiedExports();

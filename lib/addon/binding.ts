@@ -148,7 +148,13 @@ export function unsupportedReason(): string | null {
   }
   // Deno says which C library it was built for; reading its executable would need --allow-read.
   const denoEnv = deno()?.build.env;
-  const libc = denoEnv ? (denoEnv === 'gnu' ? 'glibc' : denoEnv) : detectLibc();
+  let libc = denoEnv ? (denoEnv === 'gnu' ? 'glibc' : denoEnv) : detectLibc();
+  // Under Node's permission model node's own executable may be unreadable: ask node instead (slow,
+  // but only then).
+  if (libc === 'unknown' && !denoEnv && nodePermission() && !nodePermission()!.has('fs.read', process.execPath)) {
+    const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+    libc = header?.glibcVersionRuntime ? 'glibc' : 'unknown';
+  }
   if (libc !== 'glibc') {
     return libc === 'musl'
       ? `privdrop supports Linux with glibc only; this ${denoEnv ? 'deno' : 'node'} uses musl (Alpine?): use a glibc-based image such as node:22-bookworm-slim`
@@ -175,6 +181,35 @@ export function denoPermissionProblem(): string | null {
     problems.push(`reading /proc needs --allow-all (${e instanceof Error ? e.message : String(e)})`);
   }
   return problems.length ? problems.join('; ') : null;
+}
+
+/** Node's permission model, when it is on. */
+function nodePermission(): { has(scope: string, reference?: string): boolean } | undefined {
+  return (process as { permission?: { has(scope: string, reference?: string): boolean } }).permission;
+}
+
+/**
+ * Under Node's permission model (`--permission`; `--experimental-permission` in Node 20), the file
+ * access privdrop needs and is not granted: /proc, where it reads every thread's state and the
+ * kernel's limits before it changes anything. (Whether addons are allowed is learnt from the load
+ * itself: Node 20 answers no to `process.permission.has('addon')` even with --allow-addons.)
+ */
+export function missingNodePermissions(): string[] {
+  const permission = nodePermission();
+  if (!permission || deno()) return [];
+  return permission.has('fs.read', '/proc/self/task') ? [] : ['--allow-fs-read=/proc'];
+}
+
+function nodePermissionError(missing: string[]): PrivdropError {
+  const why: Record<string, string> = {
+    '--allow-addons': '--allow-addons loads its native addon',
+    '--allow-fs-read=/proc': "--allow-fs-read=/proc reads every thread's state",
+  };
+  return new PrivdropError(
+    ErrorCodes.RUNTIME_PERMISSION,
+    `Node's permission model refuses what privdrop needs: run node with ${missing.join(' ')} ` +
+      `(${missing.map((m) => why[m]).join('; ')}). See docs/deployment.md, Node's permission model.`,
+  );
 }
 
 const fromSource = (): string =>
@@ -248,6 +283,7 @@ export function binding(): RawBinding {
       `Deno's permissions refuse what privdrop needs (${denied}): run with --allow-all (-A). See docs/install.md, Deno.`,
     );
   }
+  const missingNode = missingNodePermissions();
   const tried: { file: string; error?: string; cause?: unknown }[] = [];
   let loaded: RawBinding | undefined;
   const attempts: [string, () => unknown][] = override
@@ -262,6 +298,8 @@ export function binding(): RawBinding {
       tried.push({ file, cause, error: cause instanceof Error ? cause.message.split('\n')[0] : String(cause) });
     }
   }
+  if (tried.some((t) => (t.cause as { code?: unknown } | undefined)?.code === 'ERR_DLOPEN_DISABLED')) missingNode.unshift('--allow-addons');
+  if (missingNode.length) throw nodePermissionError(missingNode);
   if (!loaded) {
     const last = tried[tried.length - 1];
     throw new PrivdropError(ErrorCodes.BINDING_NOT_FOUND, notLoadedMessage(tried), { path: last.file, cause: last.cause });

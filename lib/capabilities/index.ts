@@ -3,6 +3,12 @@ import type { RawBinding, RawMasks } from '../addon/binding';
 import { ErrorCodes, PrivdropError } from '../errors';
 import { describe } from '../drop/options';
 
+// The modules this file loads on first use, resolved now: a use after dropPrivileges({ chroot })
+// cannot reach their files, and Node answers a resolution it has made before from its cache.
+require.resolve('../addon/binding');
+require.resolve('../errors/suggest');
+require.resolve('../debug');
+
 /** util.inspect.custom, by its registered name: the public types then need no @types/node. */
 const inspectCustom: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
 

@@ -1,7 +1,7 @@
 // The capability names privdrop's types know: Linux's capabilities 0-40 (cap_chown ...
 // cap_checkpoint_restore, kernel 5.9), in bit order, as libcap spells them. The run time does not
 // use this list (it asks libcap, which may know newer names); it exists so that TypeScript
-// rejects a typo such as 'cap_net_bind_servce'. test/capability-names.test.ts checks it against
+// rejects a typo such as 'cap_net_bind_servce'. test/capabilities/names.test.ts checks it against
 // this system's libcap.
 
 export const KNOWN_CAPABILITY_NAMES = [

@@ -71,7 +71,7 @@ Exit status (as env(1) and chroot(1)): COMMAND's own; 125 if privdrop fails (not
 error; 0 for a successful --dry-run.
 `;
 
-/** privdrop exec's options (test/fuzz.test.ts checks that the fuzzer knows each). */
+/** privdrop exec's options (test/evidence/fuzz.test.ts checks that the fuzzer knows each). */
 export const SPECS = {
   user: { value: true },
   group: { value: true },

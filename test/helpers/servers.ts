@@ -23,6 +23,9 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** Put before `node` on the command line, e.g. ['setpriv', '--bounding-set=-all,+setuid']. */
   wrapper?: string[];
+  /** Another node binary (default: this one), and options for it before the file. */
+  node?: string;
+  nodeArgs?: string[];
   /** Written to stdout once the server serves. */
   ready: RegExp;
   timeoutMs?: number;
@@ -34,7 +37,7 @@ export interface StartOptions {
  * line does not appear in time (the process is then killed).
  */
 export function startServer(file: string, args: string[], options: StartOptions): Promise<Server> {
-  const command = [...(options.wrapper ?? []), process.execPath, file, ...args];
+  const command = [...(options.wrapper ?? []), options.node ?? process.execPath, ...(options.nodeArgs ?? []), file, ...args];
   const child = spawn('unshare', ['-n', '--', 'sh', '-c', 'ip link set lo up && exec "$@"', 'sh', ...command], {
     cwd: repoRoot,
     env: { ...process.env, ...(options.env ?? {}) },

@@ -23,7 +23,7 @@ const optionValues = {
   keepTerminal: fc.oneof(fc.boolean(), anyValue),
   keepDebugSignals: fc.oneof(fc.boolean(), anyValue),
 };
-// One generator per option the fuzzer knows (test/fuzz.test.ts checks that list against the library's).
+// One generator per option the fuzzer knows (test/evidence/fuzz.test.ts checks that list against the library's).
 for (const k of OPTION_KEYS) if (!optionValues[k]) throw new Error(`fuzz: no value generator for option ${k}`);
 // Mostly right, so validation gets past the first check: a known user and sane values, one wrong.
 const saneOptions = fc

@@ -1,0 +1,149 @@
+// Fault injection (the test-only build, privdrop_faults.node): every step of the drop is
+// forced to fail. Before the first irreversible step: a coded error, nothing changed. After
+// it: the process ends with the diagnostic and never runs another line of JavaScript.
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { describeAsRoot, faultsBinding, runNode } from '../helpers/child';
+import { prelude } from '../helpers/drop';
+
+let jail: string;
+beforeAll(() => {
+  jail = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-jail-'));
+  fs.chmodSync(jail, 0o755);
+});
+afterAll(() => fs.rmSync(jail, { recursive: true, force: true }));
+
+function withFault(fault: string, body: string) {
+  return runNode(`${prelude}\n${body}`, { binding: faultsBinding, env: { PRIVDROP_FAULT: fault } });
+}
+
+const dropAndContinue = (extra = '') => `
+  const before = summary();
+  const d = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep', chroot: ${JSON.stringify(jail)}, ambient: true, noNewPrivileges: true${extra} });
+  process.stdout.write('CONTINUED\\n');
+  report({ d, before, after: summary(), pid: process.pid });
+`;
+
+describe('the fault-injection switch', () => {
+  test('is compiled into the test build only', () => {
+    const normal = runNode(`report(require(${JSON.stringify(require.resolve('../../dist/addon/binding'))}).binding().faultInjection)`);
+    expect(normal.json).toBe(false);
+    const faults = runNode(`report(require(${JSON.stringify(require.resolve('../../dist/addon/binding'))}).binding().faultInjection)`, {
+      binding: faultsBinding,
+    });
+    expect(faults.json).toBe(true);
+  });
+});
+
+describeAsRoot('the normal build', () => {
+  test('ignores a fault name', () => {
+    const r = runNode(`${prelude}\nreport(tryDrop({ user: 'nobody' }))`, { env: { PRIVDROP_FAULT: 'setresuid' } });
+    expect(r.signal).toBeNull();
+    expect(r.json.ok).toBe(true);
+  });
+});
+
+// The per-thread steps, each failed on the calling thread and on one other thread.
+const onBoth = (name: string): string[] => [name, `${name}@thread`];
+
+// [fault name, code, err.step, err.syscall] — every system call made before the first irreversible step.
+const beforeIrreversible: Array<[string, string, string, string | undefined]> = [
+  ['open-task', 'ERR_PRIVDROP_SYSTEM', 'validate', 'open'],
+  ['read-threads', 'ERR_PRIVDROP_SYSTEM', 'validate', 'read'],
+  ['open-chroot', 'ERR_PRIVDROP_INVALID_CHROOT', 'validate', 'open'],
+  ['getgroups', 'ERR_PRIVDROP_SYSTEM', 'validate', 'getgroups'],
+  ['rt_sigaction:rehearse', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', 'rt_sigaction'],
+  ['getdents64:rehearse', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', 'getdents64'],
+  ['rt_tgsigqueueinfo:rehearse', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', 'rt_tgsigqueueinfo'],
+  // A thread that never answers: the rehearsal's deadline passes, nothing has changed.
+  ['silent:rehearse@thread', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', undefined],
+  ...['capset', 'setgroups', 'setresgid', 'setresuid', 'prctl'].flatMap((call) =>
+    onBoth(`${call}:rehearse`).map((f): [string, string, string, string] => [f, 'ERR_PRIVDROP_NOT_PERMITTED', 'rehearse', call]),
+  ),
+];
+
+// [fault name, step named in the diagnostic, what the diagnostic names as failing, extra options]
+// — every call from the first irreversible step on.
+const transitionSteps = [
+  'capset-raise', 'capbset-drop', 'keepcaps-set', 'setgroups', 'setresgid', 'setresuid',
+  'capset-final', 'ambient-clear', 'ambient-raise', 'keepcaps-clear', 'no-new-privs',
+];
+const afterIrreversible: Array<[string, string, string, string]> = [
+  ['chroot', 'chroot', '', ''],
+  ['chdir', 'chroot', 'chdir', ''],
+  ['rt_sigaction:transition', 'transition', 'install-handler', ''],
+  ['getdents64:transition', 'transition', 'list-threads', ''],
+  ['rt_tgsigqueueinfo:transition', 'transition', 'send-signal', ''],
+  ['silent:transition@thread', 'transition', 'no-answer', ''],
+  ...transitionSteps.flatMap((step) => onBoth(step).map((f): [string, string, string, string] => [f, 'transition', step, ''])),
+  ...onBoth('securebits').map((f): [string, string, string, string] => [f, 'transition', 'securebits', ', lockSecurebits: true']),
+  ['verify', 'verify', '', ''],
+  // Another thread's status file cannot be parsed: the verification must not pass over it.
+  ['unreadable-status', 'verify', '', ''],
+  ['regain-check', 'regain-check', '', ''],
+];
+
+describeAsRoot('a failure before the first irreversible step', () => {
+  test.each(beforeIrreversible)('%s: a coded error and processState() unchanged', (fault, code, step, syscall) => {
+    const r = withFault(fault, dropAndContinue());
+    expect(r.signal).toBeNull();
+    expect(r.json.d).toMatchObject({ ok: false, code, step });
+    expect(r.json.d.syscall).toBe(syscall);
+    expect(r.json.after).toEqual(r.json.before);
+    expect(r.json.after.uid).toEqual([0, 0, 0, 0]);
+    // The failing thread is named: another thread's id for @thread, the caller's otherwise.
+    const tid = Number(/thread (\d+)/.exec(r.json.d.message)?.[1]);
+    if (fault.endsWith('@thread')) {
+      expect(tid).toBeGreaterThan(0);
+      expect(tid).not.toBe(r.json.pid);
+    } else if (step === 'rehearse' && code === 'ERR_PRIVDROP_NOT_PERMITTED') {
+      expect(tid).toBe(r.json.pid);
+    }
+  });
+});
+
+describeAsRoot('a failure after the first irreversible step', () => {
+  test.each(afterIrreversible)('%s: the process aborts with the diagnostic and runs no more JavaScript', (fault, step, what, extra) => {
+    const r = withFault(fault, dropAndContinue(extra));
+    expect(r.signal).toBe('SIGABRT');
+    expect(r.stdout).not.toContain('CONTINUED');
+    expect(r.json).toBeUndefined();
+    expect(r.stderr).toContain(`privdrop: FATAL: the privilege drop failed after its first irreversible step, at step '${step}'`);
+    if (what) expect(r.stderr).toContain(`; ${what}`);
+    const tid = Number(/on thread (\d+)/.exec(r.stderr)?.[1]);
+    const pid = Number(/\(pid (\d+)\)/.exec(r.stderr)?.[1]);
+    expect(tid).toBeGreaterThan(0);
+    // A fault on another thread is reported with that thread's id, not the main thread's.
+    if (fault.endsWith('@thread')) expect(tid).not.toBe(pid);
+    else expect(tid).toBe(pid);
+  });
+});
+
+describeAsRoot('after a coded error in the rehearsal', () => {
+  test.each(['silent:rehearse@thread', 'setresuid:rehearse@thread', 'rt_tgsigqueueinfo:rehearse'])(
+    '%s: glibc setgroups still works, and a second call (fault removed) drops every thread',
+    (fault) => {
+      const r = withFault(
+        fault,
+        `
+        const attempt = (fn) => { try { fn(); return 'ok'; } catch (e) { return e.code || e.message; } };
+        const w = new Worker('setInterval(() => {}, 1000)', { eval: true });
+        w.once('online', () => {
+          const first = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
+          const setgroups = attempt(() => process.setgroups([4321]));
+          delete process.env.PRIVDROP_FAULT;
+          const second = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
+          const s = summary();
+          w.terminate().then(() => report({ first, setgroups, second, s }));
+        });
+      `,
+      );
+      expect(r.signal).toBeNull();
+      expect(r.json.first).toMatchObject({ ok: false, step: 'rehearse' });
+      expect(r.json.setgroups).toBe('ok');
+      expect(r.json.second.ok).toBe(true);
+      expect(r.json.s).toMatchObject({ consistent: true, uid: [65534, 65534, 65534, 65534] });
+    },
+  );
+});

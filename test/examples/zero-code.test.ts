@@ -1,0 +1,46 @@
+// examples/zero-code: an Express server with no privdrop code, started unmodified with
+// `node --require privdrop/register` (and through NODE_OPTIONS) and examples/zero-code/security.conf,
+// for real as root in its own network namespace; every thread is read from /proc by this test.
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { describeAsRoot } from '../helpers/child';
+import { examplesDir, fetchInside, procThreads, startServer, stopServer, threadMismatches } from '../helpers/servers';
+import { CAP, maskHex } from '../helpers/drop';
+
+const BIND = maskHex(CAP.net_bind_service);
+const ZERO = maskHex();
+const www = spawnSync('id', ['-u', 'www-data'], { encoding: 'utf8' }).stdout.trim();
+const dir = path.join(examplesDir, 'zero-code');
+const conf = path.join(dir, 'security.conf');
+const server = path.join(dir, 'server.js');
+const dropped = { Uid: `${www} ${www} ${www} ${www}`, CapPrm: BIND, CapEff: BIND, CapBnd: BIND, CapAmb: ZERO, CapInh: ZERO, NoNewPrivs: '1' };
+
+describeAsRoot('examples/zero-code: an unmodified Express server under privdrop/register', () => {
+  test('the server has no privdrop code', () => {
+    expect(fs.readFileSync(server, 'utf8')).not.toMatch(/require\(['"]privdrop/);
+  });
+
+  test.each([
+    ['node --require privdrop/register server.js', { args: ['--require', 'privdrop/register', server], env: {} }],
+    ['NODE_OPTIONS=--require privdrop/register', { args: [server], env: { NODE_OPTIONS: '--require privdrop/register' } }],
+  ])('%s: serves port 80 as www-data on every thread, keeping only cap_net_bind_service', async (_name, how) => {
+    const [file, ...args] = how.args;
+    const s = await startServer(file, args, { env: { PRIVDROP_CONFIG: conf, ...how.env }, ready: new RegExp(`listening on port 80 as uid ${www}`) });
+    try {
+      const threads = procThreads(s.pid);
+      expect(threads.length).toBeGreaterThanOrEqual(5);
+      expect(threadMismatches(threads, dropped)).toEqual([]);
+      expect(fetchInside(s.pid, 'http://127.0.0.1:80/')).toEqual({ status: 200, body: `hello from uid ${www}, pid ${s.pid}\n` });
+      expect(threadMismatches(procThreads(s.pid), dropped)).toEqual([]);
+    } finally {
+      expect(await stopServer(s)).toBe(0);
+    }
+    expect(s.output().stderr).toBe('');
+  });
+
+  test('without PRIVDROP_CONFIG it never serves: the coded error, exit 125, as root having changed nothing', async () => {
+    const s = startServer('--require', ['privdrop/register', server], { env: { PRIVDROP_CONFIG: '' }, ready: /listening/ });
+    await expect(s).rejects.toThrow(/exited \(125\) before it was ready\nstdout: \nstderr: privdrop\/register: ERR_PRIVDROP_INVALID_CONFIG: PRIVDROP_CONFIG is not set/);
+  });
+});
