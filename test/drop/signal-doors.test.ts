@@ -7,7 +7,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { describeAsRoot, distEntry, faultsBinding, repoRoot, runNode, runProcess } from './helpers/child';
+import { describeAsRoot, distEntry, faultsBinding, repoRoot, runNode, runProcess } from '../helpers/child';
 
 const BIN = path.join(repoRoot, 'bin', 'privdrop.js');
 const NOBODY = 65534;
@@ -246,7 +246,7 @@ function nodeWithSwitch(): string | null {
   if (process.allowedNodeEnvironmentFlags.has('--disable-sigusr1')) return process.execPath;
   try {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return (require('../scripts/node-dist.js') as { nodeBinary: (arch: string, major: string) => string }).nodeBinary(process.arch, '22');
+    return (require('../../scripts/node-dist.js') as { nodeBinary: (arch: string, major: string) => string }).nodeBinary(process.arch, '22');
   } catch {
     return null;
   }
