@@ -125,6 +125,17 @@ function dropAndAttempt(options: Record<string, unknown>) {
     for (let t = 0; t < 1500 && !require('inspector').url(); t += 50) await new Promise((res) => setTimeout(res, 50));
     a.inspectorSignal = killed !== 0 ? 'kill: status ' + killed : require('inspector').url() ? 'ok' : 'no inspector';
     const s = summary();
+    // Last, as it changes the sets read above: cap_net_bind_service made permitted-only, a Worker
+    // started inside a window, and its bind on :80 once the window has closed.
+    a.windowWorker = await (async () => {
+      privdrop.setCapabilities('cap_net_bind_service+p');
+      const host = '127.' + (1 + Math.floor(Math.random() * 250)) + '.' + Math.floor(Math.random() * 250) + '.' + (2 + Math.floor(Math.random() * 250));
+      const code = "const { parentPort, workerData } = require('worker_threads'); const s = require('net').createServer(); s.once('error', (e) => parentPort.postMessage(e.code)); s.listen(80, workerData, () => s.close(() => parentPort.postMessage('ok')));";
+      const w = privdrop.withCapabilities(['cap_net_bind_service'], () => new Worker(code, { eval: true, workerData: host }));
+      const bound = await new Promise((res) => w.once('message', res));
+      await w.terminate();
+      return bound;
+    })();
     const rootAlive = (() => { try { return fs.readFileSync('/proc/' + rootChild.pid + '/status', 'utf8').match(/^Uid:\\s*(\\d+)/m)[1] === '0'; } catch { return false; } })();
     report({ d, a, s, rootAlive });
     process.exit(0);
@@ -155,6 +166,7 @@ function markdownTable(): string {
     keyring: "keyctl print: a possessor-only key in root's session keyring",
     tiocsti: "ioctl(TIOCSTI) into the root shell's terminal it was started from", ctty: 'open /dev/tty (that terminal, as controlling terminal)',
     inspectorSignal: "SIGUSR1 from another process of the user (Node's inspector)",
+    windowWorker: 'bind :80 from a Worker started inside a withCapabilities() window, after it closed (cap_net_bind_service made permitted-only first)',
   };
   const out = [line(['attempt', ...names]), line(['---', ...names.map(() => '---')])];
   for (const key of Object.keys(label)) {
@@ -208,6 +220,8 @@ describeAsRoot('after a drop, no way back gains anything that was not kept', () 
     expect(a.keyring).toBe('EACCES');
     // Node's signal-opened inspector: SIGUSR1 from the same user no longer starts it (issue 16).
     expect(a.inspectorSignal).toBe('no inspector');
+    // A thread born inside a window does not keep what the window raised (issue 16).
+    expect(a.windowWorker).toBe('EACCES');
 
     // exec of setuid-root and file-capability programs: what the kernel grants, as measured.
     const suid: ExecResult = a.setuidExec;
