@@ -2,7 +2,12 @@ import type * as Errno from './errno';
 
 // Resolved now, loaded on the first system error: that may come after a chroot, where the file
 // is out of reach and Node answers a resolution it has made before from its cache.
-require.resolve('./errno');
+// In an application's bundle it is inlined: there is no file to resolve and resolve() throws.
+try {
+  require.resolve('./errno');
+} catch {
+  // bundled (esbuild leaves require.resolve as it is); require('privdrop') must not throw
+}
 
 /** Every code a PrivdropError can carry. */
 export const ErrorCodes = {
