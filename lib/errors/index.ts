@@ -45,6 +45,8 @@ export const ErrorCodes = {
   INVALID_CONFIG: 'ERR_PRIVDROP_INVALID_CONFIG',
   /** A configuration file (or a directory above it) could be written by a user other than root: it is not read. */
   UNSAFE_CONFIG: 'ERR_PRIVDROP_UNSAFE_CONFIG',
+  /** A door Node opens on a signal (--heapsnapshot-signal) cannot be closed before the drop: nothing was changed. */
+  OPEN_SIGNAL_DOOR: 'ERR_PRIVDROP_OPEN_SIGNAL_DOOR',
   /** execve failed: the command could not be run. */
   EXEC_FAILED: 'ERR_PRIVDROP_EXEC_FAILED',
   /** The command to execute was not found. */
