@@ -47,6 +47,10 @@ Options:
                          it with TIOCSTI; COMMAND still reads and writes the terminal and gets
                          Ctrl-C). Needed by what wants a controlling terminal (job control,
                          /dev/tty prompts): run those on their own pty (su --pty) instead
+  --keep-debug-signals   keep the doors Node opens on a signal (default: close them: after
+                         the drop any process of USER could signal this one, and SIGUSR1
+                         would start node's inspector). A COMMAND that is this node is started
+                         with --disable-sigusr1 where node has it (22.14, 23.7 and later)
   --reset-env            clear the environment except TERM; set HOME, USER, LOGNAME, SHELL
                          from the user's entry and PATH=/usr/local/bin:/usr/bin:/bin (COMMAND
                          is then looked up in that PATH), as setpriv --reset-env does
@@ -82,6 +86,7 @@ export const SPECS = {
   'lock-securebits': { value: false },
   'keep-fd': { value: true, repeat: true },
   'keep-terminal': { value: false },
+  'keep-debug-signals': { value: false },
   'reset-env': { value: false },
   config: { value: true, repeat: true },
   'dry-run': { value: false },
@@ -122,6 +127,8 @@ export interface ExecRequest {
   permittedOnly: CapabilityName[];
   /** The program file the check read (set by runExec). */
   permittedOnlyFile?: string;
+  /** COMMAND is this node: 'added' --disable-sigusr1 to its argv, or 'unsupported' by this node (set by checkExec). */
+  nodeSwitch?: 'added' | 'unsupported';
   /** The --config files, in order (empty without one). */
   configFiles: string[];
   /** With --config: where each option set came from, "file:line" or the command-line option. */
@@ -190,6 +197,7 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
   if (hasFlag(parsed, 'no-new-privs')) set('noNewPrivileges', true, 'no-new-privs');
   if (hasFlag(parsed, 'lock-securebits')) set('lockSecurebits', true, 'lock-securebits');
   if (hasFlag(parsed, 'keep-terminal')) set('keepTerminal', true, 'keep-terminal');
+  if (hasFlag(parsed, 'keep-debug-signals')) set('keepDebugSignals', true, 'keep-debug-signals');
   if (options.user === undefined) throw new UsageError('no user given: use --user USER (or user in --config)', 'exec');
   return {
     options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run'), permittedOnly, resetEnv: hasFlag(parsed, 'reset-env'),
@@ -296,6 +304,24 @@ function describeId(kind: 'user' | 'group', id: number): string {
   return entry ? `${id} (${entry.name})` : String(id);
 }
 
+/** Node's own switch that keeps SIGUSR1 from starting its inspector. */
+const DISABLE_SIGUSR1 = '--disable-sigusr1';
+
+/**
+ * Whether COMMAND is the node running privdrop (same file), and then whether that node has
+ * --disable-sigusr1. Another node's version is not known without running it: SECURITY.md says what to do.
+ */
+function nodeSwitch(cmd: ResolvedCommand): 'added' | 'unsupported' | undefined {
+  let self: fs.Stats;
+  try {
+    self = fs.statSync(process.execPath);
+  } catch {
+    return undefined;
+  }
+  if (cmd.stat.dev !== self.dev || cmd.stat.ino !== self.ino) return undefined;
+  return process.allowedNodeEnvironmentFlags.has(DISABLE_SIGUSR1) ? 'added' : 'unsupported';
+}
+
 /** The option each --dry-run row shows. */
 const ROW_OPTIONS: Record<string, OptionName | undefined> = {
   user: 'user',
@@ -308,6 +334,7 @@ const ROW_OPTIONS: Record<string, OptionName | undefined> = {
   no_new_privs: 'noNewPrivileges',
   securebits: 'lockSecurebits',
   terminal: 'keepTerminal',
+  'debug signals': 'keepDebugSignals',
 };
 
 /** What --dry-run prints. */
@@ -327,6 +354,7 @@ export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: 
     ['securebits', plan.lockSecurebits ? 'noroot, no_setuid_fixup, locked' : 'unchanged'],
     ['root regain', plan.rootRegainable ? `yes (${plan.warnings.filter((w) => w.code === 'PRIVDROP_ROOT_EQUIVALENT_CAPABILITY').map((w) => w.subject).join(', ')})` : 'no'],
     ['terminal', plan.keepTerminal ? 'kept' : 'given up after the drop'],
+    ['debug signals', plan.keepDebugSignals ? 'kept' : request.nodeSwitch === 'added' ? 'closed (COMMAND is node: --disable-sigusr1 added)' : 'closed in privdrop'],
     ['environment', request.resetEnv ? 'reset (HOME USER LOGNAME SHELL PATH TERM)' : 'inherited'],
     ['command', [cmd.file, ...request.command.slice(1)].map(shellQuote).join(' ')],
     ['argv[0]', shellQuote(request.command[0])],
@@ -399,8 +427,17 @@ function checkExec(args: string[], out: (s: string) => void, err: (s: string) =>
       throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
     }
   }
+  request.nodeSwitch = plan.keepDebugSignals ? undefined : nodeSwitch(cmd);
+  if (request.nodeSwitch === 'added') request.command.splice(1, 0, DISABLE_SIGUSR1);
   // Printed now: COMMAND replaces this process before process.emitWarning() would print.
   for (const w of plan.warnings) err(`privdrop exec: warning: ${w.message}\n`);
+  if (request.nodeSwitch === 'unsupported') {
+    err(
+      `privdrop exec: warning: node ${process.version} has no --disable-sigusr1 (Node 22.14, 23.7 and later have it): after the drop any process ` +
+        `of uid ${plan.uid} can start the inspector of ${request.command[0]} with SIGUSR1 and run code in it with the kept capabilities. ` +
+        'Call dropPrivileges() in the program instead (it closes that door on every Node), or use a newer node; --keep-debug-signals silences this\n',
+    );
+  }
   if (request.dryRun) {
     out(describePlan(plan, cmd, request));
     return 0;

@@ -22,6 +22,7 @@ const TABLE: Readonly<Record<OptionName, { kind: Kind; stanza: readonly string[]
   noNewPrivileges: { kind: 'boolean', stanza: ['no_new_privs'], json: 'noNewPrivileges' },
   lockSecurebits: { kind: 'boolean', stanza: ['lock_securebits'], json: 'lockSecurebits' },
   keepTerminal: { kind: 'boolean', stanza: ['keep_terminal'], json: 'keepTerminal' },
+  keepDebugSignals: { kind: 'boolean', stanza: ['keep_debug_signals'], json: 'keepDebugSignals' },
 };
 
 // Keys that must never become object properties, whatever the format.

@@ -9,8 +9,10 @@ import { didYouMean } from '../errors/suggest';
 import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence, ROOT_USER_REASON } from './root-equivalent';
+import { checkSignalDoors, closeJavaScriptDoors, inspectorSignalUnhandled, sharedUserWarning, SignalDoor } from './signal-doors';
 
 export type { DropWarning } from './root-equivalent';
+export type { SignalDoor } from './signal-doors';
 
 export type { Id };
 
@@ -45,6 +47,15 @@ export interface DropOptions {
    * should then be started on its own pseudo-terminal rather than root's (as su --pty does).
    */
   keepTerminal?: boolean;
+  /**
+   * Keep the doors Node opens on a signal. Default false: before any thread's uid changes (from
+   * then on every process of the target user may signal this one), the drop makes SIGUSR1 no
+   * longer start the inspector (whoever connects to it runs code here, with the kept
+   * capabilities), turns --report-on-signal off and removes the --heapsnapshot-signal listener.
+   * An inspector already listening (--inspect at start-up) keeps listening; process.on('SIGUSR1')
+   * listeners keep working. See result.closedSignalDoors and SECURITY.md, "Signal doors".
+   */
+  keepDebugSignals?: boolean;
 }
 
 export interface BroadcastTiming {
@@ -72,10 +83,12 @@ export interface DropResult {
   regainRootChecked: boolean;
   /** Whether a kept capability gives root back (cap_setuid, cap_sys_admin, cap_dac_override, ...: see warnings). */
   rootRegainable: boolean;
-  /** One entry per root-equivalent capability kept, and for group 0; each was also emitted with process.emitWarning(). */
+  /** One entry per root-equivalent capability kept, for group 0, and for kept signal doors with a shared user (nobody); each was also emitted with process.emitWarning(). */
   warnings: DropWarning[];
   /** 'released': the controlling terminal was given up; 'kept': keepTerminal; 'none': there was none. */
   terminal: 'released' | 'kept' | 'none';
+  /** The doors Node opens on a signal that were open and that the drop closed ([] with keepDebugSignals). */
+  closedSignalDoors: SignalDoor[];
   /** Wall time of the whole native drop, in milliseconds. */
   ms: number;
   broadcasts: BroadcastTiming[];
@@ -123,9 +136,10 @@ export interface ResolvedDrop {
   noNewPrivileges: boolean;
   lockSecurebits: boolean;
   keepTerminal: boolean;
+  keepDebugSignals: boolean;
   /** The user database entry of the target user, if it has one (for exec --reset-env). */
   account: { name: string; home: string; shell: string } | null;
-  /** Root-equivalent capabilities kept and group 0, with reasons. */
+  /** Root-equivalent capabilities kept, group 0, and kept signal doors with a shared user, with reasons. */
   warnings: DropWarning[];
   /** Whether a kept capability gives root back. */
   rootRegainable: boolean;
@@ -183,6 +197,7 @@ function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
   const noNewPrivileges = checkBoolean(own('noNewPrivileges'), 'noNewPrivileges');
   const lockSecurebits = checkBoolean(own('lockSecurebits'), 'lockSecurebits');
   const keepTerminal = checkBoolean(own('keepTerminal'), 'keepTerminal');
+  const keepDebugSignals = checkBoolean(own('keepDebugSignals'), 'keepDebugSignals');
   const sgOption = checkSupplementaryGroups(own('supplementaryGroups'));
 
   const notPermitted = effectiveNotPermitted(capabilities);
@@ -208,7 +223,10 @@ function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
 
   // What only the system can tell: ngroups_max, user namespace maps, chroot search access.
   if (prechecks) precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks: capabilities.masks, ambient, lockSecurebits });
+  if (prechecks) checkSignalDoors(keepDebugSignals);
   const { warnings, rootRegainable } = rootEquivalence(capabilities.permitted, gid, groups);
+  const shared = sharedUserWarning(keepDebugSignals, uid, entry?.name);
+  if (shared) warnings.push(shared);
 
   return {
     uid,
@@ -221,6 +239,7 @@ function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
     noNewPrivileges,
     lockSecurebits,
     keepTerminal,
+    keepDebugSignals,
     account: entry ? { name: entry.name, home: entry.dir, shell: entry.shell } : null,
     warnings,
     rootRegainable,
@@ -265,10 +284,13 @@ export function dropPlan(
   { emitWarnings = true, trace, start = process.hrtime.bigint() }: { emitWarnings?: boolean; trace?: typeof import('./trace'); start?: bigint } = {},
 ): DropResult {
   checkMainThread('dropPrivileges()');
-  // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
-  const terminal = binding().openTerminal();
+  // The JavaScript doors close here, while only root can signal this process; SIGUSR1's in the drop.
+  const doors = plan.keepDebugSignals ? { closed: [], reopen: () => undefined } : closeJavaScriptDoors();
+  let terminal: ReturnType<ReturnType<typeof binding>['openTerminal']> | undefined;
   let raw: RawDropResult;
   try {
+    // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
+    terminal = binding().openTerminal();
     raw = binding().drop({
       uid: plan.uid,
       gid: plan.gid,
@@ -279,9 +301,11 @@ export function dropPlan(
       noNewPrivileges: plan.noNewPrivileges,
       lockSecurebits: plan.lockSecurebits,
       chroot: plan.chroot,
+      closeDebugSignal: !plan.keepDebugSignals && inspectorSignalUnhandled(),
     });
   } catch (e) {
-    binding().closeTerminal(terminal); // nothing was changed: the terminal stays as it was
+    if (terminal) binding().closeTerminal(terminal); // nothing was changed: the terminal stays as it was
+    doors.reopen();
     throw e;
   }
   trace?.traceDone(raw, start);
@@ -309,6 +333,7 @@ export function dropPlan(
     rootRegainable: plan.rootRegainable,
     warnings: plan.warnings.map((w) => ({ ...w })),
     terminal: terminalState,
+    closedSignalDoors: [...(raw.debugSignalClosed ? [{ signal: 'SIGUSR1', door: 'inspector' as const }] : []), ...doors.closed],
     ms: raw.ms,
     broadcasts: raw.broadcasts.map((b) => ({ ...b })),
   };

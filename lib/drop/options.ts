@@ -8,7 +8,7 @@ import { ErrorCodes, PrivdropError } from '../errors';
 /** Every option of dropPrivileges(), in the order messages list them. */
 export const OPTION_NAMES = [
   'user', 'group', 'supplementaryGroups', 'capabilities', 'chroot', 'boundingSet', 'ambient', 'noNewPrivileges', 'lockSecurebits',
-  'keepTerminal',
+  'keepTerminal', 'keepDebugSignals',
 ] as const;
 export type OptionName = (typeof OPTION_NAMES)[number];
 

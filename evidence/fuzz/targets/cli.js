@@ -5,20 +5,29 @@ const fc = require('fast-check');
 const { parseArgs, UsageError, runCli, runExec, runShow, FIXTURES, EXEC_FLAGS, EXEC_ALIASES } = require('../dist');
 const { anyCaseName, capText, anyString } = require('../generators');
 const { classify, FuzzFailure, check, outcome, TripwireError } = require('../oracle');
+const { validStanza, wholeFileText, layerFile } = require('./config');
+
+// A generated whole configuration file as a --config value: written to a file when the case runs.
+const GENERATED = '\u0001generated config\u0001';
+const generatedConfig = fc.oneof(validStanza, wholeFileText).map((text) => GENERATED + text);
+const withFiles = (argv) => {
+  let n = 10;
+  return argv.map((a) => (typeof a === 'string' && a.startsWith(GENERATED) ? layerFile(n++, a.slice(GENERATED.length)) : a));
+};
 
 // Command lines. exec is only ever run with --dry-run as its first option.
 const cliOption = fc.constantFrom(
   ...EXEC_FLAGS.map((f) => `--${f}`), ...EXEC_ALIASES.map((f) => `--${f}`),
   '-h', '--json', '--', '-', '-V', '--version', '--__proto__', '--constructor', '--toString',
   '--user=', '--user=nobody', '--caps=cap_net_bind_service', '--groups=adm,4', '--keep-fd=3', '--keep-fd=99999', '--=x', '---', '-x', '-hh',
-  '--permitted-only=cap_net_bind_service', '--reset-env=x', '--keep-terminal=',
+  '--permitted-only=cap_net_bind_service', '--reset-env=x', '--keep-terminal=', '--keep-debug-signals=x',
 );
 const cliValue = fc.oneof(
   fc.constantFrom('nobody', 'root', '65534', '0', '-1', '4294967295', '4294967296', 'init', 'clear', '', 'adm,4,nogroup', 'retained', 'unchanged',
     'cap_net_bind_service', 'cap_net_bind_service+ep', 'cap_chown,cap_kill', 'cap_foo', '41', '63=ep', 'true', '/bin/true', 'sh', 'node', 'nonexistent-command',
     '/etc/passwd', '/', '/nonexistent', '/tmp', '/dev/null', '/dev/zero', '/dev/urandom', '/proc/self/status', '/proc/self/task', 'relative/path', '1', '2', '3',
     '99999', path.join(FIXTURES, 'cli-security.conf'), path.join(FIXTURES, 'cli-security.json'), path.join(FIXTURES, 'fuzz-proto.json'),
-    path.join(FIXTURES, 'fuzz-deep.json'), path.join(FIXTURES, 'fuzz-stanza.conf'), String(process.pid), '1', '2147483647', '2147483648'),
+    path.join(FIXTURES, 'fuzz-deep.json'), path.join(FIXTURES, 'fuzz-stanza.conf'), path.join(FIXTURES, 'fuzz-ecelerity.conf'), path.join(FIXTURES, 'fuzz-ecelerity-cluster.conf'), String(process.pid), '1', '2147483647', '2147483648'),
   capText,
   anyString.map((s) => s.slice(0, 300)),
 );
@@ -35,7 +44,7 @@ const EXEC_VALUES = {
   chroot: fc.constantFrom('/', '/tmp', '/nonexistent', 'relative', '/etc/passwd'),
   'keep-fd': fc.constantFrom('0', '1', '2', '3', '99999', '-1', '2147483648', 'x', ''),
   config: fc.constantFrom(path.join(FIXTURES, 'fuzz-stanza.conf'), path.join(FIXTURES, 'fuzz-proto.json'), path.join(FIXTURES, 'fuzz-deep.json'), path.join(FIXTURES, 'cli-security.json'), '/dev/zero', '/dev/null', '/etc', '/nonexistent', '/proc/self/root/etc/hostname'),
-  ambient: null, 'no-ambient': null, 'no-new-privs': null, 'lock-securebits': null, 'keep-terminal': null, 'reset-env': null, help: null,
+  ambient: null, 'no-ambient': null, 'no-new-privs': null, 'lock-securebits': null, 'keep-terminal': null, 'keep-debug-signals': null, 'reset-env': null, help: null,
   'dry-run': null, // exec always gets it first; given again, it is a repeated flag
 };
 for (const f of EXEC_FLAGS) if (!(f in EXEC_VALUES)) throw new Error(`fuzz: no generator for privdrop exec --${f}`);
@@ -58,7 +67,8 @@ const cliRun = {
   name: 'cli run (exec --dry-run, show, parse)',
   share: 0.05,
   arbitrary: argvArg,
-  run(argv) {
+  run(generated) {
+    const argv = withFiles(generated);
     check(argv[0] !== 'exec' || argv[1] === '--dry-run', 'fuzzer bug: exec without --dry-run');
     let out = '';
     let err = '';
@@ -78,7 +88,7 @@ const cliRun = {
     let direct = 'ok';
     const noop = () => {};
     try {
-      if (cmd === 'exec') runExec(rest, noop);
+      if (cmd === 'exec') runExec(rest, noop, noop);
       else if (cmd === 'show') runShow(rest, noop);
       else return `exit${status}`;
     } catch (e) {
