@@ -4,7 +4,8 @@
 // the process they run in (root, root without cap_dac_override, root with locked securebits or
 // a trimmed bounding set, a non-root user, real/effective/saved ids that differ; outside or inside a user namespace whose uid_map,
 // gid_map and setgroups this parent writes), and every case runs dropPrivileges() FOR REAL as
-// root in its own child process (test/helpers/drop-case.js, drop-child.js). Each case must end one of two ways:
+// root in its own child process (test/helpers/drop-case.js, drop-child.js); after some drops the
+// child starts threads inside a withCapabilities() window. Each case must end one of two ways:
 //   dropped   - and every /proc/<pid>/task/*/status, read from here, shows the asked state;
 //   rejected  - a coded PrivdropError (or a TypeError/RangeError for a wrong type) with the
 //               process exactly as before (threads' credentials, securebits, cwd, root, tty).
@@ -141,7 +142,7 @@ function caseArbitrary(dirs) {
     { name: 'gids 0-999 only', uidMap: '0 0 65536', gidMap: '0 0 1000', setgroups: 'allow' },
     { name: 'all mapped, setgroups denied', uidMap: '0 0 4294967295', gidMap: '0 0 4294967295', setgroups: 'deny' },
   );
-  return fc.record({ options, wrapper, userns, ids: idsArbitrary() });
+  return fc.record({ options, wrapper, userns, ids: idsArbitrary(), window: windowArbitrary() });
 }
 
 /**
@@ -168,6 +169,16 @@ function idsArbitrary() {
   );
 }
 
+/**
+ * Threads created inside a withCapabilities() window after the drop (issue 16): the child opens a
+ * window on what it kept permitted but not effective and starts Workers in it (`nested`: each
+ * starts one more); a new thread copies the raised set, and the window must lower it on them.
+ * The parent's /proc reading then checks them with every other thread.
+ */
+function windowArbitrary() {
+  return fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.record({ workers: fc.integer({ min: 1, max: 3 }), nested: fc.boolean() }) });
+}
+
 // ---- one case, and a whole run ------------------------------------------------------------------
 
 /**
@@ -178,7 +189,7 @@ async function runRealDrop({ cases = 200, seed = 20261127, concurrency = 2, prog
   if (process.getuid() !== 0) throw new Error('the real-drop property test needs root');
   const dirs = makeDirs();
   const started = Date.now();
-  const counts = { cases: 0, dropped: 0, coded: 0, typeError: 0, abort: 0, hang: 0, crash: 0, touched: 0, unverified: 0, uncoded: 0, harness: 0, skipped: 0 };
+  const counts = { cases: 0, dropped: 0, coded: 0, typeError: 0, abort: 0, hang: 0, crash: 0, touched: 0, unverified: 0, uncoded: 0, harness: 0, skipped: 0, bornInWindow: 0 };
   const codes = {};
   const examples = [];
   try {
@@ -190,6 +201,7 @@ async function runRealDrop({ cases = 200, seed = 20261127, concurrency = 2, prog
         const out = await runCase(spec);
         counts.cases++;
         counts[out.kind]++;
+        if (out.kind === 'dropped' && spec.window) counts.bornInWindow++;
         if (out.kind === 'coded') codes[out.code] = (codes[out.code] || 0) + 1;
         if (!['dropped', 'coded', 'typeError', 'skipped'].includes(out.kind) && examples.length < maxExamples) examples.push(out);
         if (progress) progress(counts, out);
@@ -206,7 +218,7 @@ async function runRealDrop({ cases = 200, seed = 20261127, concurrency = 2, prog
 function formatRealDrop(r) {
   const c = r.counts;
   const lines = [
-    `real drops (seed ${r.seed}): ${c.cases} cases in ${r.seconds.toFixed(1)} s: ${c.dropped} dropped and verified, ` +
+    `real drops (seed ${r.seed}): ${c.cases} cases in ${r.seconds.toFixed(1)} s: ${c.dropped} dropped and verified (${c.bornInWindow} with Workers started in a window after the drop), ` +
       `${c.coded} coded errors, ${c.typeError} type errors (process untouched), ${c.abort} aborts, ${c.hang} hangs, ${c.crash} crashes, ` +
       `${c.touched} touched, ${c.unverified} unverified, ${c.uncoded} uncoded errors, ${c.harness} harness errors; ${c.skipped} skipped (the wrapper could not start in that namespace)`,
     `  coded errors by code: ${Object.entries(r.codes).sort().map(([k, v]) => `${k} ${v}`).join(', ') || '(none)'}`,

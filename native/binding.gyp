@@ -29,6 +29,7 @@
       "probes.cc",
       "session.cc",
       "status.cc",
+      "task_tail.cc",
       "thread_ops.cc"
     ],
     "include_dirs": ["<(addon_api_dir)"],

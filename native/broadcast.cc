@@ -58,6 +58,7 @@ Slot g_slots[kMaxThreads];
 int g_slotCount = 0;
 int g_index[kIndexSize];  // slot index + 1, 0 = empty
 std::atomic<bool> g_active{false};
+std::atomic<int> g_owner{0};  // the thread running a broadcast, 0 when none
 // Signals queued and not yet answered: the futex word the calling thread sleeps on (as glibc's
 // setxid does); the handler that brings it to 0 wakes it. 32-bit, as a futex needs.
 std::atomic<int> g_outstanding{0};
@@ -369,10 +370,19 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
   const double start = NowMs();
   const int pid = getpid();
   const int self = RawTid();
-  if (self != pid) {
-    Fail(&report, EINVAL, self, "not-main-thread", true);
-    return report;
+  // One broadcast at a time: a window closing on a Worker broadcasts too (native/capset.cc).
+  // The wait sleeps, so this thread still answers the broadcast it waits for.
+  for (int expected = 0; !g_owner.compare_exchange_strong(expected, self, std::memory_order_acq_rel); expected = 0) {
+    if (NowMs() - start > static_cast<double>(deadlineMs) * 10) {
+      Fail(&report, EBUSY, expected, "another-broadcast", true);
+      return report;
+    }
+    timespec pause{0, 50000};
+    nanosleep(&pause, nullptr);
   }
+  struct Release {
+    ~Release() { g_owner.store(0, std::memory_order_release); }
+  } release;
   const bool ownFd = taskDirFd < 0;
   int dirFd = ownFd ? static_cast<int>(syscall(SYS_openat, AT_FDCWD, "/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC))
                     : taskDirFd;

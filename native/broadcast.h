@@ -62,7 +62,8 @@ struct StatusTarget {
   uint32_t uid = 0, gid = 0;
 };
 
-// Must be called on the main thread, one broadcast at a time. Never throws; never allocates.
+// Any thread may call it; calls from several threads run one after the other (a waiting caller
+// still answers the running broadcast). Never throws; never allocates.
 // name: for diagnostics and fault injection. taskDirFd: an open /proc/self/task (kept from before
 // a chroot), or -1 to open it here. target: see StatusTarget, or null to signal every thread found.
 BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int taskDirFd = -1,

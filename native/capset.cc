@@ -22,6 +22,7 @@
 #include "faults.h"
 #include "platform.h"
 #include "status.h"
+#include "task_tail.h"
 #include "thread_ops.h"
 
 namespace privdrop {
@@ -95,6 +96,11 @@ struct WindowSlot {
   std::atomic<int> tid{0};
   std::atomic<int> depth{0};
   std::atomic<uint64_t> raised{0};
+  // Between its capget and its capset the owner must not be changed behind its back (it would
+  // write the old set back): a sweep that finds it busy leaves the bits in `pending` for it.
+  std::atomic<bool> busy{false};
+  std::atomic<uint64_t> pending{0};
+  TaskTail tail;  // the last thread before the first window of this thread raised anything (owner only)
 };
 
 WindowSlot g_windows[kMaxWindowThreads];
@@ -118,9 +124,96 @@ WindowSlot* ClaimWindow(int tid) {
   return nullptr;
 }
 
+// Gives the slot back when no window of its thread is open any more.
+void ReleaseIfIdle(WindowSlot* slot) {
+  if (slot->depth.load(std::memory_order_acquire) != 0) return;
+  slot->tail.valid = false;
+  slot->tid.store(0, std::memory_order_release);
+}
+
+[[noreturn]] void FatalWindow(const std::string& what, int err, int tid) {
+  AbortWith("privdrop: FATAL: withCapabilities() could not lower " + what + " on thread " + std::to_string(tid) + ": " +
+            (err ? strerror(err) : "still effective") +
+            ". The process is aborted rather than run on with the capability in effect (pid " + std::to_string(getpid()) +
+            ").\n");
+}
+
+// Lowers `bits` in the calling thread's effective set and checks it with capget. Returns 0 or an
+// errno value (EPERM with the bits still effective). Async-signal-safe.
+int LowerSelf(const char* fault, uint64_t bits) {
+  RawCaps c;
+  if (int e = GetCaps(&c)) return e;
+  if (!(c.eff & bits)) return 0;
+  c.eff &= ~bits;
+  if (int e = PutCaps(fault, c)) return e;
+  if (int e = GetCaps(&c)) return e;
+  return (c.eff & bits) ? EPERM : 0;
+}
+
+// Applies what a sweep left for this thread while it was busy (the bits its own windows did not
+// raise), as the sweep would have. Aborts when it cannot.
+void ApplyPending(WindowSlot* slot) {
+  for (uint64_t p; (p = slot->pending.load(std::memory_order_acquire)) != 0;) {
+    slot->busy.store(true, std::memory_order_seq_cst);
+    const uint64_t bits = p & ~slot->raised.load(std::memory_order_acquire);
+    int e = LowerSelf("window-sweep", bits);
+    slot->busy.store(false, std::memory_order_seq_cst);
+    if (e) FatalWindow(CapNames(bits) + ", raised by the window of the thread that created it,", e, GetTid());
+    slot->pending.fetch_and(~p, std::memory_order_acq_rel);
+  }
+}
+
+// The per-thread operation of a window's sweep: lower the closing thread's raised capabilities,
+// except those the thread's own open windows raised. Runs in the signal handler.
+int SweepOp(const void* a, const char** step) {
+  const uint64_t bits = *static_cast<const uint64_t*>(a);
+  const int tid = static_cast<int>(syscall(SYS_gettid));
+  WindowSlot* own = FindWindow(tid);
+  uint64_t lower = bits & ~(own ? own->raised.load(std::memory_order_acquire) : 0);
+  if (lower == 0) return 0;
+  if (own != nullptr && own->busy.load(std::memory_order_seq_cst)) {
+    own->pending.fetch_or(lower, std::memory_order_acq_rel);  // ApplyPending, right after its capset
+    return 0;
+  }
+  if (int e = LowerSelf("window-sweep", lower)) {
+    *step = "capset";
+    return e;
+  }
+  return 0;
+}
+
+// Called by a window that raised `bits` (this thread's windows, nested ones included) and has
+// lowered them on its own thread, when threads may have been born meanwhile: lowers them on every
+// other thread (all of them: a thread created by a new thread copies it), except where a thread's
+// own window raised them. Aborts when any thread cannot be lowered or does not answer in time.
+void SweepBornThreads(uint64_t bits) {
+  LoadFault();
+  int fd = SweepTaskDir();
+  BroadcastReport r = Broadcast("window-sweep", &SweepOp, &bits, fd, nullptr, kDeadlineMs);
+  if (!r.ok) {
+    FatalAfter("withCapabilities() could not lower the capabilities it had raised on the threads born inside the window",
+               "A thread may still hold them in effect, so the process is aborted rather than return to JavaScript in "
+               "that state",
+               "window-sweep", r.err, r.failedTid, CapNames(bits) + "; " + BroadcastFailure(r, "answered"));
+  }
+  // A thread that was busy lowers them itself a moment later: wait for it (with a deadline).
+  for (const double start = NowMs();;) {
+    int busyTid = 0;
+    for (auto& s : g_windows) {
+      if (s.pending.load(std::memory_order_acquire) != 0) { busyTid = s.tid.load(std::memory_order_acquire); break; }
+    }
+    if (busyTid == 0) break;
+    if (NowMs() - start > kDeadlineMs) FatalWindow(CapNames(bits), ETIMEDOUT, busyTid);
+    Pause();
+  }
+  TaskTail fresh;
+  ReadTail(&fresh, true);  // later windows start from the thread that is last now
+}
+
 }  // namespace
 
 WindowsHeld::WindowsHeld(const char* what) {
+  OpenTaskDirs();  // before a drop's chroot, so that windows after it can still list the threads
   g_setting.store(true, std::memory_order_seq_cst);
   const int self = GetTid();
   if (WindowSlot* own = FindWindow(self); own != nullptr && own->depth.load() > 0) {
@@ -288,23 +381,49 @@ uint64_t WindowEnter(uint64_t mask) {
       throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE", "setCapabilities() on the main thread did not finish in time", ETIMEDOUT);
     Pause();
   }
-  RawCaps cur;
-  int e = GetCaps(&cur);
-  if (e == 0 && (mask & ~cur.prm)) {
-    g_openWindows.fetch_sub(1, std::memory_order_seq_cst);
-    throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
-                "cannot raise capabilities this thread does not hold in its permitted set: " + CapNames(mask & ~cur.prm) +
-                    " (keep them permitted-only in the drop, e.g. capabilities: '" + CapNames(mask & ~cur.prm) +
-                    "+p')",
-                EPERM, "", "window");
-  }
-  WindowSlot* slot = e == 0 ? ClaimWindow(tid) : nullptr;
+  WindowSlot* slot = ClaimWindow(tid);
   if (slot == nullptr) {
     g_openWindows.fetch_sub(1, std::memory_order_seq_cst);
-    if (e != 0) ThrowSystemError("ERR_PRIVDROP_SYSTEM", e, "capget", "window", "cannot read this thread's capabilities");
     throw Error("ERR_PRIVDROP_SYSTEM", "too many threads inside capability windows", EMFILE);
   }
+  // Nothing changed yet: undo the registration and throw.
+  auto refuse = [&](auto&& thrower) {
+    slot->busy.store(false, std::memory_order_seq_cst);
+    ApplyPending(slot);
+    ReleaseIfIdle(slot);
+    g_openWindows.fetch_sub(1, std::memory_order_seq_cst);
+    thrower();
+  };
+  slot->busy.store(true, std::memory_order_seq_cst);
+  RawCaps cur;
+  if (int e = GetCaps(&cur))
+    refuse([&] { ThrowSystemError("ERR_PRIVDROP_SYSTEM", e, "capget", "window", "cannot read this thread's capabilities"); });
+  if (mask & ~cur.prm) {
+    refuse([&] {
+      throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
+                  "cannot raise capabilities this thread does not hold in its permitted set: " + CapNames(mask & ~cur.prm) +
+                      " (keep them permitted-only in the drop, e.g. capabilities: '" + CapNames(mask & ~cur.prm) + "+p')",
+                  EPERM, "", "window");
+    });
+  }
   const uint64_t raised = mask & ~cur.eff;
+  // A thread born while the capabilities are raised copies them: remember the last thread from
+  // before, so that WindowLeave can tell whether any was born (native/task_tail.h).
+  if (raised != 0 && !slot->tail.valid) {
+    if (!Platform().broadcastSupported)
+      refuse([&] {
+        throw Error("ERR_PRIVDROP_UNSUPPORTED_PLATFORM",
+                    "withCapabilities() lowers the capabilities again on threads born inside the window with the all-thread "
+                    "broadcast, which needs glibc on x86_64 or arm64; nothing was raised",
+                    0, "", "window");
+      });
+    if (int e = ReadTail(&slot->tail))
+      refuse([&] {
+        ThrowSystemError("ERR_PRIVDROP_SYSTEM", e, "getdents64", "window",
+                         "cannot list /proc/self/task, which withCapabilities() reads to find the threads born inside the "
+                         "window (mount /proc); nothing was raised");
+      });
+  }
   // The registry says "raised" before the kernel does, and after it no longer does (processState relies on it).
   slot->depth.fetch_add(1, std::memory_order_acq_rel);
   slot->raised.fetch_or(raised, std::memory_order_acq_rel);
@@ -314,37 +433,33 @@ uint64_t WindowEnter(uint64_t mask) {
     up.eff |= raised;
     if (int err = PutCaps("window-raise", up)) {
       slot->raised.fetch_and(~raised, std::memory_order_acq_rel);
-      if (slot->depth.fetch_sub(1, std::memory_order_acq_rel) == 1) slot->tid.store(0, std::memory_order_release);
+      slot->depth.fetch_sub(1, std::memory_order_acq_rel);
       g_windowSeq.fetch_add(1, std::memory_order_acq_rel);
-      g_openWindows.fetch_sub(1, std::memory_order_seq_cst);
-      ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "capset", "window", "cannot raise " + CapNames(raised));
+      refuse([&] { ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "capset", "window", "cannot raise " + CapNames(raised)); });
     }
   }
+  slot->busy.store(false, std::memory_order_seq_cst);
+  ApplyPending(slot);
   return raised;
 }
 
 void WindowLeave(uint64_t raised) {
   const int tid = GetTid();
+  WindowSlot* slot = FindWindow(tid);
   if (raised != 0) {
-    RawCaps cur;
-    int e = GetCaps(&cur);
-    if (e == 0) {
-      RawCaps down = cur;
-      down.eff &= ~raised;
-      e = PutCaps("window-lower", down);
-    }
-    RawCaps check;
-    if (e == 0) e = GetCaps(&check);
-    if (e != 0 || (check.eff & raised)) {
-      AbortWith("privdrop: FATAL: withCapabilities() could not lower " + CapNames(raised) + " again on thread " +
-                std::to_string(tid) + ": " + (e ? strerror(e) : "still effective") +
-                ". The process is aborted rather than run on with the capability in effect (pid " +
-                std::to_string(getpid()) + ").\n");
-    }
+    if (slot) slot->busy.store(true, std::memory_order_seq_cst);
+    int e = LowerSelf("window-lower", raised);
+    if (slot) slot->busy.store(false, std::memory_order_seq_cst);
+    if (e) FatalWindow(CapNames(raised) + " again", e, tid);
+    if (slot) ApplyPending(slot);
+    // Threads born while this thread had them raised hold them too: if the last thread from
+    // before is not last any more, lower them everywhere (what this thread's windows raised).
+    if (slot == nullptr || !StillLast(slot->tail)) SweepBornThreads(slot ? slot->raised.load(std::memory_order_acquire) : raised);
   }
-  if (WindowSlot* slot = FindWindow(tid)) {
+  if (slot) {
     slot->raised.fetch_and(~raised, std::memory_order_acq_rel);
-    if (slot->depth.fetch_sub(1, std::memory_order_acq_rel) == 1) slot->tid.store(0, std::memory_order_release);
+    slot->depth.fetch_sub(1, std::memory_order_acq_rel);
+    ReleaseIfIdle(slot);
   }
   g_windowSeq.fetch_add(1, std::memory_order_acq_rel);
   g_openWindows.fetch_sub(1, std::memory_order_seq_cst);

@@ -167,7 +167,13 @@ void Validate(Context& c) {
   require(CAP_SETPCAP, c.setSecurebits, "to lock the securebits");
   require(CAP_SYS_CHROOT, !plan.chroot.empty(), "to chroot");
   const std::string notPermitted = "ERR_PRIVDROP_NOT_PERMITTED";
-  if (!missing.empty()) Refuse(kStepValidate, notPermitted, "this process lacks what the drop needs: " + missing, EPERM);
+  if (!missing.empty())
+    Refuse(kStepValidate, notPermitted,
+           "this process lacks what the drop needs: " + missing + " (not in its permitted set, effective uid " +
+               std::to_string(cur.uid[1]) + ", saved uid " + std::to_string(cur.uid[2]) +
+               "); nothing was changed. Start it as root with its full capability sets, or with these capabilities "
+               "in its permitted set (an effective uid of 0 regained later does not bring them back)",
+           EPERM);
   if (c.setSecurebits && (secure & (SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED)))
     Refuse(kStepValidate, notPermitted, "the securebits are already partly locked to other values", EPERM);
   if (c.useKeepcaps && (secure & SECBIT_KEEP_CAPS_LOCKED) && !(secure & SECBIT_KEEP_CAPS))

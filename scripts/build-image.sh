@@ -48,7 +48,10 @@ step "0. the package (prebuilt binary) packed for the install stage"
 rm -f privdrop-*.tgz
 npm pack --silent >/dev/null
 packed=$(ls privdrop-*.tgz)
-tar -tzf "$packed" | grep -qx 'package/prebuilds/linux-x64/node.napi.glibc.node' || { echo "build-image: $packed has no x64 prebuild" >&2; exit 1; }
+case "$(tar -tzf "$packed")" in
+  *package/prebuilds/linux-x64/node.napi.glibc.node*) ;;
+  *) echo "build-image: $packed has no x64 prebuild" >&2; exit 1 ;;
+esac
 trap 'rm -f "$packed"' EXIT
 echo "packed $packed ($(stat -c %s "$packed") bytes)"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds the release binaries into prebuilds/linux-<arch>/node.napi.glibc.node (the layout and
-// file name prebuildify uses and node-gyp-build matches): one Node-API binary per
+// file name prebuildify uses; lib/addon/binding.ts requires each by that literal path): one Node-API binary per
 // architecture for every Node >= 18, from CMakeLists.txt with PRIVDROP_STATIC (libcap,
 // libstdc++ and libgcc linked in, stripped), in a Debian 11 build root (scripts/build-root.sh)
 // so that they run on glibc 2.31 and later; `--host` builds with cmake-js on this machine

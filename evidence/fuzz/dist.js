@@ -11,6 +11,7 @@ const { parseArgs, UsageError } = require(path.join(dist, 'cli', 'args.js'));
 const { run: runCli } = require(path.join(dist, 'cli', 'index.js'));
 const { runExec } = require(path.join(dist, 'cli', 'exec.js'));
 const { runShow } = require(path.join(dist, 'cli', 'show.js'));
+const { readSecurityConfigs } = require(path.join(dist, 'config', 'index.js'));
 
 // The fuzzer's own copies of the rules it checks against, not the package's. test/evidence/fuzz.test.ts
 // fails when the library declares an option, config key or command-line flag missing here.
@@ -23,4 +24,4 @@ const EXEC_ALIASES = ['capabilities', 'inh-caps', 'supplementaryGroups', 'supple
 const MAX_ID = 4294967294;
 const FIXTURES = path.join(__dirname, '..', '..', 'test', 'fixtures');
 
-module.exports = { privdrop, binding, MAX_CAPABILITY_TEXT_LENGTH, parseArgs, UsageError, runCli, runExec, runShow, OPTION_KEYS, STANZA_KEYS, EXEC_FLAGS, EXEC_ALIASES, MAX_ID, FIXTURES };
+module.exports = { privdrop, binding, readSecurityConfigs, MAX_CAPABILITY_TEXT_LENGTH, parseArgs, UsageError, runCli, runExec, runShow, OPTION_KEYS, STANZA_KEYS, EXEC_FLAGS, EXEC_ALIASES, MAX_ID, FIXTURES };

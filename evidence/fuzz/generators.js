@@ -190,7 +190,32 @@ const idArg = fc.oneof(
   { weight: 2, arbitrary: anyValue },
 );
 
+// The rest of a whole Momentum configuration file (ecelerity.conf): settings, arrays, stanzas with
+// quoted arguments, nested, and comments, all well formed. privdrop skips them.
+const otherName = fc.constantFrom('Spool_Base', 'Debug_Flags', 'Control_Listener', 'ESMTP_Listener', 'Listen', 'Enable', 'Alerting', 'spf_macros',
+  'Cluster', 'Keep_Message_Dicts_In_Memory', 'SecurityPolicy', 'security.x', 'Security-2', 'privileges', 'user', 'Capabilities', '_');
+const otherScalar = fc.oneof(
+  fc.constantFrom('true', '25', '":25"', '"/var/spool/ecelerity"', '"a \\" b"', '0.0.0.0:25', '"{ } [ ] # = ,"', '/tmp/2025', '"Security {"', '-1', 'a.b-c'),
+  fc.string({ unit: fc.constantFrom('a', 'Z', '0', '_', '.', ':', '/', '-'), minLength: 1, maxLength: 8 }).filter((w) => !/^[#]/.test(w)),
+);
+const otherTree = fc.letrec((tie) => ({
+  value: fc.oneof(
+    { weight: 4, arbitrary: otherScalar },
+    { weight: 1, arbitrary: fc.tuple(fc.array(fc.oneof(tie('value'), fc.tuple(otherName, tie('value')).map(([k, v]) => `${k} = ${v}`)), { maxLength: 3 }), fc.constantFrom(', ', ' ', '\n  ', ',\n')).map(([xs, sep]) => `[ ${xs.join(sep)} ]`) },
+  ),
+  item: fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(otherName, tie('value'), fc.constantFrom('', ' # note', ';')).map(([k, v, end]) => `${k} = ${v}${end}\n`) },
+    { weight: 2, arbitrary: fc.tuple(otherName, fc.array(fc.constantFrom('":25"', '"/tmp/2025"', 'sieve1', '"a b"'), { maxLength: 2 }), fc.array(tie('item'), { maxLength: 3 }), fc.constantFrom(' ', '\n'))
+      .map(([k, args, body, brace]) => `${[k, ...args].join(' ')}${brace}{\n${body.join('')}}\n`) },
+    { weight: 1, arbitrary: fc.constantFrom('# a comment with { [ " and Security {\n', '\n', '  \t\n') },
+  ),
+})).item;
+/** A whole configuration file: well-formed other items around one text (a Security stanza, or anything). */
+const wholeConfigFile = (security) =>
+  fc.tuple(fc.array(otherTree, { maxLength: 4 }), security, fc.array(otherTree, { maxLength: 4 })).map(([before, s, after]) => ({ before: before.join(''), security: s, after: after.join('') }));
+
 module.exports = {
+  otherTree, wholeConfigFile,
   FuzzSentinel, Marker, materialize, hostile, HOSTILE_KINDS, names, maxBits, anyCaseName, capNumber, capText, anyString, anyNumber, capSetValue,
   anyValue, nameArg, idArg,
 };

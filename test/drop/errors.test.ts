@@ -36,6 +36,22 @@ describeAsRoot('refusals leave the process exactly as it was', () => {
     expect(r.json.after).toEqual(r.json.before);
   });
 
+  test('effective uid 1000 and saved uid 0 without cap_setgid permitted: refused at validate, naming what is missing and the remedy, not a seccomp filter', () => {
+    // setpriv --bounding-set -setgid: node starts as root without cap_setgid; seteuid(1000) then empties the effective set.
+    const r = scenario(
+      `process.seteuid(1000);
+       const before = summary();
+       const d = tryDrop({ user: 'nobody' });
+       report({ d, before, after: summary() });`,
+      { wrapper: ['/usr/bin/setpriv', '--bounding-set', '-setgid', '--'] },
+    );
+    expect(r.json.d).toMatchObject({ ok: false, name: 'PrivdropError', code: 'ERR_PRIVDROP_NOT_PERMITTED', step: 'validate' });
+    expect(r.json.d.message).toContain('cap_setgid to change the gid and supplementary groups (not in its permitted set, effective uid 1000, saved uid 0)');
+    expect(r.json.d.message).toContain('Start it as root with its full capability sets, or with these capabilities in its permitted set');
+    expect(r.json.d.message).not.toMatch(/seccomp|security module/);
+    expect(r.json.after).toEqual(r.json.before);
+  });
+
   test('inconsistent threads before the drop are refused, not built upon', () => {
     const r = refused(
       "{ user: 'nobody' }",

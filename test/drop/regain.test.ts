@@ -119,6 +119,17 @@ function dropAndAttempt(options: Record<string, unknown>) {
     if (!d.ok) { report({ d }); rootChild.kill(); return; }
     ${ATTEMPTS}
     const s = summary();
+    // Last, as it changes the sets read above: cap_net_bind_service made permitted-only, a Worker
+    // started inside a window, and its bind on :80 once the window has closed.
+    a.windowWorker = await (async () => {
+      privdrop.setCapabilities('cap_net_bind_service+p');
+      const host = '127.' + (1 + Math.floor(Math.random() * 250)) + '.' + Math.floor(Math.random() * 250) + '.' + (2 + Math.floor(Math.random() * 250));
+      const code = "const { parentPort, workerData } = require('worker_threads'); const s = require('net').createServer(); s.once('error', (e) => parentPort.postMessage(e.code)); s.listen(80, workerData, () => s.close(() => parentPort.postMessage('ok')));";
+      const w = privdrop.withCapabilities(['cap_net_bind_service'], () => new Worker(code, { eval: true, workerData: host }));
+      const bound = await new Promise((res) => w.once('message', res));
+      await w.terminate();
+      return bound;
+    })();
     const rootAlive = (() => { try { return fs.readFileSync('/proc/' + rootChild.pid + '/status', 'utf8').match(/^Uid:\\s*(\\d+)/m)[1] === '0'; } catch { return false; } })();
     report({ d, a, s, rootAlive });
     process.exit(0);
@@ -148,6 +159,7 @@ function markdownTable(): string {
     ptraceRoot: 'ptrace(PTRACE_ATTACH) that process', gdbRoot: 'gdb -p <root pid>',
     keyring: "keyctl print: a possessor-only key in root's session keyring",
     tiocsti: "ioctl(TIOCSTI) into the root shell's terminal it was started from", ctty: 'open /dev/tty (that terminal, as controlling terminal)',
+    windowWorker: 'bind :80 from a Worker started inside a withCapabilities() window, after it closed (cap_net_bind_service made permitted-only first)',
   };
   const out = [line(['attempt', ...names]), line(['---', ...names.map(() => '---')])];
   for (const key of Object.keys(label)) {
@@ -199,6 +211,8 @@ describeAsRoot('after a drop, no way back gains anything that was not kept', () 
     expect({ tiocsti: a.tiocsti, ctty: a.ctty }).toEqual({ tiocsti: 'EPERM', ctty: 'ENXIO' });
     // Root's session keyring: left behind, every thread is in a new one (issue 10).
     expect(a.keyring).toBe('EACCES');
+    // A thread born inside a window does not keep what the window raised (issue 16).
+    expect(a.windowWorker).toBe('EACCES');
 
     // exec of setuid-root and file-capability programs: what the kernel grants, as measured.
     const suid: ExecResult = a.setuidExec;

@@ -38,10 +38,11 @@ const oracle = require('../../evidence/fuzz/oracle.js') as {
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { binding } = require('../../dist/addon/binding.js') as { binding(): Record<string, unknown> };
 
-// Fixed seed and size for CI; FUZZ_SEED / FUZZ_CASES explore further. (18560: the first six
-// targets get the 16000 cases they had before the run-time capability targets joined.)
+// Fixed seed and size for CI; FUZZ_SEED / FUZZ_CASES explore further. (19680: the first six
+// targets get the 16000 cases they had before the run-time capability targets and the whole-file
+// and layered config targets joined.)
 const seed = Number(process.env.FUZZ_SEED ?? 20261126);
-const total = Number(process.env.FUZZ_CASES ?? 18560);
+const total = Number(process.env.FUZZ_CASES ?? 19680);
 
 describe('the tripwires cover every native call that changes the process', () => {
   const source = fs.readFileSync(path.join(__dirname, '..', '..', 'native', 'binding.cc'), 'utf8');

@@ -39,6 +39,30 @@ describeAsRoot('examples/zero-code: an unmodified Express server under privdrop/
     expect(s.output().stderr).toBe('');
   });
 
+  // The systemd unit and the pod in docs/zero-code.md: root limited to a bounding set, no_new_privs.
+  const doc = fs.readFileSync(path.join(examplesDir, '..', 'docs', 'zero-code.md'), 'utf8');
+  const block = (lang: string) => new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(doc)![1];
+  const unit = block('ini');
+  const pod = block('yaml');
+  test.each([
+    ['the systemd unit', /CapabilityBoundingSet=(.*)/.exec(unit)![1].split(/\s+/), /NoNewPrivileges=yes/.test(unit), /ExecStart=\/usr\/bin\/node --require privdrop\/register \S+examples\/zero-code\/server\.js/.test(unit)],
+    ['the Kubernetes pod', /add: \[(.*)\]/.exec(pod)![1].split(/,\s*/), /allowPrivilegeEscalation: false/.test(pod), /command: \["node", "--require", "privdrop\/register", "examples\/zero-code\/server\.js"\]/.test(pod)],
+  ])('docs/zero-code.md, %s: started as root with only its capabilities and no_new_privs, the server drops and serves', async (_name, caps, noNewPrivs, command) => {
+    expect(command).toBe(true);
+    expect(noNewPrivs).toBe(true);
+    const names = caps.map((c) => c.toLowerCase().replace(/^cap_/, ''));
+    expect(names.sort()).toEqual(['net_bind_service', 'setgid', 'setpcap', 'setuid']);
+    const wrapper = ['setpriv', '--inh-caps=-all', `--bounding-set=-all,${names.map((n) => `+${n}`).join(',')}`, '--no-new-privs'];
+    const s = await startServer('--require', ['privdrop/register', server], { wrapper, env: { PRIVDROP_CONFIG: conf }, ready: new RegExp(`listening on port 80 as uid ${www}`) });
+    try {
+      expect(threadMismatches(procThreads(s.pid), dropped)).toEqual([]);
+      expect(fetchInside(s.pid, 'http://127.0.0.1:80/').status).toBe(200);
+    } finally {
+      expect(await stopServer(s)).toBe(0);
+    }
+    expect(s.output().stderr).toBe('');
+  });
+
   test('without PRIVDROP_CONFIG it never serves: the coded error, exit 125, as root having changed nothing', async () => {
     const s = startServer('--require', ['privdrop/register', server], { env: { PRIVDROP_CONFIG: '' }, ready: /listening/ });
     await expect(s).rejects.toThrow(/exited \(125\) before it was ready\nstdout: \nstderr: privdrop\/register: ERR_PRIVDROP_INVALID_CONFIG: PRIVDROP_CONFIG is not set/);

@@ -122,6 +122,7 @@ function verifyDropped(pid, report) {
   if (BigInt('0x' + first.CapAmb) & ~BigInt('0x' + first.CapPrm)) problems.push(`CapAmb ${first.CapAmb} not within CapPrm ${first.CapPrm}`);
   if (report.uid !== r.uid || report.gid !== r.gid) problems.push(`getuid/getgid ${report.uid}/${report.gid}`);
   if (report.setuid0 === 'succeeded') problems.push('process.setuid(0) succeeded after the drop');
+  if (report.windowError) problems.push(`the window with new threads failed: ${report.windowError}`);
   return problems;
 }
 
@@ -150,6 +151,7 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
   const env = { ...process.env };
   if (ids && ids.euid !== undefined) env.PRIVDROP_REALDROP_EUID = String(ids.euid);
   if (ids && ids.egid !== undefined) env.PRIVDROP_REALDROP_EGID = String(ids.egid);
+  if (spec.window) env.PRIVDROP_REALDROP_WINDOW = JSON.stringify(spec.window);
   let verified;
   const r = await runChild(process.execPath, [CHILD, source], {
     env,
@@ -174,7 +176,7 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
     },
   });
   const report = lastJson(r.stdout);
-  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name };
+  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name, window: spec.window || undefined };
   if (r.setupError) return { ...base, kind: 'harness', detail: r.setupError };
   if (r.timedOut) return { ...base, kind: 'hang', detail: r.stderr.slice(-400) };
   if (!report) {

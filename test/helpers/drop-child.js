@@ -54,6 +54,9 @@ try {
   return;
 }
 
+// privdrop loads an export's module when it is first read, which a chroot would prevent later.
+if (process.env.PRIVDROP_REALDROP_WINDOW) void privdrop.withCapabilities;
+
 // A Worker and a busy threadpool, so the drop has threads to reach.
 const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
 worker.on('online', () => {
@@ -87,15 +90,36 @@ worker.on('online', () => {
       setuid0 = 'refused';
     }
   }
-  out({
-    outcome: 'dropped',
-    pid: process.pid,
-    result,
-    uid: process.getuid(),
-    gid: process.getgid(),
-    setuid0,
-    expected: { permitted: expected.permitted, effective: expected.effective, inheritable: expected.inheritable },
-  }, () => {});
-  process.stdin.once('data', () => process.exit(0));
-  process.stdin.once('end', () => process.exit(0));
+  bornInWindow(privdrop.CapabilitySet.parse(result.capabilities)).then((windowError) => {
+    out({
+      outcome: 'dropped',
+      pid: process.pid,
+      result,
+      uid: process.getuid(),
+      gid: process.getgid(),
+      setuid0,
+      windowError,
+      expected: { permitted: expected.permitted, effective: expected.effective, inheritable: expected.inheritable },
+    }, () => {});
+    process.stdin.once('data', () => process.exit(0));
+    process.stdin.once('end', () => process.exit(0));
+  });
 });
+
+// Workers started inside a withCapabilities() window on what was kept permitted only
+// (evidence/realdrop.js windowArbitrary); resolves once they run (with an error text if the window threw).
+function bornInWindow(set) {
+  if (!process.env.PRIVDROP_REALDROP_WINDOW) return Promise.resolve(undefined);
+  const spec = JSON.parse(process.env.PRIVDROP_REALDROP_WINDOW);
+  const names = set.permitted.filter((n) => !set.effective.includes(n));
+  const idle = 'setInterval(() => {}, 1000)';
+  const body = spec.nested
+    ? `const { Worker, parentPort } = require('worker_threads'); new Worker(${JSON.stringify(idle)}, { eval: true }).once('online', () => parentPort.postMessage('up')); ${idle}`
+    : `require('worker_threads').parentPort.postMessage('up'); ${idle}`;
+  try {
+    const workers = privdrop.withCapabilities(names, () => Array.from({ length: spec.workers }, () => new Worker(body, { eval: true })));
+    return Promise.all(workers.map((w) => new Promise((res) => w.once('message', res)))).then(() => undefined);
+  } catch (e) {
+    return Promise.resolve(`${e.code}: ${e.message}`);
+  }
+}

@@ -134,8 +134,8 @@ if (cluster.isPrimary) {
     expect(r.stderr).toMatch(/register: already uid \d+ gid \d+ holding nothing beyond cap_net_bind_service=ep: continuing/);
   });
 
-  test('layered files in PRIVDROP_CONFIG (":"): the later file overrides the earlier one key by key', () => {
-    const override = write('cluster.conf', 'Security {\n  Capabilities = "="\n  no_new_privs = no\n}\n');
+  test('layered files in PRIVDROP_CONFIG (":"), a JSON one among them: the later file overrides the earlier one key by key', () => {
+    const override = write('cluster.json', '{ "capabilities": "=", "noNewPrivileges": false }\n');
     const r = node(['--require', 'privdrop/register', app], { PRIVDROP_CONFIG: `${conf}:${override}` });
     expect(r.stderr).toBe('');
     for (const t of r.json.first) expect([t.Uid.split('\t')[0], t.CapPrm, t.CapEff, t.NoNewPrivs]).toEqual([String(www), ZERO, ZERO, '0']);
@@ -158,6 +158,11 @@ if (cluster.isPrimary) {
     const env = file === undefined ? { PRIVDROP_CONFIG: undefined } : { PRIVDROP_CONFIG: file.startsWith(':') ? file : path.join(dir, file) };
     const r = runProcess(process.execPath, ['--require', 'privdrop/register', app], { cwd: examples, env: { NODE_DEBUG: '', ...env } });
     refused(r, code, why);
+  });
+
+  test('refused with --import too, before the ES module application runs', () => {
+    const mjs = write('never.mjs', 'console.log("APP RAN");\n');
+    refused(node(['--import', 'privdrop/register', mjs], { PRIVDROP_CONFIG: write('root.conf', 'Security {\n  user = root\n}\n') }), 'ERR_PRIVDROP_INVALID_CONFIG', /"user" is root/);
   });
 
   test('refused: a config file others can write (trust-checked as --config is)', () => {

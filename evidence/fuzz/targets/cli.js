@@ -5,6 +5,15 @@ const fc = require('fast-check');
 const { parseArgs, UsageError, runCli, runExec, runShow, FIXTURES, EXEC_FLAGS, EXEC_ALIASES } = require('../dist');
 const { anyCaseName, capText, anyString } = require('../generators');
 const { classify, FuzzFailure, check, outcome, TripwireError } = require('../oracle');
+const { validStanza, wholeFileText, layerFile } = require('./config');
+
+// A generated whole configuration file as a --config value: written to a file when the case runs.
+const GENERATED = '\u0001generated config\u0001';
+const generatedConfig = fc.oneof(validStanza, wholeFileText).map((text) => GENERATED + text);
+const withFiles = (argv) => {
+  let n = 10;
+  return argv.map((a) => (typeof a === 'string' && a.startsWith(GENERATED) ? layerFile(n++, a.slice(GENERATED.length)) : a));
+};
 
 // Command lines. exec is only ever run with --dry-run as its first option.
 const cliOption = fc.constantFrom(
@@ -18,7 +27,7 @@ const cliValue = fc.oneof(
     'cap_net_bind_service', 'cap_net_bind_service+ep', 'cap_chown,cap_kill', 'cap_foo', '41', '63=ep', 'true', '/bin/true', 'sh', 'node', 'nonexistent-command',
     '/etc/passwd', '/', '/nonexistent', '/tmp', '/dev/null', '/dev/zero', '/dev/urandom', '/proc/self/status', '/proc/self/task', 'relative/path', '1', '2', '3',
     '99999', path.join(FIXTURES, 'cli-security.conf'), path.join(FIXTURES, 'cli-security.json'), path.join(FIXTURES, 'fuzz-proto.json'),
-    path.join(FIXTURES, 'fuzz-deep.json'), path.join(FIXTURES, 'fuzz-stanza.conf'), String(process.pid), '1', '2147483647', '2147483648'),
+    path.join(FIXTURES, 'fuzz-deep.json'), path.join(FIXTURES, 'fuzz-stanza.conf'), path.join(FIXTURES, 'fuzz-ecelerity.conf'), path.join(FIXTURES, 'fuzz-ecelerity-cluster.conf'), String(process.pid), '1', '2147483647', '2147483648'),
   capText,
   anyString.map((s) => s.slice(0, 300)),
 );
@@ -58,7 +67,8 @@ const cliRun = {
   name: 'cli run (exec --dry-run, show, parse)',
   share: 0.05,
   arbitrary: argvArg,
-  run(argv) {
+  run(generated) {
+    const argv = withFiles(generated);
     check(argv[0] !== 'exec' || argv[1] === '--dry-run', 'fuzzer bug: exec without --dry-run');
     let out = '';
     let err = '';
@@ -78,7 +88,7 @@ const cliRun = {
     let direct = 'ok';
     const noop = () => {};
     try {
-      if (cmd === 'exec') runExec(rest, noop);
+      if (cmd === 'exec') runExec(rest, noop, noop);
       else if (cmd === 'show') runShow(rest, noop);
       else return `exit${status}`;
     } catch (e) {

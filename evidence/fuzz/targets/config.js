@@ -1,9 +1,12 @@
 'use strict';
 // parseSecurityConfig over stanzas and JSON built from their grammars, then mangled, and random text.
 // What it accepts must resolve to a coded error or a valid plan, never a TypeError.
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
 const fc = require('fast-check');
-const { privdrop, OPTION_KEYS, STANZA_KEYS } = require('../dist');
-const { anyCaseName, capText, anyString, anyValue, idArg } = require('../generators');
+const { privdrop, readSecurityConfigs, OPTION_KEYS, STANZA_KEYS } = require('../dist');
+const { anyCaseName, capText, anyString, anyValue, idArg, wholeConfigFile } = require('../generators');
 const { classify, FuzzFailure, check, checkResolved } = require('../oracle');
 
 const { PrivdropError, ErrorCodes, resolveDropOptions, parseSecurityConfig } = privdrop;
@@ -73,7 +76,25 @@ const typedConfig = fc
     const q = (v) => `"${(Array.isArray(v) ? v.map(str).join(',') : str(v)).replace(/[\\"\n]/g, (c) => (c === '\n' ? ' ' : '\\' + c))}"`;
     return 'Security {\n' + Object.entries(o).map(([k, v]) => `  ${STANZA_NAME[k]} = ${q(v)}\n`).join('') + '}\n';
   });
+// Stanzas that read: valid keys and values in any combination (the user left out at times).
+const validStanza = fc
+  .record({
+    user: fc.constantFrom('nobody', 'www-data', '65534', '"daemon"'),
+    group: fc.constantFrom('nogroup', '65534', '"www-data"'),
+    Capabilities: fc.constantFrom('"cap_net_bind_service+ep"', '"="', 'cap_chown+p', '"cap_net_admin+ep cap_net_bind_service+ep cap_net_raw+ep cap_sys_resource+ep"'),
+    Privileges: fc.constantFrom('"basic net_privaddr"', 'basic'),
+    supplemental_groups: fc.constantFrom('init', 'clear', '""', '"adm,4"'),
+    no_new_privs: fc.constantFrom('yes', 'no', 'true', '0'),
+    bounding_set: fc.constantFrom('retained', 'unchanged'),
+  }, { requiredKeys: [] })
+  .filter((o) => !o.Privileges || o.Capabilities)
+  .map((o) => 'Security {\n' + Object.entries(o).map(([k, v]) => `  ${k} = ${v}\n`).join('') + '}\n');
+// A Security stanza (well-formed or not) inside a whole configuration file.
+const stanzaOnly = fc.oneof({ weight: 3, arbitrary: validStanza }, { weight: 1, arbitrary: typedConfig.filter((t) => t.startsWith('Security')) }, { weight: 2, arbitrary: stanzaText });
+const wholeFileText = wholeConfigFile(stanzaOnly).map(({ before, security, after }) => `${before}${security}\n${after}`);
 const configTextArg = fc.oneof(
+  { weight: 4, arbitrary: wholeFileText },
+  { weight: 2, arbitrary: mangled(wholeFileText) },
   { weight: 8, arbitrary: typedConfig },
   { weight: 5, arbitrary: stanzaText },
   { weight: 3, arbitrary: mangled(stanzaText) },
@@ -131,4 +152,75 @@ const configParse = {
   },
 };
 
-module.exports = { configParse };
+const sameOutcome = (fn) => {
+  try {
+    return { ok: fn() };
+  } catch (e) {
+    if (e instanceof FuzzFailure) throw e;
+    return { error: e };
+  }
+};
+
+// The Security stanza read from a whole file is the stanza read alone; two in one file are an error.
+const configWholeFile = {
+  name: 'parseSecurityConfig whole files',
+  share: 0.05,
+  arbitrary: wholeConfigFile(stanzaOnly),
+  run({ before, security, after }) {
+    const s = security.replace(/^\ufeff/, '');
+    const alone = sameOutcome(() => parseSecurityConfig(s, 'f.conf'));
+    const whole = sameOutcome(() => parseSecurityConfig(`${before}${s}\n${after}`, 'f.conf'));
+    if (whole.error) {
+      check(whole.error instanceof PrivdropError && whole.error.code === ErrorCodes.INVALID_CONFIG, `whole file gave ${whole.error.name}: ${whole.error.message}`);
+      check(Number.isInteger(whole.error.line) && Number.isInteger(whole.error.column), `whole-file error without a position: ${whole.error.message}`);
+    }
+    if (/^\s*[{["]/.test(s) || before !== '' && /^\s*$/.test(s)) return whole.error ? 'error' : 'ok';
+    if (alone.ok) {
+      check(whole.ok !== undefined, `the stanza alone reads, inside a whole file it fails: ${whole.error && whole.error.message}`);
+      check(JSON.stringify(whole.ok) === JSON.stringify(alone.ok), `whole file read ${JSON.stringify(whole.ok)}, the stanza alone ${JSON.stringify(alone.ok)}`);
+      const twice = sameOutcome(() => parseSecurityConfig(`${before}${s}\n${s}\n${after}`, 'f.conf'));
+      check(twice.error && /a second Security stanza \(the first is at line \d+, column \d+\)/.test(twice.error.message), `two Security stanzas accepted: ${twice.error ? twice.error.message : JSON.stringify(twice.ok)}`);
+      return 'same';
+    }
+    check(whole.error !== undefined, `the stanza alone fails (${alone.error.message}), inside a whole file it reads as ${JSON.stringify(whole.ok)}`);
+    return 'both-fail';
+  },
+};
+
+// Layered files: the list reads as the files one by one, a later one's keys over an earlier one's.
+let layerDir;
+const layerFile = (i, text) => {
+  layerDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-fuzz-layers-'));
+  fs.chmodSync(layerDir, 0o755);
+  const p = path.join(layerDir, `layer${i}.conf`);
+  fs.writeFileSync(p, text);
+  fs.chmodSync(p, 0o644);
+  return p;
+};
+process.once('exit', () => layerDir && fs.rmSync(layerDir, { recursive: true, force: true }));
+const configLayers = {
+  name: 'loadSecurityConfig([files])',
+  share: 0.02,
+  arbitrary: fc.array(fc.oneof({ weight: 8, arbitrary: validStanza }, { weight: 4, arbitrary: wholeConfigFile(validStanza).map(({ before, security, after }) => `${before}${security}\n${after}`) }, { weight: 1, arbitrary: typedConfig }, { weight: 1, arbitrary: wholeFileText }, { weight: 1, arbitrary: stanzaText }), { minLength: 1, maxLength: 4 }),
+  run(texts) {
+    const files = texts.map((t, i) => layerFile(i, t));
+    const singles = files.map((f) => sameOutcome(() => readSecurityConfigs([f]).options));
+    const list = sameOutcome(() => privdrop.loadSecurityConfig(files));
+    const firstError = singles.find((r) => r.error);
+    if (firstError) {
+      check(list.error !== undefined, 'a list with a bad file was accepted');
+      check(list.error.message === firstError.error.message, `the list failed with ${list.error.message}, the first bad file alone with ${firstError.error.message}`);
+      return 'file-error';
+    }
+    const merged = Object.assign({}, ...singles.map((r) => r.ok));
+    if (merged.user === undefined) {
+      check(list.error instanceof PrivdropError && /no user given/.test(list.error.message), `no user in any file, yet ${list.error ? list.error.message : 'accepted'}`);
+      return 'no-user';
+    }
+    check(list.ok !== undefined, `every file reads, the list fails: ${list.error && list.error.message}`);
+    check(JSON.stringify(list.ok) === JSON.stringify(merged), `the list read ${JSON.stringify(list.ok)}, the files merged key by key ${JSON.stringify(merged)}`);
+    return `merged${files.length}`;
+  },
+};
+
+module.exports = { configParse, configWholeFile, configLayers, validStanza, wholeFileText, layerFile };

@@ -3,10 +3,10 @@
 // run returning an outcome label or throwing a FuzzFailure.
 const { capsParse, capsMethods } = require('./capabilities');
 const { dropOptions } = require('./options');
-const { configParse } = require('./config');
+const { configParse, configWholeFile, configLayers } = require('./config');
 const { cliRun, cliArgs } = require('./cli');
 const { setCaps, withCaps, listenArgs } = require('./runtime');
 
-const TARGETS = [capsParse, capsMethods, dropOptions, configParse, cliArgs, cliRun, setCaps, withCaps, listenArgs];
+const TARGETS = [capsParse, capsMethods, dropOptions, configParse, configWholeFile, configLayers, cliArgs, cliRun, setCaps, withCaps, listenArgs];
 
 module.exports = { TARGETS };
