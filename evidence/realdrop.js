@@ -102,6 +102,7 @@ function caseArbitrary(dirs) {
     noNewPrivileges: fc.boolean(),
     lockSecurebits: fc.boolean(),
     keepTerminal: fc.boolean(),
+    keepDebugSignals: fc.boolean(),
   };
   const invalid = {
     user: fc.constantFrom('root', 0, -1, 1.5, Number.NaN, 2 ** 32 - 1, 2 ** 32, '', 'a b', 'x:y', 'n\0ul', 'no-such-user-pd', null, true),
@@ -114,6 +115,7 @@ function caseArbitrary(dirs) {
     noNewPrivileges: fc.constantFrom('yes', 1),
     lockSecurebits: fc.constantFrom('yes', 0),
     keepTerminal: fc.constantFrom('no', null),
+    keepDebugSignals: fc.constantFrom('yes', 0),
   };
   const keys = Object.keys(valid);
   const base = fc.record(valid, { requiredKeys: ['user'] });

@@ -14,7 +14,7 @@ import type * as Read from './state/read';
 export { CapabilitySet, capabilityNames } from './capabilities';
 export type { CapabilityFlag, CapabilityName, KnownCapabilityName, CapabilityMasks, CapabilitySetJSON } from './capabilities';
 export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state/read';
-export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id, DropWarning } from './drop';
+export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id, DropWarning, SignalDoor } from './drop';
 export { PrivdropError, ErrorCodes } from './errors';
 export type { ErrorCode } from './errors';
 export type { SecurityConfig } from './config';

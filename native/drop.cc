@@ -19,6 +19,7 @@
 
 #include "broadcast.h"
 #include "caps.h"
+#include "debug_signal.h"
 #include "error.h"
 #include "fatal.h"
 #include "faults.h"
@@ -395,6 +396,11 @@ DropResult Drop(const DropPlan& plan) {
   // ---- from here on, a failure never returns: not even an exception (out of memory while
   // verifying, say) may carry the process back to JavaScript half-dropped ----
   try {
+    // Before any thread's uid changes: from then on every process of the target user may signal
+    // this one, and Node's SIGUSR1 handler would open the inspector to it.
+    if (plan.closeDebugSignal) {
+      if (int e = CloseDebugSignal(&result.debugSignalClosed)) Fatal(kStepTransition, e, c.pid, "sigaction(SIGUSR1, SIG_IGN)");
+    }
     if (!plan.chroot.empty()) {
       step = kStepChroot;
       Chroot(c);

@@ -35,6 +35,8 @@ export interface RawPlan {
   noNewPrivileges: boolean;
   lockSecurebits: boolean;
   chroot: string;
+  /** Ignore SIGUSR1 if Node's handler is installed, before any uid changes (native/debug_signal.h). Absent: false. */
+  closeDebugSignal?: boolean;
 }
 
 export interface RawTerminal {
@@ -52,6 +54,8 @@ export interface RawDropResult {
   threads: number;
   ms: number;
   regainChecked: boolean;
+  /** SIGUSR1 was handled (by Node: the inspector) and is now ignored. */
+  debugSignalClosed: boolean;
   /** 'rehearse' and 'transition', the two all-thread broadcasts. */
   broadcasts: RawTiming[];
   /** Every step that ran, in order: validate, rehearse, chroot (if asked), transition, verify, regain-check. */

@@ -110,6 +110,8 @@ export interface ExecRequest {
   permittedOnly: CapabilityName[];
   /** The program file the check read (set by runExec). */
   permittedOnlyFile?: string;
+  /** COMMAND is this node: 'added' --disable-sigusr1 to its argv, or 'unsupported' by this node (set by checkExec). */
+  nodeSwitch?: 'added' | 'unsupported';
   /** The --config files, in order (empty without one). */
   configFiles: string[];
   /** With --config: where each option set came from, "file:line" or the command-line option. */
@@ -273,10 +275,31 @@ function describeId(kind: 'user' | 'group', id: number): string {
   return entry ? `${id} (${entry.name})` : String(id);
 }
 
+/** Node's own switch that keeps SIGUSR1 from starting its inspector. */
+const DISABLE_SIGUSR1 = '--disable-sigusr1';
+
+/**
+ * Whether COMMAND is the node running privdrop (same file), and then whether that node has
+ * --disable-sigusr1. Another node's version is not known without running it: SECURITY.md says what to do.
+ */
+function nodeSwitch(cmd: ResolvedCommand): 'added' | 'unsupported' | undefined {
+  let self: fs.Stats;
+  try {
+    self = fs.statSync(process.execPath);
+  } catch {
+    return undefined;
+  }
+  if (cmd.stat.dev !== self.dev || cmd.stat.ino !== self.ino) return undefined;
+  return process.allowedNodeEnvironmentFlags.has(DISABLE_SIGUSR1) ? 'added' : 'unsupported';
+}
+
 /** What --dry-run prints: the table's rows for the options, then exec's own. */
 export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: ExecRequest): string {
   const view = planView(plan, keptSet(plan), describeId);
   const rows: [string, string, OptionName?][] = ROWS.map(([name, row]) => [row.dryRun.row, row.dryRun.show(planValue(plan, name), view), name]);
+  if (request.nodeSwitch === 'added') {
+    for (const row of rows) if (row[2] === 'keepDebugSignals') row[1] = 'closed (COMMAND is node: --disable-sigusr1 added)';
+  }
   if (request.permittedOnly.length) {
     rows.push(['permitted', `${request.permittedOnly.join(' ')} only, not effective: COMMAND raises it (through ${request.permittedOnlyFile}'s inheritable set)`]);
   }
@@ -351,8 +374,17 @@ function checkExec(args: string[], out: (s: string) => void, err: (s: string) =>
       throw new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `--keep-fd ${fd}: file descriptor ${fd} is not open`);
     }
   }
+  request.nodeSwitch = plan.keepDebugSignals ? undefined : nodeSwitch(cmd);
+  if (request.nodeSwitch === 'added') request.command.splice(1, 0, DISABLE_SIGUSR1);
   // Printed now: COMMAND replaces this process before process.emitWarning() would print.
   for (const w of plan.warnings) err(`privdrop exec: warning: ${w.message}\n`);
+  if (request.nodeSwitch === 'unsupported') {
+    err(
+      `privdrop exec: warning: node ${process.version} has no --disable-sigusr1 (Node 22.14, 23.7 and later have it): after the drop any process ` +
+        `of uid ${plan.uid} can start the inspector of ${request.command[0]} with SIGUSR1 and run code in it with the kept capabilities. ` +
+        'Call dropPrivileges() in the program instead (it closes that door on every Node), or use a newer node; --keep-debug-signals silences this\n',
+    );
+  }
   if (request.dryRun) {
     out(describePlan(plan, cmd, request));
     return 0;

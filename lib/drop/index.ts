@@ -10,8 +10,10 @@ import { didYouMean } from '../errors/suggest';
 import { checkOptions, DropOptions, Id, isOptionName, nativePlan, numericName, OPTION_NAMES, ResolvedDrop } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence, ROOT_USER_REASON } from './root-equivalent';
+import { checkSignalDoors, closeJavaScriptDoors, inspectorSignalUnhandled, sharedUserWarning, SignalDoor } from './signal-doors';
 
 export type { DropWarning } from './root-equivalent';
+export type { SignalDoor } from './signal-doors';
 
 export type { DropOptions, Id, ResolvedDrop };
 
@@ -40,10 +42,12 @@ export interface DropResult {
   regainRootChecked: boolean;
   /** Whether a kept capability gives root back (cap_setuid, cap_sys_admin, cap_dac_override, ...: see warnings). */
   rootRegainable: boolean;
-  /** One entry per root-equivalent capability kept, and for group 0; each was also emitted with process.emitWarning(). */
+  /** One entry per root-equivalent capability kept, for group 0, and for kept signal doors with a shared user (nobody); each was also emitted with process.emitWarning(). */
   warnings: DropWarning[];
   /** 'released': the controlling terminal was given up; 'kept': keepTerminal; 'none': there was none. */
   terminal: 'released' | 'kept' | 'none';
+  /** The doors Node opens on a signal that were open and that the drop closed ([] with keepDebugSignals). */
+  closedSignalDoors: SignalDoor[];
   /** Wall time of the whole native drop, in milliseconds. */
   ms: number;
   broadcasts: BroadcastTiming[];
@@ -145,7 +149,10 @@ function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
     const { chroot, ambient, lockSecurebits } = applied;
     precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks: capabilities.masks, ambient, lockSecurebits });
   }
+  if (prechecks) checkSignalDoors(applied.keepDebugSignals);
   const { warnings, rootRegainable } = rootEquivalence(capabilities.permitted, gid, groups);
+  const shared = sharedUserWarning(applied.keepDebugSignals, uid, entry?.name);
+  if (shared) warnings.push(shared);
 
   return {
     uid,
@@ -196,13 +203,19 @@ export function dropPlan(
   { emitWarnings = true, trace, start = process.hrtime.bigint() }: { emitWarnings?: boolean; trace?: typeof import('./trace'); start?: bigint } = {},
 ): DropResult {
   checkMainThread('dropPrivileges()');
-  // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
-  const terminal = binding().openTerminal();
+  // The JavaScript doors close here, while only root can signal this process; SIGUSR1's in the drop.
+  const doors = plan.keepDebugSignals ? { closed: [], reopen: () => undefined } : closeJavaScriptDoors();
+  let terminal: ReturnType<ReturnType<typeof binding>['openTerminal']> | undefined;
   let raw: RawDropResult;
   try {
-    raw = binding().drop(nativePlan(plan) as unknown as RawPlan);
+    // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
+    terminal = binding().openTerminal();
+    // Whether Node's SIGUSR1 handler is there is known only now, so it is not a plan field of the table.
+    const closeDebugSignal = !plan.keepDebugSignals && inspectorSignalUnhandled();
+    raw = binding().drop({ ...nativePlan(plan), closeDebugSignal } as unknown as RawPlan);
   } catch (e) {
-    binding().closeTerminal(terminal); // nothing was changed: the terminal stays as it was
+    if (terminal) binding().closeTerminal(terminal); // nothing was changed: the terminal stays as it was
+    doors.reopen();
     throw e;
   }
   trace?.traceDone(raw, start);
@@ -230,6 +243,7 @@ export function dropPlan(
     rootRegainable: plan.rootRegainable,
     warnings: plan.warnings.map((w) => ({ ...w })),
     terminal: terminalState,
+    closedSignalDoors: [...(raw.debugSignalClosed ? [{ signal: 'SIGUSR1', door: 'inspector' as const }] : []), ...doors.closed],
     ms: raw.ms,
     broadcasts: raw.broadcasts.map((b) => ({ ...b })),
   };

@@ -319,6 +319,29 @@ export const OPTIONS = {
     },
     dryRun: { row: 'terminal', show: (value) => (value ? 'kept' : 'given up after the drop') },
   }),
+  /**
+   * Keep the doors Node opens on a signal. Default false: before any thread's uid changes (from
+   * then on every process of the target user may signal this one), the drop makes SIGUSR1 no
+   * longer start the inspector (whoever connects to it runs code here, with the kept
+   * capabilities), turns --report-on-signal off and removes the --heapsnapshot-signal listener.
+   * An inspector already listening (--inspect at start-up) keeps listening; process.on('SIGUSR1')
+   * listeners keep working. See result.closedSignalDoors and SECURITY.md, "Signal doors".
+   */
+  keepDebugSignals: row<boolean>({
+    kind: 'boolean',
+    check: (v) => checkBoolean(v, 'keepDebugSignals'),
+    stanza: ['keep_debug_signals'],
+    cli: {
+      flag: 'keep-debug-signals',
+      help: [
+        'keep the doors Node opens on a signal (default: close them: after',
+        'the drop any process of USER could signal this one, and SIGUSR1',
+        "would start node's inspector). A COMMAND that is this node is started",
+        'with --disable-sigusr1 where node has it (22.14, 23.7 and later)',
+      ],
+    },
+    dryRun: { row: 'debug signals', show: (value) => (value ? 'kept' : 'closed in privdrop') },
+  }),
 };
 
 export type OptionName = keyof typeof OPTIONS;
@@ -362,7 +385,7 @@ export interface ResolvedDrop extends Omit<CheckedOptions, 'user' | 'group' | 's
   groups: number[];
   /** The user database entry of the target user, if it has one (for exec --reset-env). */
   account: { name: string; home: string; shell: string } | null;
-  /** Root-equivalent capabilities kept and group 0, with reasons. */
+  /** Root-equivalent capabilities kept, group 0, and kept signal doors with a shared user, with reasons. */
   warnings: DropWarning[];
   /** Whether a kept capability gives root back. */
   rootRegainable: boolean;

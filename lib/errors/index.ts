@@ -2,7 +2,12 @@ import type * as Errno from './errno';
 
 // Resolved now, loaded on the first system error: that may come after a chroot, where the file
 // is out of reach and Node answers a resolution it has made before from its cache.
-require.resolve('./errno');
+// In an application's bundle it is inlined: there is no file to resolve and resolve() throws.
+try {
+  require.resolve('./errno');
+} catch {
+  // bundled (esbuild leaves require.resolve as it is); require('privdrop') must not throw
+}
 
 /** Every code a PrivdropError can carry. */
 export const ErrorCodes = {
@@ -40,6 +45,8 @@ export const ErrorCodes = {
   INVALID_CONFIG: 'ERR_PRIVDROP_INVALID_CONFIG',
   /** A configuration file (or a directory above it) could be written by a user other than root: it is not read. */
   UNSAFE_CONFIG: 'ERR_PRIVDROP_UNSAFE_CONFIG',
+  /** A door Node opens on a signal (--heapsnapshot-signal) cannot be closed before the drop: nothing was changed. */
+  OPEN_SIGNAL_DOOR: 'ERR_PRIVDROP_OPEN_SIGNAL_DOOR',
   /** execve failed: the command could not be run. */
   EXEC_FAILED: 'ERR_PRIVDROP_EXEC_FAILED',
   /** The command to execute was not found. */
