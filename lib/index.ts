@@ -14,7 +14,7 @@ import type * as Read from './state/read';
 export { CapabilitySet, capabilityNames } from './capabilities';
 export type { CapabilityFlag, CapabilityName, KnownCapabilityName, CapabilityMasks, CapabilitySetJSON } from './capabilities';
 export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state/read';
-export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id, DropWarning } from './drop';
+export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id, DropWarning, SignalDoor } from './drop';
 export { PrivdropError, ErrorCodes } from './errors';
 import { loadPart } from './errors';
 export type { ErrorCode } from './errors';
@@ -76,7 +76,7 @@ Object.defineProperty(exports, 'processState', { enumerable: true, get: function
 export declare const formatProcessState: typeof Format.formatProcessState;
 Object.defineProperty(exports, 'formatProcessState', { enumerable: true, get: function () { return lazy.formatProcessState; } });
 
-/** Reads dropPrivileges() options from a JSON file or a Security { } stanza (lib/config/). */
+/** Reads dropPrivileges() options from a JSON file or a Security { } stanza, or from layered files ([base, override]: later keys win, key by key) (lib/config/). */
 export declare const loadSecurityConfig: typeof Config.loadSecurityConfig;
 Object.defineProperty(exports, 'loadSecurityConfig', { enumerable: true, get: function () { return lazy.loadSecurityConfig; } });
 

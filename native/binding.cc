@@ -319,6 +319,8 @@ Napi::Value DropJs(const Napi::CallbackInfo& info) {
   if (!chroot.IsString()) invalid("chroot must be a string");
   plan.chroot = chroot.As<Napi::String>().Utf8Value();
   if (plan.chroot.find('\0') != std::string::npos) invalid("chroot must not contain NUL bytes");
+  Napi::Value closeDebugSignal = o.Get("closeDebugSignal");  // optional: false when absent
+  if (!closeDebugSignal.IsUndefined()) plan.closeDebugSignal = flag("closeDebugSignal");
 
   privdrop::DropResult r = Guard(env, [&] {
     privdrop::WindowsHeld held("dropPrivileges()");  // its verification must not meet a thread inside a window
@@ -328,6 +330,7 @@ Napi::Value DropJs(const Napi::CallbackInfo& info) {
   out.Set("threads", Napi::Number::New(env, r.threads));
   out.Set("ms", Napi::Number::New(env, r.ms));
   out.Set("regainChecked", Napi::Boolean::New(env, r.regainChecked));
+  out.Set("debugSignalClosed", Napi::Boolean::New(env, r.debugSignalClosed));
   out.Set("broadcasts", TimingsToJs(env, r.broadcasts));
   out.Set("steps", TimingsToJs(env, r.steps));
   return out;

@@ -18,6 +18,7 @@
       "caps.cc",
       "capset.cc",
       "error.cc",
+      "debug_signal.cc",
       "drop.cc",
       "exec.cc",
       "fatal.cc",

@@ -36,6 +36,7 @@ struct DropPlan {
   bool noNewPrivileges = false;
   bool lockSecurebits = false;
   std::string chroot;             // "" for none
+  bool closeDebugSignal = false;  // ignore SIGUSR1 before any uid changes (debug_signal.h): not keepDebugSignals
 };
 
 struct StepTiming {
@@ -50,6 +51,7 @@ struct DropResult {
   std::vector<StepTiming> broadcasts;  // rehearse, transition
   std::vector<StepTiming> steps;       // every step above that ran, in order
   bool regainChecked = false;     // false only when cap_setuid was kept on purpose
+  bool debugSignalClosed = false; // Node's SIGUSR1 handler was replaced by SIG_IGN
 };
 
 // Validates, then drops. Before the first irreversible step, throws Error and changes

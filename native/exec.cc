@@ -5,6 +5,7 @@
 
 #include <cerrno>
 
+#include "debug_signal.h"
 #include "error.h"
 
 namespace privdrop {
@@ -37,6 +38,7 @@ void Exec(const std::string& file, const std::vector<std::string>& argv,
   }
   std::vector<char*> cargv = CArray(argv);
   std::vector<char*> cenv = CArray(env);
+  ResetDebugSignalForExec();
   execve(file.c_str(), cargv.data(), cenv.data());
   int err = errno;
   ThrowSystemError(err == ENOENT ? "ERR_PRIVDROP_COMMAND_NOT_FOUND" : "ERR_PRIVDROP_EXEC_FAILED", err, "execve", "exec",

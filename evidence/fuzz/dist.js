@@ -15,11 +15,11 @@ const { readSecurityConfigs } = require(path.join(dist, 'config', 'index.js'));
 
 // The fuzzer's own copies of the rules it checks against, not the package's. test/evidence/fuzz.test.ts
 // fails when the library declares an option, config key or command-line flag missing here.
-const OPTION_KEYS = ['user', 'group', 'supplementaryGroups', 'capabilities', 'chroot', 'boundingSet', 'ambient', 'noNewPrivileges', 'lockSecurebits', 'keepTerminal'];
+const OPTION_KEYS = ['user', 'group', 'supplementaryGroups', 'capabilities', 'chroot', 'boundingSet', 'ambient', 'noNewPrivileges', 'lockSecurebits', 'keepTerminal', 'keepDebugSignals'];
 /** The Security stanza's key spellings (JSON's are OPTION_KEYS). */
-const STANZA_KEYS = ['user', 'group', 'capabilities', 'chroot', 'supplemental_groups', 'supplementary_groups', 'bounding_set', 'ambient', 'no_new_privs', 'lock_securebits', 'keep_terminal'];
+const STANZA_KEYS = ['user', 'group', 'capabilities', 'chroot', 'supplemental_groups', 'supplementary_groups', 'bounding_set', 'ambient', 'no_new_privs', 'lock_securebits', 'keep_terminal', 'keep_debug_signals'];
 /** privdrop exec's options (without the --), and the spellings it refuses with a hint (setpriv's, the option names). */
-const EXEC_FLAGS = ['user', 'group', 'groups', 'caps', 'ambient', 'no-ambient', 'permitted-only', 'bounding-set', 'chroot', 'no-new-privs', 'lock-securebits', 'keep-fd', 'keep-terminal', 'reset-env', 'config', 'dry-run', 'help'];
+const EXEC_FLAGS = ['user', 'group', 'groups', 'caps', 'ambient', 'no-ambient', 'permitted-only', 'bounding-set', 'chroot', 'no-new-privs', 'lock-securebits', 'keep-fd', 'keep-terminal', 'keep-debug-signals', 'reset-env', 'config', 'dry-run', 'help'];
 const EXEC_ALIASES = ['capabilities', 'inh-caps', 'supplementaryGroups', 'supplementary-groups', 'init-groups', 'clear-groups', 'boundingSet', 'noNewPrivileges', 'no-new-privileges', 'nnp', 'lockSecurebits', 'reuid', 'regid', 'uid', 'gid'];
 const MAX_ID = 4294967294;
 const FIXTURES = path.join(__dirname, '..', '..', 'test', 'fixtures');

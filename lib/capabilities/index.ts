@@ -1,13 +1,17 @@
 // Capability sets as immutable values: libcap's text grammar in, names and masks out.
 import type { RawBinding, RawMasks } from '../addon/binding';
-import { ErrorCodes, loadPart, PrivdropError } from '../errors';
-import { describe } from '../drop/options';
+import { describe, ErrorCodes, invalidArgument, loadPart, PrivdropError } from '../errors';
 
 // The modules this file loads on first use, resolved now: a use after dropPrivileges({ chroot })
 // cannot reach their files, and Node answers a resolution it has made before from its cache.
-require.resolve('../addon/binding');
-require.resolve('../errors/suggest');
-require.resolve('../debug');
+// In an application's bundle they are inlined: there is no file to resolve and resolve() throws.
+try {
+  require.resolve('../addon/binding');
+  require.resolve('../errors/suggest');
+  require.resolve('../debug');
+} catch {
+  // bundled (esbuild leaves require.resolve as it is); require('privdrop') must not throw
+}
 
 /** util.inspect.custom, by its registered name: the public types then need no @types/node. */
 const inspectCustom: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
@@ -83,10 +87,6 @@ function asciiLower(s: string): string {
 
 function invalidCapabilities(message: string, where?: { clause: string; offset: number }): PrivdropError {
   return new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, message, where ?? {});
-}
-
-function invalidArgument(message: string): PrivdropError {
-  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message);
 }
 
 function bitOf(name: unknown): number {

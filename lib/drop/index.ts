@@ -1,50 +1,20 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
 // Why the steps come in their order: docs/design.md, "The drop, step by step".
-import { binding, mainThread, RawDropResult, RawGroup, RawUser } from '../addon/binding';
-import { CapabilityName, CapabilitySet } from '../capabilities';
+import { binding, mainThread, RawDropResult, RawGroup, RawPlan, RawUser } from '../addon/binding';
+import { CapabilitySet } from '../capabilities';
+import { effectiveNotPermitted } from '../capabilities/options';
 import { debugEnabled } from '../debug';
-import { checkMainThread, ErrorCodes, loadPart, PrivdropError, withStep } from '../errors';
-import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
+import { checkMainThread, ErrorCodes, invalidArgument, loadPart, PrivdropError, withStep } from '../errors';
+import { checkOptions, DropOptions, Id, isOptionName, nativePlan, numericName, OPTION_NAMES, ResolvedDrop } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence, ROOT_USER_REASON } from './root-equivalent';
+import { checkSignalDoors, closeJavaScriptDoors, inspectorSignalUnhandled, sharedUserWarning, SignalDoor } from './signal-doors';
 
 export type { DropWarning } from './root-equivalent';
+export type { SignalDoor } from './signal-doors';
 
-export type { Id };
-
-export interface DropOptions {
-  /** User name or uid to become. Required. */
-  user: Id;
-  /** Group name or gid. Default: the user's primary group. */
-  group?: Id;
-  /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list (readonly arrays too). */
-  supplementaryGroups?: GroupForm | readonly Id[];
-  /**
-   * Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none.
-   * Names are typed (CapabilityName): a typo does not compile. A name newer than the types: `'cap_x' as CapabilityName`.
-   */
-  capabilities?: string | readonly CapabilityName[] | CapabilitySet;
-  /** chroot into this absolute path (after resolving names), then chdir('/'). */
-  chroot?: string;
-  /** 'retained' (default): drop every other capability from the bounding set. 'unchanged': leave it. */
-  boundingSet?: BoundingSet;
-  /** Raise the kept capabilities into the ambient set, so exec'd children keep them. Default false. */
-  ambient?: boolean;
-  /** Set no_new_privs on every thread: exec can never gain privileges again. Default false. */
-  noNewPrivileges?: boolean;
-  /** Set and lock SECBIT_NOROOT and SECBIT_NO_SETUID_FIXUP, and lock keep-caps off. Default false. */
-  lockSecurebits?: boolean;
-  /**
-   * Keep the controlling terminal. Default false: after the drop the process gives up the
-   * terminal it was started from (a root shell's), so nothing it runs can push keystrokes into
-   * that shell with TIOCSTI. It keeps its descriptors to the terminal (reading and writing work,
-   * Ctrl-C still reaches its process group); what needs a controlling terminal (job control in an
-   * interactive shell, programs that open /dev/tty for a password) needs keepTerminal: true, and
-   * should then be started on its own pseudo-terminal rather than root's (as su --pty does).
-   */
-  keepTerminal?: boolean;
-}
+export type { DropOptions, Id, ResolvedDrop };
 
 export interface BroadcastTiming {
   /** 'rehearse' (every thread can make each call; nothing changes) or 'transition' (the whole drop, one signal per thread). */
@@ -71,17 +41,15 @@ export interface DropResult {
   regainRootChecked: boolean;
   /** Whether a kept capability gives root back (cap_setuid, cap_sys_admin, cap_dac_override, ...: see warnings). */
   rootRegainable: boolean;
-  /** One entry per root-equivalent capability kept, and for group 0; each was also emitted with process.emitWarning(). */
+  /** One entry per root-equivalent capability kept, for group 0, and for kept signal doors with a shared user (nobody); each was also emitted with process.emitWarning(). */
   warnings: DropWarning[];
   /** 'released': the controlling terminal was given up; 'kept': keepTerminal; 'none': there was none. */
   terminal: 'released' | 'kept' | 'none';
+  /** The doors Node opens on a signal that were open and that the drop closed ([] with keepDebugSignals). */
+  closedSignalDoors: SignalDoor[];
   /** Wall time of the whole native drop, in milliseconds. */
   ms: number;
   broadcasts: BroadcastTiming[];
-}
-
-function invalid(message: string): PrivdropError {
-  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message);
 }
 
 /** A name is looked up first; a name made only of digits that NSS does not know is taken as a number (as setpriv does). */
@@ -108,26 +76,6 @@ function resolveGroup(group: Id, what: string): number {
   throw new PrivdropError(ErrorCodes.UNKNOWN_GROUP, `unknown ${what} ${JSON.stringify(group)}: no such entry in the group database`, {
     step: 'resolve',
   });
-}
-
-export interface ResolvedDrop {
-  uid: number;
-  gid: number;
-  groups: number[];
-  capabilities: CapabilitySet;
-  chroot: string;
-  /** 'retained': the bounding set keeps only the permitted capabilities; 'unchanged': left as it is (the boundingSet option). */
-  boundingSet: BoundingSet;
-  ambient: boolean;
-  noNewPrivileges: boolean;
-  lockSecurebits: boolean;
-  keepTerminal: boolean;
-  /** The user database entry of the target user, if it has one (for exec --reset-env). */
-  account: { name: string; home: string; shell: string } | null;
-  /** Root-equivalent capabilities kept and group 0, with reasons. */
-  warnings: DropWarning[];
-  /** Whether a kept capability gives root back. */
-  rootRegainable: boolean;
 }
 
 /**
@@ -163,42 +111,32 @@ function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
     if (!isOptionName(key)) {
       // eslint-disable-next-line @typescript-eslint/no-var-requires
       const { didYouMean } = loadPart(() => require('../errors/suggest') as typeof import('../errors/suggest'), 'errors/suggest'); // the error path only
-      throw invalid(`unknown option ${JSON.stringify(key)}${didYouMean(key, OPTION_NAMES)}; known options: ${OPTION_NAMES.join(', ')}`);
+      throw invalidArgument(`unknown option ${JSON.stringify(key)}${didYouMean(key, OPTION_NAMES)}; known options: ${OPTION_NAMES.join(', ')}`);
     }
   }
-  const own = (key: keyof DropOptions): unknown => (Object.prototype.hasOwnProperty.call(options, key) ? options[key] : undefined);
-
   // The platform error comes before any argument error.
   try {
     binding();
   } catch (e) {
     throw withStep(e, 'load');
   }
-  if (own('user') === undefined) throw invalid('the user option is required');
-  const user = checkId(own('user'), 'user');
-  const groupOption = own('group') === undefined ? undefined : checkId(own('group'), 'group');
-  const capabilities = toCapabilitySet(own('capabilities'));
-  const chroot = checkChroot(own('chroot'));
-  const bounding = checkBoundingSet(own('boundingSet'));
-  const ambient = checkBoolean(own('ambient'), 'ambient');
-  const noNewPrivileges = checkBoolean(own('noNewPrivileges'), 'noNewPrivileges');
-  const lockSecurebits = checkBoolean(own('lockSecurebits'), 'lockSecurebits');
-  const keepTerminal = checkBoolean(own('keepTerminal'), 'keepTerminal');
-  const sgOption = checkSupplementaryGroups(own('supplementaryGroups'));
+  const checked = checkOptions(options);
+  const { user, group: groupOption, supplementaryGroups: sgOption, ...applied } = checked;
+  const { capabilities } = applied;
 
   const notPermitted = effectiveNotPermitted(capabilities);
   if (notPermitted) throw new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, notPermitted);
 
   const { uid, entry } = resolveUser(user);
-  if (uid === 0) throw invalid(`user ${JSON.stringify(user)} is root (uid 0): dropPrivileges() drops to an unprivileged user; ${ROOT_USER_REASON}`);
+  if (uid === 0) throw invalidArgument(`user ${JSON.stringify(user)} is root (uid 0): dropPrivileges() drops to an unprivileged user; ${ROOT_USER_REASON}`);
   let gid: number;
   if (groupOption !== undefined) gid = resolveGroup(groupOption, 'group');
   else if (entry) gid = entry.gid;
-  else throw invalid(`uid ${uid} has no entry in the user database, so it has no primary group: give the group option`);
+  else throw invalidArgument(`uid ${uid} has no entry in the user database, so it has no primary group: give the group option`);
 
   let groups: number[];
   if (sgOption === 'init') {
-    if (!entry) throw invalid(`supplementaryGroups 'init' needs a user known to the user database; uid ${uid} is not: use 'clear' or a list`);
+    if (!entry) throw invalidArgument(`supplementaryGroups 'init' needs a user known to the user database; uid ${uid} is not: use 'clear' or a list`);
     groups = binding().groupList(entry.name, gid);
   } else if (sgOption === 'clear') {
     groups = [];
@@ -208,20 +146,20 @@ function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
   groups = [...new Set(groups)].sort((a, b) => a - b);
 
   // What only the system can tell: ngroups_max, user namespace maps, chroot search access.
-  if (prechecks) precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks: capabilities.masks, ambient, lockSecurebits });
+  if (prechecks) {
+    const { chroot, ambient, lockSecurebits } = applied;
+    precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks: capabilities.masks, ambient, lockSecurebits });
+  }
+  if (prechecks) checkSignalDoors(applied.keepDebugSignals);
   const { warnings, rootRegainable } = rootEquivalence(capabilities.permitted, gid, groups);
+  const shared = sharedUserWarning(applied.keepDebugSignals, uid, entry?.name);
+  if (shared) warnings.push(shared);
 
   return {
     uid,
     gid,
     groups,
-    capabilities,
-    chroot,
-    boundingSet: bounding,
-    ambient,
-    noNewPrivileges,
-    lockSecurebits,
-    keepTerminal,
+    ...applied,
     account: entry ? { name: entry.name, home: entry.dir, shell: entry.shell } : null,
     warnings,
     rootRegainable,
@@ -253,7 +191,7 @@ export function dropPrivileges(options: DropOptions): DropResult {
     trace?.traceRefused(e, start);
     throw e;
   }
-  trace?.traceResolved(plan, keptSet(plan).toString(), start);
+  trace?.traceResolved(plan, keptSet(plan), start);
   return dropPlan(plan, { trace, start });
 }
 
@@ -269,23 +207,19 @@ export function dropPlan(
   // After the chroot privdrop's files are out of reach: load every part a later call can need now.
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   if (plan.chroot) (require('../parts') as typeof import('../parts')).loadEveryPart();
-  // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
-  const terminal = binding().openTerminal();
+  // The JavaScript doors close here, while only root can signal this process; SIGUSR1's in the drop.
+  const doors = plan.keepDebugSignals ? { closed: [], reopen: () => undefined } : closeJavaScriptDoors();
+  let terminal: ReturnType<ReturnType<typeof binding>['openTerminal']> | undefined;
   let raw: RawDropResult;
   try {
-    raw = binding().drop({
-      uid: plan.uid,
-      gid: plan.gid,
-      groups: plan.groups,
-      capabilities: plan.capabilities.masks,
-      boundingSet: plan.boundingSet,
-      ambient: plan.ambient,
-      noNewPrivileges: plan.noNewPrivileges,
-      lockSecurebits: plan.lockSecurebits,
-      chroot: plan.chroot,
-    });
+    // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
+    terminal = binding().openTerminal();
+    // Whether Node's SIGUSR1 handler is there is known only now, so it is not a plan field of the table.
+    const closeDebugSignal = !plan.keepDebugSignals && inspectorSignalUnhandled();
+    raw = binding().drop({ ...nativePlan(plan), closeDebugSignal } as unknown as RawPlan);
   } catch (e) {
-    binding().closeTerminal(terminal); // nothing was changed: the terminal stays as it was
+    if (terminal) binding().closeTerminal(terminal); // nothing was changed: the terminal stays as it was
+    doors.reopen();
     throw e;
   }
   trace?.traceDone(raw, start);
@@ -313,6 +247,7 @@ export function dropPlan(
     rootRegainable: plan.rootRegainable,
     warnings: plan.warnings.map((w) => ({ ...w })),
     terminal: terminalState,
+    closedSignalDoors: [...(raw.debugSignalClosed ? [{ signal: 'SIGUSR1', door: 'inspector' as const }] : []), ...doors.closed],
     ms: raw.ms,
     broadcasts: raw.broadcasts.map((b) => ({ ...b })),
   };

@@ -5,9 +5,9 @@
 
 /** One reason why what was kept is, or comes close to, root. */
 export interface DropWarning {
-  /** 'PRIVDROP_ROOT_EQUIVALENT_CAPABILITY' or 'PRIVDROP_ROOT_GROUP'. */
+  /** 'PRIVDROP_ROOT_EQUIVALENT_CAPABILITY', 'PRIVDROP_ROOT_GROUP' or 'PRIVDROP_SHARED_USER' (lib/signal-doors.ts). */
   code: string;
-  /** The capability name, or the group id as text. */
+  /** The capability name, or the group id or uid as text. */
   subject: string;
   message: string;
 }
@@ -24,6 +24,7 @@ export const ROOT_USER_REASON =
 export const WARNING_CODES = {
   ROOT_EQUIVALENT_CAPABILITY: 'PRIVDROP_ROOT_EQUIVALENT_CAPABILITY',
   ROOT_GROUP: 'PRIVDROP_ROOT_GROUP',
+  SHARED_USER: 'PRIVDROP_SHARED_USER',
 } as const;
 
 /** Each capability that gives root back, with how. */

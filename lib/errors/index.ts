@@ -34,6 +34,8 @@ export const ErrorCodes = {
   INVALID_CONFIG: 'ERR_PRIVDROP_INVALID_CONFIG',
   /** A configuration file (or a directory above it) could be written by a user other than root: it is not read. */
   UNSAFE_CONFIG: 'ERR_PRIVDROP_UNSAFE_CONFIG',
+  /** A door Node opens on a signal (--heapsnapshot-signal) cannot be closed before the drop: nothing was changed. */
+  OPEN_SIGNAL_DOOR: 'ERR_PRIVDROP_OPEN_SIGNAL_DOOR',
   /** execve failed: the command could not be run. */
   EXEC_FAILED: 'ERR_PRIVDROP_EXEC_FAILED',
   /** The command to execute was not found. */
@@ -156,6 +158,23 @@ export function loadPart<T>(load: () => T, part: string): T {
       { step: 'load', path: file, cause: e },
     );
   }
+}
+
+/**
+ * A value's kind for an error message, e.g. 'an object', 'number 1.5'. Never calls the value's
+ * own toString or getters (they may throw or lie).
+ */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  return `${typeof value} ${String(value).slice(0, 40)}`;
+}
+
+/** The one ERR_PRIVDROP_INVALID_ARGUMENT: a value of the right type that cannot be used, and why. */
+export function invalidArgument(message: string, details: PrivdropErrorDetails = {}): PrivdropError {
+  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message, details);
 }
 
 /**

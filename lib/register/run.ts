@@ -7,6 +7,7 @@ import { readSecurityConfigs } from '../config';
 import { debug, msSince } from '../debug';
 import { DropOptions, DropResult, dropPrivileges, keptSet, resolveWithoutPrechecks, ResolvedDrop } from '../drop';
 import { ErrorCodes, PrivdropError } from '../errors';
+import { closeJavaScriptDoors, inspectorSignalUnhandled } from '../drop/signal-doors';
 import { processState, ProcessState } from '../state/read';
 import { beyondConfiguration } from './check';
 
@@ -66,8 +67,26 @@ export function registerPrivileges(env: NodeJS.ProcessEnv = process.env): Regist
   // Not root, or a Worker of a process that is: it must already be what the files say, and no more.
   const plan = resolveWithoutPrechecks(options);
   checkState(plan, processState(), files);
+  if (mainThread && !plan.keepDebugSignals) closeSignalDoors();
   debug('register: already uid %d gid %d holding nothing beyond %s: continuing (%s ms)', plan.uid, plan.gid, keptSet(plan).toString(), msSince(start));
   return { action: 'checked', files, plan };
+}
+
+/** Takes a closed door's signal (SIGUSR1 without the inspector: nothing, rather than the default kill). */
+function privdropClosedSignalDoor(): void {}
+
+/**
+ * As the drop does, unless keepDebugSignals: a child or cluster worker of the dropped server may
+ * be signalled by every process of its user, so Node's signal doors close here too (the report and
+ * heap-snapshot listeners; SIGUSR1's inspector by a listener that replaces Node's handler).
+ */
+function closeSignalDoors(): void {
+  const { closed } = closeJavaScriptDoors();
+  if (inspectorSignalUnhandled()) {
+    process.on('SIGUSR1', privdropClosedSignalDoor);
+    closed.push({ signal: 'SIGUSR1', door: 'inspector' });
+  }
+  if (closed.length) debug('register: closed the signal doors %s', closed.map((d) => `${d.signal} (${d.door})`).join(', '));
 }
 
 function checkState(plan: ResolvedDrop, state: ProcessState, files: string[]): void {

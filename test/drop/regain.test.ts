@@ -118,6 +118,12 @@ function dropAndAttempt(options: Record<string, unknown>) {
     const d = tryDrop(${JSON.stringify({ user: 'nobody', capabilities: 'cap_net_bind_service+ep', ...options })});
     if (!d.ok) { report({ d }); rootChild.kill(); return; }
     ${ATTEMPTS}
+    // SIGUSR1 from another process of the same user (a capability-less child): Node's handler
+    // would start the inspector, on a free port here rather than 9229 (SECURITY.md, "Signal doors").
+    process.debugPort = await new Promise((res) => { const srv = net.createServer().listen(0, '127.0.0.1', () => { const p = srv.address().port; srv.close(() => res(p)); }); });
+    const killed = cp.spawnSync('kill', ['-USR1', String(process.pid)]).status;
+    for (let t = 0; t < 1500 && !require('inspector').url(); t += 50) await new Promise((res) => setTimeout(res, 50));
+    a.inspectorSignal = killed !== 0 ? 'kill: status ' + killed : require('inspector').url() ? 'ok' : 'no inspector';
     const s = summary();
     // Last, as it changes the sets read above: cap_net_bind_service made permitted-only, a Worker
     // started inside a window, and its bind on :80 once the window has closed.
@@ -159,6 +165,7 @@ function markdownTable(): string {
     ptraceRoot: 'ptrace(PTRACE_ATTACH) that process', gdbRoot: 'gdb -p <root pid>',
     keyring: "keyctl print: a possessor-only key in root's session keyring",
     tiocsti: "ioctl(TIOCSTI) into the root shell's terminal it was started from", ctty: 'open /dev/tty (that terminal, as controlling terminal)',
+    inspectorSignal: "SIGUSR1 from another process of the user (Node's inspector)",
     windowWorker: 'bind :80 from a Worker started inside a withCapabilities() window, after it closed (cap_net_bind_service made permitted-only first)',
   };
   const out = [line(['attempt', ...names]), line(['---', ...names.map(() => '---')])];
@@ -211,6 +218,8 @@ describeAsRoot('after a drop, no way back gains anything that was not kept', () 
     expect({ tiocsti: a.tiocsti, ctty: a.ctty }).toEqual({ tiocsti: 'EPERM', ctty: 'ENXIO' });
     // Root's session keyring: left behind, every thread is in a new one (issue 10).
     expect(a.keyring).toBe('EACCES');
+    // Node's signal-opened inspector: SIGUSR1 from the same user no longer starts it (issue 16).
+    expect(a.inspectorSignal).toBe('no inspector');
     // A thread born inside a window does not keep what the window raised (issue 16).
     expect(a.windowWorker).toBe('EACCES');
 

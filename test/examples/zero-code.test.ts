@@ -63,6 +63,22 @@ describeAsRoot('examples/zero-code: an unmodified Express server under privdrop/
     expect(s.output().stderr).toBe('');
   });
 
+  test('examples/express/server.js, unmodified, under --require privdrop/register: dropped before its first line; its own dropPrivileges() then changes nothing; it binds with listen() and sheds the capability', async () => {
+    const s = await startServer('--require', ['privdrop/register', path.join(examplesDir, 'express', 'server.js')], {
+      env: { PRIVDROP_CONFIG: path.join(dir, 'express.conf') },
+      ready: /listening on port 80 as www-data .*then shed it: = on \d+ threads/,
+    });
+    try {
+      const threads = procThreads(s.pid);
+      expect(threads.length).toBeGreaterThanOrEqual(5);
+      expect(threadMismatches(threads, { ...dropped, CapPrm: ZERO, CapEff: ZERO })).toEqual([]);
+      expect(fetchInside(s.pid, 'http://127.0.0.1:80/')).toEqual({ status: 200, body: `hello from uid ${www} (www-data), pid ${s.pid}\n` });
+    } finally {
+      expect(await stopServer(s)).toBe(0);
+    }
+    expect(s.output().stderr).toBe('');
+  });
+
   test('without PRIVDROP_CONFIG it never serves: the coded error, exit 125, as root having changed nothing', async () => {
     const s = startServer('--require', ['privdrop/register', server], { env: { PRIVDROP_CONFIG: '' }, ready: /listening/ });
     await expect(s).rejects.toThrow(/exited \(125\) before it was ready\nstdout: \nstderr: privdrop\/register: ERR_PRIVDROP_INVALID_CONFIG: PRIVDROP_CONFIG is not set/);

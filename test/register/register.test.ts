@@ -108,6 +108,19 @@ Security {
     expect(r.json.child).toEqual({ uid: www, eff: ZERO });
   });
 
+  test("a child that continues has Node's signal doors closed, as the drop closes them: SIGUSR1 from its user starts no inspector", () => {
+    const parent = write('signals.js', `const { spawnSync } = require('child_process');
+const c = spawnSync(process.execPath, ['-e', "process.kill(process.pid, 'SIGUSR1'); setTimeout(() => console.log(JSON.stringify({ uid: process.getuid(), listeners: process.listenerCount('SIGUSR1') })), 1500)"], { encoding: 'utf8' });
+console.log(JSON.stringify({ child: c.stdout.trim(), status: c.status, signal: c.signal, stderr: c.stderr }));
+`);
+    const r = node([parent], { PRIVDROP_CONFIG: conf, NODE_OPTIONS: '--require privdrop/register' });
+    expect(r.stderr).toBe('');
+    expect(r.json.stderr).not.toMatch(/Debugger listening/);
+    expect(r.json.stderr).toBe('');
+    expect(r.json.status).toBe(0);
+    expect(JSON.parse(r.json.child)).toEqual({ uid: www, listeners: 1 });
+  });
+
   test('a cluster worker (forked with execArgv) continues as the user', () => {
     const cluster = write('cluster.js', `const cluster = require('cluster');
 if (cluster.isPrimary) {

@@ -137,6 +137,30 @@ describeAsRoot('threads born inside a withCapabilities() window', () => {
     expect(j.now).toMatchObject({ raised: 0, effs: [none], consistent: true, differences: 0 });
   });
 
+  test('Workers born in a window open windows of their own at once and start Workers inside them: windows on many threads, each lowering its own', () => {
+    const j = run(`
+      privdrop.dropPrivileges({ user: 'nobody', capabilities: 'cap_net_bind_service,cap_net_raw+p', supplementaryGroups: 'clear' });
+      const code = \`
+        const p = require(\${JSON.stringify(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))})});
+        const { parentPort, Worker } = require('worker_threads');
+        let n = 0;
+        for (let i = 0; i < 500; i++) p.withCapabilities(['cap_net_raw'], () => { n++; if (i % 100 === 0) new Worker('0', { eval: true }); });
+        parentPort.postMessage(n);
+      \`;
+      const counts = [], raised = [];
+      for (let round = 0; round < 3; round++) {
+        const workers = privdrop.withCapabilities(['cap_net_bind_service'], () => [1, 2, 3].map(() => new Worker(code, { eval: true })));
+        raised.push(raisedThreads());
+        counts.push(...(await Promise.all(workers.map((w) => new Promise((res) => w.once('message', res))))));
+        await Promise.all(workers.map((w) => w.terminate()));
+      }
+      report({ counts, raised, now: afterWindow(threadCount()) });
+    `);
+    expect(j.raised).toEqual([0, 0, 0]);
+    expect(j.counts).toEqual(Array(9).fill(500));
+    expect(j.now).toMatchObject({ raised: 0, effs: [none], consistent: true, differences: 0 });
+  });
+
   test('nested windows: a thread born in the inner one loses what the outer one raised too', () => {
     const j = run(`
       privdrop.dropPrivileges({ user: 'nobody', capabilities: 'cap_net_bind_service,cap_net_raw+p', supplementaryGroups: 'clear' });

@@ -20,7 +20,7 @@ const cliOption = fc.constantFrom(
   ...EXEC_FLAGS.map((f) => `--${f}`), ...EXEC_ALIASES.map((f) => `--${f}`),
   '-h', '--json', '--', '-', '-V', '--version', '--__proto__', '--constructor', '--toString',
   '--user=', '--user=nobody', '--caps=cap_net_bind_service', '--groups=adm,4', '--keep-fd=3', '--keep-fd=99999', '--=x', '---', '-x', '-hh',
-  '--permitted-only=cap_net_bind_service', '--reset-env=x', '--keep-terminal=',
+  '--permitted-only=cap_net_bind_service', '--reset-env=x', '--keep-terminal=', '--keep-debug-signals=x',
 );
 const cliValue = fc.oneof(
   fc.constantFrom('nobody', 'root', '65534', '0', '-1', '4294967295', '4294967296', 'init', 'clear', '', 'adm,4,nogroup', 'retained', 'unchanged',
@@ -44,7 +44,7 @@ const EXEC_VALUES = {
   chroot: fc.constantFrom('/', '/tmp', '/nonexistent', 'relative', '/etc/passwd'),
   'keep-fd': fc.constantFrom('0', '1', '2', '3', '99999', '-1', '2147483648', 'x', ''),
   config: fc.constantFrom(path.join(FIXTURES, 'fuzz-stanza.conf'), path.join(FIXTURES, 'fuzz-proto.json'), path.join(FIXTURES, 'fuzz-deep.json'), path.join(FIXTURES, 'cli-security.json'), '/dev/zero', '/dev/null', '/etc', '/nonexistent', '/proc/self/root/etc/hostname'),
-  ambient: null, 'no-ambient': null, 'no-new-privs': null, 'lock-securebits': null, 'keep-terminal': null, 'reset-env': null, help: null,
+  ambient: null, 'no-ambient': null, 'no-new-privs': null, 'lock-securebits': null, 'keep-terminal': null, 'keep-debug-signals': null, 'reset-env': null, help: null,
   'dry-run': null, // exec always gets it first; given again, it is a repeated flag
 };
 for (const f of EXEC_FLAGS) if (!(f in EXEC_VALUES)) throw new Error(`fuzz: no generator for privdrop exec --${f}`);

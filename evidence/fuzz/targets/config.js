@@ -63,9 +63,9 @@ const deepJson = fc.tuple(fc.integer({ min: 1, max: 20000 }), fc.constantFrom('[
   return open.repeat(n) + (closed ? (open === '{"user":' ? '"nobody"' : '') + close.repeat(n) : '');
 });
 // Well-formed files whose values are right or wrong for their key: reaches the value checks.
-const STANZA_NAME = { user: 'user', group: 'group', supplementaryGroups: 'supplemental_groups', capabilities: 'capabilities', chroot: 'chroot', boundingSet: 'bounding_set', ambient: 'ambient', noNewPrivileges: 'no_new_privs', lockSecurebits: 'lock_securebits', keepTerminal: 'keep_terminal' };
+const STANZA_NAME = { user: 'user', group: 'group', supplementaryGroups: 'supplemental_groups', capabilities: 'capabilities', chroot: 'chroot', boundingSet: 'bounding_set', ambient: 'ambient', noNewPrivileges: 'no_new_privs', lockSecurebits: 'lock_securebits', keepTerminal: 'keep_terminal', keepDebugSignals: 'keep_debug_signals' };
 for (const k of OPTION_KEYS) if (!STANZA_NAME[k]) throw new Error(`fuzz: no stanza spelling for option ${k}`);
-const typedValues = { user: idArg, group: idArg, supplementaryGroups: fc.oneof(fc.constantFrom('init', 'clear'), fc.array(idArg, { maxLength: 3 })), capabilities: fc.oneof(capText, fc.array(anyCaseName, { maxLength: 3 })), chroot: fc.constantFrom('/', '/tmp', 'relative'), boundingSet: fc.constantFrom('retained', 'unchanged', 'x'), ambient: fc.boolean(), noNewPrivileges: fc.boolean(), lockSecurebits: fc.boolean(), keepTerminal: fc.oneof(fc.boolean(), fc.constantFrom('yes', 'off', 'maybe')) };
+const typedValues = { user: idArg, group: idArg, supplementaryGroups: fc.oneof(fc.constantFrom('init', 'clear'), fc.array(idArg, { maxLength: 3 })), capabilities: fc.oneof(capText, fc.array(anyCaseName, { maxLength: 3 })), chroot: fc.constantFrom('/', '/tmp', 'relative'), boundingSet: fc.constantFrom('retained', 'unchanged', 'x'), ambient: fc.boolean(), noNewPrivileges: fc.boolean(), lockSecurebits: fc.boolean(), keepTerminal: fc.oneof(fc.boolean(), fc.constantFrom('yes', 'off', 'maybe')), keepDebugSignals: fc.oneof(fc.boolean(), fc.constantFrom('yes', 'off', 'maybe')) };
 for (const k of OPTION_KEYS) if (!typedValues[k]) throw new Error(`fuzz: no config value generator for option ${k}`);
 const typedConfig = fc
   .tuple(fc.record(typedValues, { requiredKeys: [] }), fc.boolean())

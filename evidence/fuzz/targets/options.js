@@ -21,6 +21,7 @@ const optionValues = {
   noNewPrivileges: fc.oneof(fc.boolean(), anyValue),
   lockSecurebits: fc.oneof(fc.boolean(), anyValue),
   keepTerminal: fc.oneof(fc.boolean(), anyValue),
+  keepDebugSignals: fc.oneof(fc.boolean(), anyValue),
 };
 // One generator per option the fuzzer knows (test/evidence/fuzz.test.ts checks that list against the library's).
 for (const k of OPTION_KEYS) if (!optionValues[k]) throw new Error(`fuzz: no value generator for option ${k}`);
@@ -34,6 +35,7 @@ const saneOptions = fc
     ambient: fc.constantFrom(undefined, true, false),
     boundingSet: fc.constantFrom(undefined, 'retained', 'unchanged'),
     keepTerminal: fc.constantFrom(undefined, true, false),
+    keepDebugSignals: fc.constantFrom(undefined, true, false),
   }, { requiredKeys: ['user'] })
   .chain((o) => fc.tuple(fc.constant(o), fc.constantFrom(...OPTION_KEYS, 'none'), fc.oneof(idArg, anyValue)))
   .map(([o, key, wrong]) => ({ entries: key === 'none' ? o : { ...o, [key]: wrong }, extras: [], style: 'plain' }));
