@@ -2,7 +2,9 @@
 'use strict';
 // Real drops, at random: fast-check generates valid and invalid dropPrivileges() options and
 // the process they run in (root, root without cap_dac_override, root with locked securebits or
-// a trimmed bounding set, a non-root user, real/effective/saved ids that differ; outside or inside a user namespace whose uid_map,
+// a trimmed bounding set, a non-root user, real/effective/saved ids that differ, a seccomp filter
+// refusing, killing or trapping one call of the drop on one thread or on all; outside or inside a
+// user namespace whose uid_map,
 // gid_map and setgroups this parent writes), and every case runs dropPrivileges() FOR REAL as
 // root in its own child process (test/helpers/drop-case.js, drop-child.js); after some drops the
 // child starts threads inside a withCapabilities() window. Each case must end one of two ways:
@@ -20,7 +22,7 @@ const os = require('os');
 const path = require('path');
 const fc = require('fast-check');
 // Running one case and checking it from outside is shared with the tests.
-const { runCase, Raw } = require('../test/helpers/drop-case');
+const { runCase, Raw, SECCOMP_DENIALS } = require('../test/helpers/drop-case');
 
 const SETPRIV = '/usr/bin/setpriv';
 
@@ -144,7 +146,11 @@ function caseArbitrary(dirs) {
     { name: 'gids 0-999 only', uidMap: '0 0 65536', gidMap: '0 0 1000', setgroups: 'allow' },
     { name: 'all mapped, setgroups denied', uidMap: '0 0 4294967295', gidMap: '0 0 4294967295', setgroups: 'deny' },
   );
-  return fc.record({ options, wrapper, userns, ids: idsArbitrary(), window: windowArbitrary() });
+  // The child sets effective ids with glibc's broadcast, which a filter on set*id calls would meet
+  // first: such a case gets the filter and the ids it started with.
+  return fc
+    .record({ options, wrapper, userns, ids: idsArbitrary(), window: windowArbitrary(), seccomp: seccompArbitrary() })
+    .map((c) => (c.seccomp && c.ids && (c.ids.euid !== undefined || c.ids.egid !== undefined) ? { ...c, ids: null } : c));
 }
 
 /**
@@ -179,6 +185,23 @@ function idsArbitrary() {
  */
 function windowArbitrary() {
   return fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.record({ workers: fc.integer({ min: 1, max: 3 }), nested: fc.boolean() }) });
+}
+
+/**
+ * A seccomp filter that refuses (EPERM), kills (SECCOMP_RET_KILL_THREAD) or traps one call the drop
+ * makes, on a native thread of its own (installed without TSYNC, as another addon or an LD_PRELOAD
+ * library could) or on every thread (installed before Node starts any): test/helpers/seccomp-preload.c.
+ * Every such process must be a coded error with nothing changed, or drop when the call is one this
+ * drop does not make; never an abort.
+ */
+function seccompArbitrary() {
+  const denial = fc.constantFrom(...SECCOMP_DENIALS);
+  const filter = fc.oneof(
+    fc.record({ scope: fc.constant('thread'), action: fc.constantFrom('errno', 'kill', 'trap'), denial }),
+    // On every thread a filter that kills would kill the process in the rehearsal: refusals only.
+    fc.record({ scope: fc.constant('process'), action: fc.constant('errno'), denial }),
+  );
+  return fc.oneof({ weight: 3, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: filter });
 }
 
 // ---- one case, and a whole run ------------------------------------------------------------------
@@ -222,10 +245,10 @@ function formatRealDrop(r) {
   const lines = [
     `real drops (seed ${r.seed}): ${c.cases} cases in ${r.seconds.toFixed(1)} s: ${c.dropped} dropped and verified (${c.bornInWindow} with Workers started in a window after the drop), ` +
       `${c.coded} coded errors, ${c.typeError} type errors (process untouched), ${c.abort} aborts, ${c.hang} hangs, ${c.crash} crashes, ` +
-      `${c.touched} touched, ${c.unverified} unverified, ${c.uncoded} uncoded errors, ${c.harness} harness errors; ${c.skipped} skipped (the wrapper could not start in that namespace)`,
+      `${c.touched} touched, ${c.unverified} unverified, ${c.uncoded} uncoded errors, ${c.harness} harness errors; ${c.skipped} skipped (the case could not be set up: a wrapper's ids not mapped in the namespace, a filter not installed)`,
     `  coded errors by code: ${Object.entries(r.codes).sort().map(([k, v]) => `${k} ${v}`).join(', ') || '(none)'}`,
   ];
-  for (const e of r.examples) lines.push(`  ${e.kind.toUpperCase()}: ${e.detail}\n    options ${e.source.slice(0, 400)}\n    wrapper ${e.wrapper || '(none)'}; user namespace: ${e.userns || '(none)'}; ids: ${e.ids || '(as started)'}`);
+  for (const e of r.examples) lines.push(`  ${e.kind.toUpperCase()}: ${e.detail}\n    options ${e.source.slice(0, 400)}\n    wrapper ${e.wrapper || '(none)'}; user namespace: ${e.userns || '(none)'}; ids: ${e.ids || '(as started)'}; seccomp: ${e.seccomp || '(none)'}`);
   return lines.join('\n') + '\n';
 }
 
@@ -272,7 +295,7 @@ async function fromFuzz(argv) {
   return r.failures === 0 ? 0 : 1;
 }
 
-module.exports = { fromFuzz, runRealDrop, formatRealDrop, caseArbitrary, idsArbitrary, makeDirs };
+module.exports = { fromFuzz, runRealDrop, formatRealDrop, caseArbitrary, idsArbitrary, seccompArbitrary, makeDirs };
 
 if (require.main === module) {
   main(process.argv.slice(2)).then(

@@ -10,7 +10,7 @@ const { spawnSync } = require('child_process');
 const path = require('path');
 
 const entry = path.resolve(__dirname, '..', 'dist', 'index.js');
-const runtime = path.resolve(__dirname, '..', 'dist', 'runtime', 'index.js');
+const addon = path.resolve(__dirname, '..', 'dist', 'addon', 'binding.js');
 const workerCounts = (process.env.BENCH_WORKERS || '0,64').split(',').map(Number);
 
 if (process.getuid() !== 0) {
@@ -22,7 +22,7 @@ const child = `
 const { Worker } = require('worker_threads');
 const net = require('net');
 const privdrop = require(${JSON.stringify(entry)});
-const native = require(${JSON.stringify(runtime)}).runtimeBinding();
+const native = require(${JSON.stringify(addon)}).binding();
 const n = Number(process.argv[1]);
 const median = (a) => { const s = [...a].sort((x, y) => x - y); return s[Math.floor(s.length / 2)]; };
 const perCall = (fn, count) => { const t = process.hrtime.bigint(); for (let i = 0; i < count; i++) fn(); return Number(process.hrtime.bigint() - t) / 1e3 / count; };

@@ -84,7 +84,7 @@ Object.defineProperty(exports, 'processState', { enumerable: true, get: function
 export declare const formatProcessState: typeof Format.formatProcessState;
 Object.defineProperty(exports, 'formatProcessState', { enumerable: true, get: function () { return lazy.formatProcessState; } });
 
-/** Reads dropPrivileges() options from a JSON file or a Security { } stanza (lib/config/). */
+/** Reads dropPrivileges() options from a JSON file or a Security { } stanza, or from layered files ([base, override]: later keys win, key by key) (lib/config/). */
 export declare const loadSecurityConfig: typeof Config.loadSecurityConfig;
 Object.defineProperty(exports, 'loadSecurityConfig', { enumerable: true, get: function () { return lazy.loadSecurityConfig; } });
 

@@ -60,7 +60,6 @@ struct Context {
   int pid = 0;
   ThreadCreds cur;                  // the main thread before the drop (every thread agrees)
   std::vector<gid_t> currentGroups; // getgroups(): the exact list now, for the rehearsal
-  bool sweepBefore = false;         // every thread's status was read in validate (many groups)
   std::vector<gid_t> groups;        // the list to set
   unsigned lastCap = 0;
   uint64_t known = 0;               // capabilities the kernel knows
@@ -77,6 +76,27 @@ struct Context {
 
 // ---- validate: nothing here changes the process ---------------------------------------------
 
+// A thread whose seccomp filters are not the calling thread's (another addon's or an LD_PRELOAD
+// library's thread that installed one without SECCOMP_FILTER_FLAG_TSYNC) is refused: the rehearsal
+// proves what a filter lets through only by making the calls, and a filter that kills or traps
+// (SECCOMP_RET_KILL_*, SECCOMP_RET_TRAP) would kill that thread or the process while making them;
+// one that checks arguments could refuse the transition's call after the rehearsal's passed. The
+// kernel shows only the mode and the number of filters, so those are what is compared.
+void CheckSeccomp(const ThreadCreds& self, const ThreadCreds& t) {
+  if (t.seccomp == self.seccomp && t.seccompFilters == self.seccompFilters) return;
+  auto filters = [](const ThreadCreds& x) {
+    return x.seccomp == 1 ? std::string("strict mode") : x.seccomp <= 0 ? std::string("no filter")
+           : x.seccompFilters < 0 ? std::string("filters") : std::to_string(x.seccompFilters) + " filter(s)";
+  };
+  Refuse(kStepValidate, "ERR_PRIVDROP_NOT_PERMITTED",
+         "thread " + std::to_string(t.tid) + " has seccomp " + filters(t) + " but the main thread has " + filters(self) +
+             ": a filter of that thread's own could refuse, trap or kill a call of the drop there (making the calls to find "
+             "out could kill it), so the drop is refused; nothing was changed. Install seccomp filters for the whole "
+             "process (before it starts threads, or with SECCOMP_FILTER_FLAG_TSYNC), or drop privileges before that "
+             "thread installs its own",
+         EPERM, "seccomp");
+}
+
 void Validate(Context& c) {
   const DropPlan& plan = c.plan;
   c.pid = getpid();
@@ -90,13 +110,27 @@ void Validate(Context& c) {
     Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_ARGUMENT", "the target user is root (uid 0): nothing would be dropped");
 
   if (!c.task.Open()) RefuseSystem(kStepValidate, errno, "open", "cannot open /proc/self/task (is /proc mounted?)");
-  // The calling thread's state. Every other thread is compared with it in the rehearsal, with
-  // the kernel's own read calls (cheaper than reading every status file); only with more than
-  // kMaxCheckedGroups supplementary groups is every /proc/self/task/*/status read here instead.
+  // Every thread's state, from /proc: each must agree with the calling thread's, and none may
+  // have a seccomp filter of its own (the rehearsal cannot tell what it would do, see below).
   int err = 0;
-  if (Fault("read-threads") || !ReadThread(c.task.fd(), c.pid, &c.cur)) err = Fault("read-threads") ? EIO : errno ? errno : EIO;
-  if (err != 0) RefuseSystem(kStepValidate, err, "read", "cannot read /proc/self/task/" + std::to_string(c.pid) + "/status");
+  std::vector<ThreadCreds> threads;
+  if (Fault("read-threads")) err = EIO;
+  else threads = ReadThreads(c.task.fd(), &err, kStepValidate);
+  auto self = std::find_if(threads.begin(), threads.end(), [&](const ThreadCreds& t) { return t.tid == c.pid; });
+  if (err == 0 && self == threads.end()) err = ESRCH;
+  if (err != 0) RefuseSystem(kStepValidate, err, "read", "cannot read /proc/self/task/*/status");
+  c.cur = *self;
   const ThreadCreds& cur = c.cur;
+  for (const ThreadCreds& t : threads) {
+    std::string a, b;
+    std::string field = FirstDifference(cur, t, &a, &b);
+    if (!field.empty())
+      Refuse(kStepValidate, "ERR_PRIVDROP_INCONSISTENT_THREADS",
+             "the threads of this process already disagree before the drop: " + field + " is " + a +
+                 " on the main thread but " + b + " on thread " + std::to_string(t.tid) +
+                 " (something changed one thread's credentials; refusing to build on that)");
+    CheckSeccomp(cur, t);
+  }
   {
     int n = Fault("getgroups") ? (errno = EPERM, -1) : getgroups(0, nullptr);
     if (n >= 0) {
@@ -105,20 +139,6 @@ void Validate(Context& c) {
     }
     if (n < 0) RefuseSystem(kStepValidate, errno, "getgroups", "cannot read the supplementary groups");
     c.currentGroups.resize(static_cast<size_t>(n));
-  }
-  c.sweepBefore = c.currentGroups.size() > kMaxCheckedGroups;
-  if (c.sweepBefore) {
-    std::vector<ThreadCreds> before = ReadThreads(c.task.fd(), &err);
-    if (err != 0) RefuseSystem(kStepValidate, err, "read", "cannot read /proc/self/task/*/status");
-    for (const ThreadCreds& t : before) {
-      std::string a, b;
-      std::string field = FirstDifference(cur, t, &a, &b);
-      if (!field.empty())
-        Refuse(kStepValidate, "ERR_PRIVDROP_INCONSISTENT_THREADS",
-               "the threads of this process already disagree before the drop: " + field + " is " + a +
-                   " on the main thread but " + b + " on thread " + std::to_string(t.tid) +
-                   " (something changed one thread's credentials; refusing to build on that)");
-    }
   }
 
   c.lastCap = LastCap();
@@ -218,31 +238,21 @@ void Validate(Context& c) {
 
 BroadcastReport Rehearse(Context& c) {
   RehearsalPlan r;
-  ExpectedState& x = r.expect;
-  x.check = !c.sweepBefore;
-  for (int i = 0; i < 4; i++) {
-    x.uid[i] = c.cur.uid[i];
-    x.gid[i] = c.cur.gid[i];
-  }
-  x.groups = c.currentGroups.data();
-  x.ngroups = c.currentGroups.size();
-  x.inh = c.cur.inh;
-  x.prm = c.cur.prm;
-  x.eff = c.cur.eff;
-  x.bnd = c.cur.bnd;
-  x.amb = c.cur.amb;
-  x.nnp = c.cur.nnp;
-  x.lastCap = c.lastCap;
-  r.capset = true;
   r.raise = c.cur.eff != c.cur.prm;  // euid not 0 (permitted kept, effective emptied), say
   r.raised = MakeCapData(c.cur.prm, c.cur.prm, c.cur.inh);
+  r.keyring = true;
   r.setfsuid = c.cur.uid[3] != c.cur.uid[0];  // the keyring step's setfsuid to the real uid (session.h)
+  r.capbsetDrop = c.trimMask != 0;
+  r.securebits = c.setSecurebits;
+  r.currentSecurebits = GetSecurebits();
+  r.keepcaps = c.useKeepcaps;
   r.setgroups = c.needGroups;
   r.groups = c.currentGroups.data();
   r.ngroups = c.currentGroups.size();
   r.setresgid = c.needGid;
   r.setresuid = c.needUid;
-  r.prctl = true;
+  r.ambientRaise = c.plan.ambient && c.keep != 0;
+  r.noNewPrivs = c.plan.noNewPrivileges;
   StatusTarget anyThread;
   anyThread.any = true;  // the rehearsal changes nothing visible
   BroadcastReport b = Broadcast(kStepRehearse, &RehearseOp, &r, c.task.fd(), &anyThread);
@@ -252,11 +262,6 @@ BroadcastReport Rehearse(Context& c) {
     FatalAfter("the rehearsal raised a thread's effective set to its permitted set and could not lower it again",
                "The threads no longer agree, so the process is aborted rather than return to JavaScript changed", kStepRehearse,
                0, b.failedTid, "capset");
-  if (b.err == kStateDiffers)
-    Refuse(kStepRehearse, "ERR_PRIVDROP_INCONSISTENT_THREADS",
-           std::string("the threads of this process already disagree before the drop: ") + (b.failedStep ? b.failedStep : "?") +
-               " differs between the main thread and thread " + std::to_string(b.failedTid) +
-               " (something changed one thread's credentials; refusing to build on that); nothing was changed");
   if (b.mechanism) {
     const char* call = b.timedOut ? "" : (b.failedStep && strcmp(b.failedStep, "install-handler") == 0) ? "rt_sigaction"
                                        : (b.failedStep && strcmp(b.failedStep, "list-threads") == 0)   ? "getdents64"
@@ -266,10 +271,12 @@ BroadcastReport Rehearse(Context& c) {
                strerror(b.err) + "; nothing was changed",
            b.err, call);
   }
+  // The refused call as the message shows it, "prctl(PR_CAPBSET_DROP)"; as err.syscall, "prctl".
+  const std::string call = b.failedStep ? b.failedStep : "?";
   Refuse(kStepRehearse, "ERR_PRIVDROP_NOT_PERMITTED",
-         std::string("thread ") + std::to_string(b.failedTid) + " cannot make " + (b.failedStep ? b.failedStep : "?") +
-             " (a seccomp filter or a security module?): " + strerror(b.err) + "; nothing was changed",
-         b.err, b.failedStep ? b.failedStep : "");
+         "thread " + std::to_string(b.failedTid) + " may not make " + call + ", which the drop makes on every thread: " +
+             strerror(b.err) + " (a seccomp filter or a security module refuses it); nothing was changed",
+         b.err, call.substr(0, call.find('(')));
 }
 
 // ---- chroot: the first irreversible step when asked for; process-wide, so the main thread only ----

@@ -35,7 +35,8 @@ bool ParseStatus(const char* text, ThreadCreds* c) {
     const size_t n = strlen(key);
     return len == n && memcmp(line, key, n) == 0;
   };
-  while (*p && seen < 9) {
+  int optional = 0;  // Seccomp and Seccomp_filters come right after NoNewPrivs when the kernel has them
+  while (*p && (seen < 9 || optional < 2)) {
     const char* eol = strchr(p, '\n');
     if (eol == nullptr) eol = p + strlen(p);
     const char* colon = static_cast<const char*>(memchr(p, ':', static_cast<size_t>(eol - p)));
@@ -64,6 +65,9 @@ bool ParseStatus(const char* text, ThreadCreds* c) {
       else if (is(p, len, "CapBnd")) { c->bnd = mask(v); seen++; }
       else if (is(p, len, "CapAmb")) { c->amb = mask(v); seen++; }
       else if (is(p, len, "NoNewPrivs")) { c->nnp = atoi(v); seen++; }
+      else if (is(p, len, "Seccomp")) { c->seccomp = atoi(v); optional++; }
+      else if (is(p, len, "Seccomp_filters")) { c->seccompFilters = atoi(v); optional++; }
+      else if (seen == 9) break;  // past NoNewPrivs and not a Seccomp line: nothing more to read
     }
     p = *eol ? eol + 1 : eol;
   }
@@ -120,7 +124,7 @@ bool ReadThread(int dirFd, int tid, ThreadCreds* c) {
   return false;
 }
 
-std::vector<ThreadCreds> ReadThreads(int dirFd, int* err) {
+std::vector<ThreadCreds> ReadThreads(int dirFd, int* err, const char* phase) {
   std::vector<ThreadCreds> out;
   out.reserve(64);
   *err = 0;
@@ -136,7 +140,10 @@ std::vector<ThreadCreds> ReadThreads(int dirFd, int* err) {
     const int tid = atoi(d->d_name);
     bool read = ReadThread(dirFd, tid, &c);
     // Test build: another thread's status file reads as unparsable.
-    if (read && tid != self && Fault("unreadable-status")) { read = false; errno = EIO; }
+    if (read && tid != self && (phase[0] ? Fault("unreadable-status", phase) : Fault("unreadable-status"))) {
+      read = false;
+      errno = EIO;
+    }
     if (read) {
       out.push_back(std::move(c));
     } else if (errno != ENOENT && errno != ESRCH) {

@@ -15,6 +15,8 @@ struct ThreadCreds {
   std::vector<uint32_t> groups;  // sorted, unique
   uint64_t inh = 0, prm = 0, eff = 0, bnd = 0, amb = 0;
   int nnp = 0;
+  int seccomp = -1;              // Seccomp: 0 none, 1 strict, 2 filter; -1 when the kernel does not say
+  int seccompFilters = -1;       // Seccomp_filters: how many filters (Linux 5.9 and later); -1 when absent
 };
 
 std::vector<uint32_t> SortedUnique(std::vector<uint32_t> v);
@@ -24,7 +26,9 @@ std::vector<uint32_t> SortedUnique(std::vector<uint32_t> v);
 bool ReadThread(int dirFd, int tid, ThreadCreds* c);
 // Every live thread; one that exits between the listing and the read is left out. Any other
 // failure to read a thread sets *err: a verification never passes over a thread it could not read.
-std::vector<ThreadCreds> ReadThreads(int dirFd, int* err);
+// Test build: fault "unreadable-status" (phase "") or "unreadable-status:<phase>" makes another
+// thread's file unparsable.
+std::vector<ThreadCreds> ReadThreads(int dirFd, int* err, const char* phase = "");
 
 // The first field in which a and b differ ("Uid", "CapBnd", ...), or "" when they agree;
 // *av and *bv get both values as text.

@@ -114,106 +114,105 @@ int RawCapset(const char* fault, const CapData& c) {
 
 namespace {
 
-uint64_t Mask64(uint32_t lo, uint32_t hi) { return (static_cast<uint64_t>(hi) << 32) | lo; }
+// A proving call's result: 0 when the kernel ran it (it succeeded, or refused the argument with
+// `proof`, which it checks only after a filter let the call through); else the errno.
+int Proved(long r, int proof) { return r >= 0 || errno == proof ? 0 : errno; }
 
-// The calling thread's state against x, with read-only calls; 0, kStateDiffers or an errno.
-int CheckState(const ExpectedState& x, const CapData& caps, const char** step) {
-  unsigned r = 0, e = 0, s = 0;
-  if (syscall(SYS_getresuid, &r, &e, &s) != 0) { *step = "getresuid"; return errno; }
-  unsigned fs = static_cast<unsigned>(syscall(SYS_setfsuid, -1L));  // -1 changes nothing, returns the fsuid
-  if (r != x.uid[0] || e != x.uid[1] || s != x.uid[2] || fs != x.uid[3]) { *step = "Uid"; return kStateDiffers; }
-  if (syscall(SYS_getresgid, &r, &e, &s) != 0) { *step = "getresgid"; return errno; }
-  fs = static_cast<unsigned>(syscall(SYS_setfsgid, -1L));
-  if (r != x.gid[0] || e != x.gid[1] || s != x.gid[2] || fs != x.gid[3]) { *step = "Gid"; return kStateDiffers; }
-  gid_t groups[kMaxCheckedGroups];
-  long n = syscall(SYS_getgroups, static_cast<long>(kMaxCheckedGroups), groups);
-  if (n < 0 && errno != EINVAL) { *step = "getgroups"; return errno; }
-  if (n < 0 || static_cast<size_t>(n) != x.ngroups) { *step = "Groups"; return kStateDiffers; }
-  for (long i = 0; i < n; i++) {
-    if (groups[i] != x.groups[i]) { *step = "Groups"; return kStateDiffers; }
-  }
-  const uint64_t inh = Mask64(caps.data[0].inheritable, caps.data[1].inheritable);
-  const uint64_t prm = Mask64(caps.data[0].permitted, caps.data[1].permitted);
-  const uint64_t eff = Mask64(caps.data[0].effective, caps.data[1].effective);
-  if (inh != x.inh) { *step = "CapInh"; return kStateDiffers; }
-  if (prm != x.prm) { *step = "CapPrm"; return kStateDiffers; }
-  if (eff != x.eff) { *step = "CapEff"; return kStateDiffers; }
-  uint64_t bnd = 0, amb = 0;
-  for (unsigned cap = 0; cap <= x.lastCap && cap < 64; cap++) {
-    long v = syscall(SYS_prctl, PR_CAPBSET_READ, static_cast<unsigned long>(cap), 0UL, 0UL, 0UL);
-    if (v < 0) { *step = "prctl"; return errno; }
-    if (v > 0) bnd |= Bit(cap);
-  }
-  if (bnd != x.bnd) { *step = "CapBnd"; return kStateDiffers; }
-  // The ambient set is always within permitted and inheritable: only those bits can be set.
-  for (unsigned cap = 0; cap < 64; cap++) {
-    if (!(prm & inh & Bit(cap))) continue;
-    long v = syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, static_cast<unsigned long>(cap), 0UL, 0UL);
-    if (v < 0) { *step = "prctl"; return errno; }
-    if (v > 0) amb |= Bit(cap);
-  }
-  if (amb != x.amb) { *step = "CapAmb"; return kStateDiffers; }
-  long nnp = syscall(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL);
-  if (nnp < 0) { *step = "prctl"; return errno; }
-  if (static_cast<int>(nnp) != x.nnp) { *step = "NoNewPrivs"; return kStateDiffers; }
-  return 0;
+using RehearsalStep = int (*)(const RehearsalPlan&, const char** call);
+
+int RehearseKeyring(const RehearsalPlan& p, const char** call) {
+  if (!p.keyring) return 0;
+  // A bad name pointer: EFAULT from copying it, after the filter. No keys in this kernel (ENOSYS): no keyring step.
+  *call = "keyctl(KEYCTL_JOIN_SESSION_KEYRING)";
+  long r = syscall(SYS_keyctl, 1L /* JOIN_SESSION_KEYRING */, 1L, 0L, 0L, 0L);
+  if (r < 0 && errno == ENOSYS) return 0;
+  if (int e = Proved(r, EFAULT)) return e;
+  *call = "keyctl(KEYCTL_SETPERM)";  // a permission bit that does not exist: EINVAL before any lookup
+  if (int e = Proved(syscall(SYS_keyctl, 5L /* SETPERM */, 0L, 0x40000000L, 0L, 0L), EINVAL)) return e;
+  *call = "keyctl(KEYCTL_GET_KEYRING_ID)";  // of the session keyring, not creating one: changes nothing
+  long id = syscall(SYS_keyctl, 0L /* GET_KEYRING_ID */, -3L /* KEY_SPEC_SESSION_KEYRING */, 0L, 0L, 0L);
+  return id >= 0 || errno == ENOKEY ? 0 : errno;
 }
 
-}  // namespace
-
-namespace {
-
-// The calls of the rehearsal after capget (and the raise), in the transition's order.
-int RehearseCalls(const RehearsalPlan* p, const char** step) {
-  if (p->setfsuid) {
-    int e = Fault("setfsuid", "rehearse") ? EPERM : syscall(SYS_setfsuid, -1L) != -1 ? 0 : errno;
-    if (e) { *step = "setfsuid"; return e; }
-  }
-  if (p->setgroups) {
-    int e = Fault("setgroups", "rehearse") ? EPERM
-            : syscall(SYS_setgroups, static_cast<long>(p->ngroups), p->groups) == 0 ? 0 : errno;
-    if (e) { *step = "setgroups"; return e; }
-  }
-  if (p->setresgid) {
-    int e = Fault("setresgid", "rehearse") ? EPERM : syscall(SYS_setresgid, -1L, -1L, -1L) == 0 ? 0 : errno;
-    if (e) { *step = "setresgid"; return e; }
-  }
-  if (p->setresuid) {
-    int e = Fault("setresuid", "rehearse") ? EPERM : syscall(SYS_setresuid, -1L, -1L, -1L) == 0 ? 0 : errno;
-    if (e) { *step = "setresuid"; return e; }
-  }
-  if (p->prctl) {
-    int e = 0;
-    if (Fault("prctl", "rehearse")) e = EPERM;
-    else if (syscall(SYS_prctl, PR_CAPBSET_READ, 0UL, 0UL, 0UL, 0UL) < 0) e = errno;
-    else if (syscall(SYS_prctl, PR_GET_KEEPCAPS, 0UL, 0UL, 0UL, 0UL) < 0) e = errno;
-    else if (syscall(SYS_prctl, PR_GET_SECUREBITS, 0UL, 0UL, 0UL, 0UL) < 0) e = errno;
-    else if (syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_IS_SET, 0UL, 0UL, 0UL) < 0) e = errno;
-    else if (syscall(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL) < 0) e = errno;
-    if (e) { *step = "prctl"; return e; }
-  }
-  if (p->keyctl) {
-    // KEYCTL_GET_KEYRING_ID (0) of KEY_SPEC_SESSION_KEYRING (-3), not creating one: the transition's keyctl.
-    int e = Fault("keyctl", "rehearse") ? EPERM : syscall(SYS_keyctl, 0L, -3L, 0L, 0L, 0L) >= 0 ? 0 : errno;
-    if (e != 0 && e != ENOSYS && e != ENOKEY) { *step = "keyctl"; return e; }
-  }
-  return 0;
+int RehearseSetfsuid(const RehearsalPlan& p, const char** call) {
+  *call = "setfsuid";  // -1 is no uid: it changes nothing and returns the fs uid
+  return p.setfsuid && syscall(SYS_setfsuid, -1L) == -1 ? errno : 0;
 }
+
+int RehearseCapbsetDrop(const RehearsalPlan& p, const char** call) {
+  *call = "prctl(PR_CAPBSET_DROP)";
+  return p.capbsetDrop ? Proved(syscall(SYS_prctl, PR_CAPBSET_DROP, 1000UL, 0UL, 0UL, 0UL), EINVAL) : 0;
+}
+
+int RehearseSecurebits(const RehearsalPlan& p, const char** call) {
+  *call = "prctl(PR_SET_SECUREBITS)";  // no argument is refused after the filter: the current bits, a no-op
+  return p.securebits ? Proved(syscall(SYS_prctl, PR_SET_SECUREBITS, p.currentSecurebits, 0UL, 0UL, 0UL), 0) : 0;
+}
+
+int RehearseKeepcaps(const RehearsalPlan& p, const char** call) {
+  *call = "prctl(PR_SET_KEEPCAPS)";
+  return p.keepcaps ? Proved(syscall(SYS_prctl, PR_SET_KEEPCAPS, 2UL, 0UL, 0UL, 0UL), EINVAL) : 0;
+}
+
+int RehearseSetgroups(const RehearsalPlan& p, const char** call) {
+  *call = "setgroups";
+  return p.setgroups && syscall(SYS_setgroups, static_cast<long>(p.ngroups), p.groups) != 0 ? errno : 0;
+}
+
+int RehearseSetresgid(const RehearsalPlan& p, const char** call) {
+  *call = "setresgid";
+  return p.setresgid && syscall(SYS_setresgid, -1L, -1L, -1L) != 0 ? errno : 0;
+}
+
+int RehearseSetresuid(const RehearsalPlan& p, const char** call) {
+  *call = "setresuid";
+  return p.setresuid && syscall(SYS_setresuid, -1L, -1L, -1L) != 0 ? errno : 0;
+}
+
+int RehearseAmbientClear(const RehearsalPlan&, const char** call) {
+  *call = "prctl(PR_CAP_AMBIENT_CLEAR_ALL)";
+  return Proved(syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 1UL, 0UL, 0UL), EINVAL);
+}
+
+int RehearseAmbientRaise(const RehearsalPlan& p, const char** call) {
+  *call = "prctl(PR_CAP_AMBIENT_RAISE)";
+  return p.ambientRaise ? Proved(syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 1000UL, 0UL, 0UL), EINVAL) : 0;
+}
+
+int RehearseNoNewPrivs(const RehearsalPlan& p, const char** call) {
+  *call = "prctl(PR_SET_NO_NEW_PRIVS)";
+  return p.noNewPrivs ? Proved(syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL), EINVAL) : 0;
+}
+
+struct NamedRehearsal {
+  const char* name;  // the transition step it stands for (and its fault name, "<name>:rehearse")
+  RehearsalStep run;
+};
+
+// The transition's steps after capset-raise, in its order (capset-final is capset-raise's call).
+constexpr NamedRehearsal kRehearsalSteps[] = {
+    {"session-keyring", &RehearseKeyring}, {"setfsuid", &RehearseSetfsuid},   {"capbset-drop", &RehearseCapbsetDrop},
+    {"securebits", &RehearseSecurebits},   {"keepcaps", &RehearseKeepcaps},   {"setgroups", &RehearseSetgroups},
+    {"setresgid", &RehearseSetresgid},     {"setresuid", &RehearseSetresuid}, {"ambient-clear", &RehearseAmbientClear},
+    {"ambient-raise", &RehearseAmbientRaise}, {"no-new-privs", &RehearseNoNewPrivs},
+};
 
 }  // namespace
 
 int RehearseOp(const void* a, const char** step) {
-  const auto* p = static_cast<const RehearsalPlan*>(a);
+  const auto& p = *static_cast<const RehearsalPlan*>(a);
   CapData cur{};
   cur.header.version = _LINUX_CAPABILITY_VERSION_3;
+  *step = "capset";
   int e = Fault("capset", "rehearse") ? EPERM : (syscall(SYS_capget, &cur.header, cur.data) == 0 ? 0 : errno);
-  if (e) { *step = "capset"; return e; }
-  if (p->expect.check) {
-    if (int d = CheckState(p->expect, cur, step)) return d;
+  if (e == 0) e = RawCapset("", p.raise ? p.raised : cur);
+  if (e) return e;
+  for (const NamedRehearsal& s : kRehearsalSteps) {
+    e = s.run(p, step);
+    if (e == 0 && Fault(s.name, "rehearse")) e = EPERM;
+    if (e) break;
   }
-  if ((e = RawCapset("", p->raise ? p->raised : cur)) != 0) { *step = "capset"; return e; }
-  e = RehearseCalls(p, step);
-  if (p->raise && RawCapset("capset-restore", cur) != 0) { *step = "capset-restore"; return kRestoreFailed; }
+  if (p.raise && RawCapset("capset-restore", cur) != 0) { *step = "capset"; return kRestoreFailed; }
   return e;
 }
 

@@ -29,52 +29,43 @@ CapData MakeCapData(uint64_t effective, uint64_t permitted, uint64_t inheritable
 // capset on the calling thread; `fault` names the call for fault injection ("" for none).
 int RawCapset(const char* fault, const CapData& c);
 
-// What every thread must hold before the drop (the calling thread's state): the rehearsal checks
-// it on each thread with the kernel's own read calls, so no /proc sweep is needed before the drop.
-struct ExpectedState {
-  bool check = false;
-  uint32_t uid[4] = {0, 0, 0, 0};    // real, effective, saved, fs
-  uint32_t gid[4] = {0, 0, 0, 0};
-  const gid_t* groups = nullptr;     // in the kernel's (sorted) order, as getgroups() returns it
-  size_t ngroups = 0;
-  uint64_t inh = 0, prm = 0, eff = 0, bnd = 0, amb = 0;
-  int nnp = 0;
-  unsigned lastCap = 0;
-};
-
-// The most supplementary groups a thread compares on its own stack; above it the drop reads
-// every /proc/self/task/*/status instead.
-constexpr size_t kMaxCheckedGroups = 256;
-
-// RehearseOp's result when a thread's state differs from ExpectedState (*step then names the
-// field: "Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs").
-constexpr int kStateDiffers = -1;
-
-// The rehearsal: the harmless form of every system call class the transition will make, so that
-// a thread a seccomp filter or an LSM stops gives a coded error while nothing has changed yet.
+// The rehearsal: on every thread, each kind of call the transition will make, in a form that
+// changes nothing, so that a thread a seccomp filter or a security module stops gives a coded
+// error while nothing has changed yet. A filter sees the option and operation numbers, so each
+// prctl option and keyctl operation is made, not just "a prctl": with an argument the kernel
+// refuses with EINVAL (or EFAULT) only after the filter has let the call through, which proves the
+// filter allows it; any other error is the refusal. The threads' state itself was compared in
+// validate, from /proc.
 struct RehearsalPlan {
-  ExpectedState expect;
-  bool capset = true;                // capget, then capset to the same sets
   // The transition's calls run with effective raised to permitted (its capset-raise), so the
-  // rehearsal's do too (setgroups needs CAP_SETGID effective even to set the same list): raised
-  // first, put back to the thread's own sets last, even after a failure.
+  // rehearsal's do too (setgroups needs CAP_SETGID effective even to set the same list, and
+  // PR_CAPBSET_DROP reaches its EINVAL only with CAP_SETPCAP): raised first, each thread's own
+  // sets put back last, even after a failure.
   bool raise = false;
   CapData raised{};
+  bool keyring = true;               // keyctl JOIN_SESSION_KEYRING (EFAULT), SETPERM (EINVAL), GET_KEYRING_ID
   bool setfsuid = false;             // setfsuid(-1): the keyring step's setfsuid (session.h)
+  bool capbsetDrop = false;          // prctl(PR_CAPBSET_DROP, not a capability): EINVAL
+  bool securebits = false;           // prctl(PR_SET_SECUREBITS, the current bits): succeeds, changes nothing
+  unsigned long currentSecurebits = 0;
+  bool keepcaps = false;             // prctl(PR_SET_KEEPCAPS, 2): EINVAL
   bool setgroups = false;            // setgroups to the list the process has now
   const gid_t* groups = nullptr;
   size_t ngroups = 0;
   bool setresgid = false;            // setresgid(-1, -1, -1)
   bool setresuid = false;            // setresuid(-1, -1, -1)
-  bool prctl = true;                 // the prctl reads: bounding set, keep-caps, securebits, ambient, no_new_privs
-  bool keyctl = true;                // keyctl(KEYCTL_GET_KEYRING_ID) of the session keyring (ENOSYS: no keys, fine)
+  bool ambientRaise = false;         // prctl(PR_CAP_AMBIENT, RAISE, not a capability): EINVAL
+  bool noNewPrivs = false;           // prctl(PR_SET_NO_NEW_PRIVS, 0): EINVAL
+  // prctl(PR_CAP_AMBIENT, CLEAR_ALL, 1): EINVAL, always (the transition always clears ambient)
 };
 
 // RehearseOp's result when a thread's effective set could not be put back after the rehearsal
 // raised it: the rehearsal then changed something, and the drop aborts.
 constexpr int kRestoreFailed = -2;
 
-// ThreadOp (broadcast.h) over a RehearsalPlan. Fault names: "<call>:rehearse".
+// ThreadOp (broadcast.h) over a RehearsalPlan. *step names the refused call as the error shows it
+// ("prctl(PR_CAPBSET_DROP)", "keyctl(KEYCTL_JOIN_SESSION_KEYRING)", "setgroups", ...). Fault
+// names: "<transition step>:rehearse" (capset, session-keyring, setfsuid, capbset-drop, ...).
 int RehearseOp(const void* plan, const char** step);
 
 // The whole drop on one thread, in this order (each step skipped when the plan does not need it):

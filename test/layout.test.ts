@@ -49,3 +49,51 @@ test('only the tests of the evidence programs (test/evidence/) import evidence/'
   expect(wrong).toEqual([]);
   expect(files('test/evidence', /\.test\.ts$/).some((f) => relativeImports(f).some((t) => t.startsWith('evidence/')))).toBe(true);
 });
+
+test('no import cycle at run time: the require() graph of dist/ (lazy requires included) has no cycle', () => {
+  const dist = path.join(repoRoot, 'dist');
+  const modules = files('dist', /\.js$/);
+  expect(modules.length).toBeGreaterThan(20);
+  const edges = new Map<string, string[]>();
+  for (const m of modules) {
+    const text = fs.readFileSync(path.join(repoRoot, m), 'utf8');
+    const targets = [...text.matchAll(/\brequire\((["'])(\.{1,2}(?:\/[^"']*)?)\1\)/g)].map((r) => {
+      const base = path.normalize(path.join(path.dirname(m), r[2]));
+      return [`${base}.js`, path.join(base, 'index.js')].find((c) => fs.existsSync(path.join(repoRoot, c))) ?? base;
+    });
+    edges.set(m, targets);
+  }
+  const cycles: string[] = [];
+  const state = new Map<string, 'open' | 'done'>();
+  const visit = (m: string, stack: string[]) => {
+    if (state.get(m) === 'done') return;
+    if (state.get(m) === 'open') {
+      cycles.push([...stack.slice(stack.indexOf(m)), m].map((f) => path.relative(dist, path.join(repoRoot, f))).join(' -> '));
+      return;
+    }
+    state.set(m, 'open');
+    for (const t of edges.get(m) ?? []) visit(t, [...stack, m]);
+    state.set(m, 'done');
+  };
+  for (const m of modules) visit(m, []);
+  expect(cycles).toEqual([]);
+  // The check sees the edges: the drop requires the option table, which requires the capabilities' helpers.
+  expect(edges.get('dist/drop/index.js')).toContain('dist/drop/options.js');
+  expect(edges.get('dist/drop/options.js')).toContain('dist/capabilities/options.js');
+});
+
+test('dependencies point one way between the feature folders: capabilities/ <- drop/ <- config/, cli/', () => {
+  const folderOf = (f: string) => f.split('/')[1];
+  const wrong = files('lib', /\.ts$/).flatMap((f) =>
+    relativeImports(f)
+      .filter((t) => t.startsWith('lib/'))
+      .filter((t) => {
+        const from = folderOf(f);
+        const to = folderOf(t);
+        // capabilities/ uses none of drop, config, cli; drop/ none of config, cli.
+        return (from === 'capabilities' && ['drop', 'config', 'cli'].includes(to)) || (from === 'drop' && ['config', 'cli'].includes(to));
+      })
+      .map((t) => `${f} -> ${t}`),
+  );
+  expect(wrong).toEqual([]);
+});

@@ -89,6 +89,23 @@ export interface RawBinding {
   closeTerminal(terminal: RawTerminal): void;
   /** 0 if this process can search (chroot into) the directory now; else the errno and the call that failed. */
   searchAccess(path: string): { errno: number; syscall: string };
+  // native/capset.cc and native/listen.cc: setCapabilities(), withCapabilities() windows, listen().
+  setCapabilities(plan: { effective: bigint; permitted: bigint; inheritable: bigint; ambient?: bigint }): {
+    threads: number;
+    ms: number;
+    effective: bigint;
+    permitted: bigint;
+    inheritable: bigint;
+    ambient: bigint;
+    bounding: bigint;
+    broadcasts: RawTiming[];
+  };
+  windowEnter(mask: bigint): bigint;
+  windowLeave(raised: bigint): void;
+  windows(): { seq: number; windows: { tid: number; depth: number; raised: bigint }[] };
+  bindTcp(request: { address: string; port: number; ipv6Only: boolean; reusePort: boolean }): number;
+  /** The file's capabilities (effective: the effective bit applied), or null when it has none. */
+  capGetFile(path: string): RawMasks | null;
   faultInjection: boolean;
 }
 

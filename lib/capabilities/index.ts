@@ -1,7 +1,6 @@
 // Capability sets as immutable values: libcap's text grammar in, names and masks out.
 import type { RawBinding, RawMasks } from '../addon/binding';
-import { ErrorCodes, PrivdropError } from '../errors';
-import { describe } from '../drop/options';
+import { describe, ErrorCodes, invalidArgument, PrivdropError } from '../errors';
 
 // The modules this file loads on first use, resolved now: a use after dropPrivileges({ chroot })
 // cannot reach their files, and Node answers a resolution it has made before from its cache.
@@ -88,10 +87,6 @@ function asciiLower(s: string): string {
 
 function invalidCapabilities(message: string, where?: { clause: string; offset: number }): PrivdropError {
   return new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, message, where ?? {});
-}
-
-function invalidArgument(message: string): PrivdropError {
-  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message);
 }
 
 function bitOf(name: unknown): number {

@@ -8,8 +8,24 @@ import { hasFlag, optionValue, parseArgs, UsageError } from './args';
 import { ConfigOrigin, readSecurityConfigs } from '../config';
 import { DropOptions, dropPlan, keptSet, resolveDropOptions, ResolvedDrop } from '../drop';
 import { ErrorCodes, PrivdropError, withStep } from '../errors';
-import { BOUNDING_SET_VALUES, capabilitiesFromText, groupsFromText, isBoundingSet, OptionName, toCapabilitySet } from '../drop/options';
+import { capabilitiesFromText, toCapabilitySet } from '../capabilities/options';
+import { BOUNDING_SET_VALUES, groupsFromText, isBoundingSet, Kind, OPTION_NAMES, OptionName, OptionRow, OPTIONS, planValue, planView } from '../drop/options';
 import { permittedOnlyCapabilities, permittedOnlyProblem, programFile } from './permitted-only';
+
+/** One option's help: the flag and its argument, then the text at column 25 (on its own line when the flag is long). */
+function helpEntry(flag: string, lines: readonly string[]): string {
+  const head = `  ${flag}`;
+  const indent = ' '.repeat(25);
+  const [first, ...rest] = lines;
+  const top = head.length <= 24 ? `${head.padEnd(25)}${first}` : `${head}\n${indent}${first}`;
+  return [top, ...rest.map((l) => indent + l)].join('\n') + '\n';
+}
+
+/** The drop's options, from the option table: a flag per option, and a flag that turns a boolean off. */
+const DROP_HELP = OPTION_NAMES.map((name) => {
+  const { cli } = OPTIONS[name] as OptionRow<unknown, unknown>;
+  return helpEntry(`--${cli.flag}${cli.arg ? ` ${cli.arg}` : ''}`, cli.help) + (cli.off ? helpEntry(`--${cli.off.flag}`, cli.off.help) : '');
+}).join('');
 
 export const EXEC_HELP = `Usage: privdrop exec [options] [--] COMMAND [ARGS...]
 
@@ -18,39 +34,14 @@ in place of privdrop (same PID, signals go straight to COMMAND). If anything fai
 runs: the reason goes to stderr and the exit status is 125 (126 or 127 for COMMAND itself).
 
 Options:
-  --user USER            user name or uid to become (required, here or in --config)
-  --group GROUP          group name or gid (default: the user's primary group)
-  --groups init|clear|LIST
-                         supplementary groups: the user's (init, default), none (clear),
-                         or a comma-separated list of names or gids
-  --caps CAPS            capabilities to keep: libcap text ("cap_net_bind_service+ep") or a
-                         comma-separated list of names (kept effective and permitted)
-  --ambient              raise the kept capabilities into the ambient set so COMMAND keeps
-                         them across exec (default)
-  --no-ambient           do not: COMMAND starts without them unless it has file capabilities
-  --permitted-only NAMES keep these capabilities (comma-separated names) permitted but not
+${DROP_HELP}  --permitted-only NAMES keep these capabilities (comma-separated names) permitted but not
                          effective in COMMAND, for a program that raises them itself when it
                          needs them (privdrop's listen() or withCapabilities(), cap_set_proc).
                          The kernel passes them that way only through COMMAND's file
                          inheritable set: mark it once with setcap NAME+i FILE (privdrop
                          checks, and runs nothing otherwise). Implies --no-ambient
-  --bounding-set retained|unchanged
-                         drop every other capability from the bounding set (retained,
-                         default), or leave the bounding set as it is
-  --chroot DIR           chroot into DIR after resolving names; COMMAND is looked up inside DIR
-  --no-new-privs         set no_new_privs: nothing exec'd later can gain privileges
-  --lock-securebits      set and lock noroot and no_setuid_fixup (root has no special powers)
   --keep-fd N            keep file descriptor N open in COMMAND (repeatable); 0-2 are always
                          kept, every other inherited descriptor is closed
-  --keep-terminal        keep the controlling terminal (default: give it up after the drop,
-                         so COMMAND cannot push keystrokes into the root shell that started
-                         it with TIOCSTI; COMMAND still reads and writes the terminal and gets
-                         Ctrl-C). Needed by what wants a controlling terminal (job control,
-                         /dev/tty prompts): run those on their own pty (su --pty) instead
-  --keep-debug-signals   keep the doors Node opens on a signal (default: close them: after
-                         the drop any process of USER could signal this one, and SIGUSR1
-                         would start node's inspector). A COMMAND that is this node is started
-                         with --disable-sigusr1 where node has it (22.14, 23.7 and later)
   --reset-env            clear the environment except TERM; set HOME, USER, LOGNAME, SHELL
                          from the user's entry and PATH=/usr/local/bin:/usr/bin:/bin (COMMAND
                          is then looked up in that PATH), as setpriv --reset-env does
@@ -71,22 +62,15 @@ Exit status (as env(1) and chroot(1)): COMMAND's own; 125 if privdrop fails (not
 error; 0 for a successful --dry-run.
 `;
 
-/** privdrop exec's options (test/evidence/fuzz.test.ts checks that the fuzzer knows each). */
-export const SPECS = {
-  user: { value: true },
-  group: { value: true },
-  groups: { value: true },
-  caps: { value: true },
-  ambient: { value: false },
-  'no-ambient': { value: false },
+const ROWS = OPTION_NAMES.map((name) => [name, OPTIONS[name] as OptionRow<unknown, unknown>] as const);
+
+/** privdrop exec's options: the table's flags, then exec's own (test/evidence/fuzz.test.ts checks that the fuzzer knows each). */
+export const SPECS: Record<string, { value: boolean; repeat?: boolean }> = {
+  ...Object.fromEntries(
+    ROWS.flatMap(([, { kind, cli }]) => [[cli.flag, { value: kind !== 'boolean' }], ...(cli.off ? [[cli.off.flag, { value: false }]] : [])]),
+  ),
   'permitted-only': { value: true },
-  'bounding-set': { value: true },
-  chroot: { value: true },
-  'no-new-privs': { value: false },
-  'lock-securebits': { value: false },
   'keep-fd': { value: true, repeat: true },
-  'keep-terminal': { value: false },
-  'keep-debug-signals': { value: false },
   'reset-env': { value: false },
   config: { value: true, repeat: true },
   'dry-run': { value: false },
@@ -94,23 +78,22 @@ export const SPECS = {
 };
 
 // dropPrivileges() option names and setpriv's spellings, typed as options: the message names ours.
-export const ALIASES: Record<string, string> = {
-  capabilities: 'caps',
-  'inh-caps': 'caps',
-  supplementaryGroups: 'groups',
-  'supplementary-groups': 'groups',
-  'init-groups': 'groups',
-  'clear-groups': 'groups',
-  boundingSet: 'bounding-set',
-  noNewPrivileges: 'no-new-privs',
-  'no-new-privileges': 'no-new-privs',
-  nnp: 'no-new-privs',
-  lockSecurebits: 'lock-securebits',
-  reuid: 'user',
-  regid: 'group',
-  uid: 'user',
-  gid: 'group',
-};
+export const ALIASES: Record<string, string> = Object.fromEntries(ROWS.flatMap(([, { cli }]) => (cli.aliases ?? []).map((a) => [a, cli.flag])));
+
+/** A flag's text as the option's value (as the config readers read a stanza value). */
+function fromText(kind: Kind, text: string, flag: string): unknown {
+  switch (kind) {
+    case 'groups':
+      return groupsFromText(text);
+    case 'capabilities':
+      return capabilitiesFromText(text);
+    case 'bounding':
+      if (!isBoundingSet(text)) throw new UsageError(`--${flag} must be ${BOUNDING_SET_VALUES.join(' or ')}, got ${JSON.stringify(text)}`, 'exec');
+      return text;
+    default:
+      return text;
+  }
+}
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 /** --reset-env's PATH for the (never root) target user. */
@@ -143,8 +126,10 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
   if (hasFlag(parsed, 'help')) return 'help';
   const command = parsed.rest;
   if (command.length === 0) throw new UsageError('no COMMAND given', 'exec');
-  if (hasFlag(parsed, 'ambient') && hasFlag(parsed, 'no-ambient')) {
-    throw new UsageError('--ambient and --no-ambient contradict each other', 'exec');
+  for (const [, { cli }] of ROWS) {
+    if (cli.off && hasFlag(parsed, cli.flag) && hasFlag(parsed, cli.off.flag)) {
+      throw new UsageError(`--${cli.flag} and --${cli.off.flag} contradict each other`, 'exec');
+    }
   }
   const keepFds = (parsed.options.get('keep-fd') ?? []).map((v) => {
     if (!/^\d+$/.test(v) || Number(v) > 0x7fffffff) throw new UsageError(`--keep-fd needs a file descriptor number, got ${JSON.stringify(v)}`, 'exec');
@@ -163,25 +148,15 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
     options[key] = value;
     origins[key] = `--${flag}`;
   };
-  set('user', optionValue(parsed, 'user'), 'user');
-  set('group', optionValue(parsed, 'group'), 'group');
-  set('chroot', optionValue(parsed, 'chroot'), 'chroot');
-  const groups = optionValue(parsed, 'groups');
-  if (groups !== undefined) {
-    set('supplementaryGroups', groupsFromText(groups), 'groups');
+  // Each option's flag from the table; a flag overrides the config files.
+  for (const [name, { kind, cli }] of ROWS) {
+    if (kind !== 'boolean') {
+      const text = optionValue(parsed, cli.flag);
+      if (text !== undefined) set(name, fromText(kind, text, cli.flag), cli.flag);
+    } else if (hasFlag(parsed, cli.flag)) set(name, true, cli.flag);
+    else if (cli.off && hasFlag(parsed, cli.off.flag)) set(name, false, cli.off.flag);
+    else if (cli.default !== undefined && options[name] === undefined) options[name] = cli.default;
   }
-  const caps = optionValue(parsed, 'caps');
-  if (caps !== undefined) {
-    set('capabilities', capabilitiesFromText(caps), 'caps');
-  }
-  const bounding = optionValue(parsed, 'bounding-set');
-  if (bounding !== undefined && !isBoundingSet(bounding)) {
-    throw new UsageError(`--bounding-set must be ${BOUNDING_SET_VALUES.join(' or ')}, got ${JSON.stringify(bounding)}`, 'exec');
-  }
-  set('boundingSet', bounding, 'bounding-set');
-  if (hasFlag(parsed, 'ambient')) set('ambient', true, 'ambient');
-  else if (hasFlag(parsed, 'no-ambient')) set('ambient', false, 'no-ambient');
-  else if (options.ambient === undefined) options.ambient = true;
   // Checked against libcap's names when the capability set is built just below.
   const permittedOnly = (optionValue(parsed, 'permitted-only') ?? '').split(',').map((n) => n.trim()).filter(Boolean) as CapabilityName[];
   if (optionValue(parsed, 'permitted-only') !== undefined) {
@@ -194,10 +169,6 @@ export function execRequest(args: string[]): ExecRequest | 'help' {
     set('ambient', false, 'permitted-only');
     set('capabilities', permittedOnlyCapabilities(toCapabilitySet(options.capabilities), permittedOnly), 'permitted-only');
   }
-  if (hasFlag(parsed, 'no-new-privs')) set('noNewPrivileges', true, 'no-new-privs');
-  if (hasFlag(parsed, 'lock-securebits')) set('lockSecurebits', true, 'lock-securebits');
-  if (hasFlag(parsed, 'keep-terminal')) set('keepTerminal', true, 'keep-terminal');
-  if (hasFlag(parsed, 'keep-debug-signals')) set('keepDebugSignals', true, 'keep-debug-signals');
   if (options.user === undefined) throw new UsageError('no user given: use --user USER (or user in --config)', 'exec');
   return {
     options: options as unknown as DropOptions, command, keepFds, dryRun: hasFlag(parsed, 'dry-run'), permittedOnly, resetEnv: hasFlag(parsed, 'reset-env'),
@@ -322,50 +293,26 @@ function nodeSwitch(cmd: ResolvedCommand): 'added' | 'unsupported' | undefined {
   return process.allowedNodeEnvironmentFlags.has(DISABLE_SIGUSR1) ? 'added' : 'unsupported';
 }
 
-/** The option each --dry-run row shows. */
-const ROW_OPTIONS: Record<string, OptionName | undefined> = {
-  user: 'user',
-  group: 'group',
-  groups: 'supplementaryGroups',
-  capabilities: 'capabilities',
-  ambient: 'ambient',
-  'bounding set': 'boundingSet',
-  chroot: 'chroot',
-  no_new_privs: 'noNewPrivileges',
-  securebits: 'lockSecurebits',
-  terminal: 'keepTerminal',
-  'debug signals': 'keepDebugSignals',
-};
-
-/** What --dry-run prints. */
+/** What --dry-run prints: the table's rows for the options, then exec's own. */
 export function describePlan(plan: ResolvedDrop, cmd: ResolvedCommand, request: ExecRequest): string {
-  const kept = keptSet(plan);
-  const names = (list: string[]) => (list.length ? list.join(' ') : '(none)');
-  const rows: [string, string][] = [
-    ['user', describeId('user', plan.uid)],
-    ['group', describeId('group', plan.gid)],
-    ['groups', plan.groups.length ? plan.groups.map((g) => describeId('group', g)).join(', ') : '(none)'],
-    ['capabilities', kept.toString()],
-    ['ambient', plan.ambient ? names(plan.capabilities.permitted) : '(none)'],
-    ...(request.permittedOnly.length ? [['permitted', `${request.permittedOnly.join(' ')} only, not effective: COMMAND raises it (through ${request.permittedOnlyFile}'s inheritable set)`] as [string, string]] : []),
-    ['bounding set', plan.boundingSet === 'retained' ? `only ${names(plan.capabilities.permitted)}` : 'unchanged'],
-    ['chroot', plan.chroot || '(none)'],
-    ['no_new_privs', plan.noNewPrivileges ? 'set' : 'unchanged'],
-    ['securebits', plan.lockSecurebits ? 'noroot, no_setuid_fixup, locked' : 'unchanged'],
+  const view = planView(plan, keptSet(plan), describeId);
+  const rows: [string, string, OptionName?][] = ROWS.map(([name, row]) => [row.dryRun.row, row.dryRun.show(planValue(plan, name), view), name]);
+  if (request.nodeSwitch === 'added') {
+    for (const row of rows) if (row[2] === 'keepDebugSignals') row[1] = 'closed (COMMAND is node: --disable-sigusr1 added)';
+  }
+  if (request.permittedOnly.length) {
+    rows.push(['permitted', `${request.permittedOnly.join(' ')} only, not effective: COMMAND raises it (through ${request.permittedOnlyFile}'s inheritable set)`]);
+  }
+  rows.push(
     ['root regain', plan.rootRegainable ? `yes (${plan.warnings.filter((w) => w.code === 'PRIVDROP_ROOT_EQUIVALENT_CAPABILITY').map((w) => w.subject).join(', ')})` : 'no'],
-    ['terminal', plan.keepTerminal ? 'kept' : 'given up after the drop'],
-    ['debug signals', plan.keepDebugSignals ? 'kept' : request.nodeSwitch === 'added' ? 'closed (COMMAND is node: --disable-sigusr1 added)' : 'closed in privdrop'],
     ['environment', request.resetEnv ? 'reset (HOME USER LOGNAME SHELL PATH TERM)' : 'inherited'],
     ['command', [cmd.file, ...request.command.slice(1)].map(shellQuote).join(' ')],
     ['argv[0]', shellQuote(request.command[0])],
     ['keep fds', [0, 1, 2, ...request.keepFds].join(' ')],
-  ];
+  );
   // With --config: which file (and line), or which option, each setting came from.
   if (request.configFiles.length) {
-    for (const row of rows) {
-      const option = ROW_OPTIONS[row[0]];
-      if (option) row[1] += `  [${request.origins[option] ?? 'default'}]`;
-    }
+    for (const row of rows) if (row[2]) row[1] += `  [${request.origins[row[2]] ?? 'default'}]`;
     rows.unshift(['config', request.configFiles.join(', ') + (request.configFiles.length > 1 ? ' (later files override earlier ones key by key)' : '')]);
     for (const note of request.notes) rows.push(['note', note]);
   }

@@ -1,6 +1,6 @@
 // `privdrop parse TEXT`: libcap capability text read back as canonical text, names and masks.
 import { CapabilitySet } from '../capabilities';
-import { capabilityWarnings } from '../drop/options';
+import { capabilityWarnings } from '../capabilities/options';
 import { hasFlag, parseArgs, UsageError } from './args';
 
 export const PARSE_HELP = `Usage: privdrop parse TEXT [--json]

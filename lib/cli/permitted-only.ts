@@ -14,7 +14,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { CapabilityName, CapabilitySet } from '../capabilities';
-import { runtimeBinding } from '../runtime';
+import { binding } from '../addon/binding';
 
 /** The options of the drop with `names` kept permitted and inheritable only (not effective, no ambient). */
 export function permittedOnlyCapabilities(base: CapabilitySet, names: readonly CapabilityName[]): CapabilitySet {
@@ -71,7 +71,7 @@ export function programFile(file: string, root: string, searchPath: string): str
  */
 export function permittedOnlyProblem(hostFile: string, names: readonly CapabilityName[]): string | null {
   const wanted = CapabilitySet.from(names, 'inheritable').masks.inheritable;
-  const fileCaps = runtimeBinding().capGetFile(hostFile);
+  const fileCaps = binding().capGetFile(hostFile);
   const text = CapabilitySet.fromMasks({ effective: wanted, permitted: 0n, inheritable: 0n }).effective.join(',');
   const fix = `setcap ${text}+i ${hostFile}`;
   if (fileCaps === null) {

@@ -154,5 +154,7 @@ export function jsonValue(src: Source, spec: KeySpec, key: Located, v: Located):
         return plain(v);
       }
       throw bad('"init", "clear" or an array of group names or ids');
+    default:
+      return plain(v); // a kind without a JSON form of its own: the option's check reads it
   }
 }

@@ -1,12 +1,13 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
 // Why the steps come in their order: docs/design.md, "The drop, step by step".
-import { binding, RawDropResult, RawGroup, RawUser } from '../addon/binding';
-import { CapabilityName, CapabilitySet } from '../capabilities';
+import { binding, RawDropResult, RawGroup, RawPlan, RawUser } from '../addon/binding';
+import { CapabilitySet } from '../capabilities';
+import { effectiveNotPermitted } from '../capabilities/options';
 import { debugEnabled } from '../debug';
-import { checkMainThread, ErrorCodes, PrivdropError, withStep } from '../errors';
+import { checkMainThread, ErrorCodes, invalidArgument, PrivdropError, withStep } from '../errors';
 import { didYouMean } from '../errors/suggest';
-import { BoundingSet, checkBoolean, checkBoundingSet, checkId, checkChroot, checkSupplementaryGroups, effectiveNotPermitted, GroupForm, Id, isOptionName, numericName, OPTION_NAMES, toCapabilitySet } from './options';
+import { checkOptions, DropOptions, Id, isOptionName, nativePlan, numericName, OPTION_NAMES, ResolvedDrop } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence, ROOT_USER_REASON } from './root-equivalent';
 import { checkSignalDoors, closeJavaScriptDoors, inspectorSignalUnhandled, sharedUserWarning, SignalDoor } from './signal-doors';
@@ -14,49 +15,7 @@ import { checkSignalDoors, closeJavaScriptDoors, inspectorSignalUnhandled, share
 export type { DropWarning } from './root-equivalent';
 export type { SignalDoor } from './signal-doors';
 
-export type { Id };
-
-export interface DropOptions {
-  /** User name or uid to become. Required. */
-  user: Id;
-  /** Group name or gid. Default: the user's primary group. */
-  group?: Id;
-  /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list (readonly arrays too). */
-  supplementaryGroups?: GroupForm | readonly Id[];
-  /**
-   * Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none.
-   * Names are typed (CapabilityName): a typo does not compile. A name newer than the types: `'cap_x' as CapabilityName`.
-   */
-  capabilities?: string | readonly CapabilityName[] | CapabilitySet;
-  /** chroot into this absolute path (after resolving names), then chdir('/'). */
-  chroot?: string;
-  /** 'retained' (default): drop every other capability from the bounding set. 'unchanged': leave it. */
-  boundingSet?: BoundingSet;
-  /** Raise the kept capabilities into the ambient set, so exec'd children keep them. Default false. */
-  ambient?: boolean;
-  /** Set no_new_privs on every thread: exec can never gain privileges again. Default false. */
-  noNewPrivileges?: boolean;
-  /** Set and lock SECBIT_NOROOT and SECBIT_NO_SETUID_FIXUP, and lock keep-caps off. Default false. */
-  lockSecurebits?: boolean;
-  /**
-   * Keep the controlling terminal. Default false: after the drop the process gives up the
-   * terminal it was started from (a root shell's), so nothing it runs can push keystrokes into
-   * that shell with TIOCSTI. It keeps its descriptors to the terminal (reading and writing work,
-   * Ctrl-C still reaches its process group); what needs a controlling terminal (job control in an
-   * interactive shell, programs that open /dev/tty for a password) needs keepTerminal: true, and
-   * should then be started on its own pseudo-terminal rather than root's (as su --pty does).
-   */
-  keepTerminal?: boolean;
-  /**
-   * Keep the doors Node opens on a signal. Default false: before any thread's uid changes (from
-   * then on every process of the target user may signal this one), the drop makes SIGUSR1 no
-   * longer start the inspector (whoever connects to it runs code here, with the kept
-   * capabilities), turns --report-on-signal off and removes the --heapsnapshot-signal listener.
-   * An inspector already listening (--inspect at start-up) keeps listening; process.on('SIGUSR1')
-   * listeners keep working. See result.closedSignalDoors and SECURITY.md, "Signal doors".
-   */
-  keepDebugSignals?: boolean;
-}
+export type { DropOptions, Id, ResolvedDrop };
 
 export interface BroadcastTiming {
   /** 'rehearse' (every thread can make each call; nothing changes) or 'transition' (the whole drop, one signal per thread). */
@@ -94,10 +53,6 @@ export interface DropResult {
   broadcasts: BroadcastTiming[];
 }
 
-function invalid(message: string): PrivdropError {
-  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message);
-}
-
 /** A name is looked up first; a name made only of digits that NSS does not know is taken as a number (as setpriv does). */
 function resolveUser(user: Id): { uid: number; entry: RawUser | null } {
   const native = binding();
@@ -122,27 +77,6 @@ function resolveGroup(group: Id, what: string): number {
   throw new PrivdropError(ErrorCodes.UNKNOWN_GROUP, `unknown ${what} ${JSON.stringify(group)}: no such entry in the group database`, {
     step: 'resolve',
   });
-}
-
-export interface ResolvedDrop {
-  uid: number;
-  gid: number;
-  groups: number[];
-  capabilities: CapabilitySet;
-  chroot: string;
-  /** 'retained': the bounding set keeps only the permitted capabilities; 'unchanged': left as it is (the boundingSet option). */
-  boundingSet: BoundingSet;
-  ambient: boolean;
-  noNewPrivileges: boolean;
-  lockSecurebits: boolean;
-  keepTerminal: boolean;
-  keepDebugSignals: boolean;
-  /** The user database entry of the target user, if it has one (for exec --reset-env). */
-  account: { name: string; home: string; shell: string } | null;
-  /** Root-equivalent capabilities kept, group 0, and kept signal doors with a shared user, with reasons. */
-  warnings: DropWarning[];
-  /** Whether a kept capability gives root back. */
-  rootRegainable: boolean;
 }
 
 /**
@@ -176,43 +110,32 @@ function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
   }
   for (const key of Object.keys(options)) {
     if (!isOptionName(key)) {
-      throw invalid(`unknown option ${JSON.stringify(key)}${didYouMean(key, OPTION_NAMES)}; known options: ${OPTION_NAMES.join(', ')}`);
+      throw invalidArgument(`unknown option ${JSON.stringify(key)}${didYouMean(key, OPTION_NAMES)}; known options: ${OPTION_NAMES.join(', ')}`);
     }
   }
-  const own = (key: keyof DropOptions): unknown => (Object.prototype.hasOwnProperty.call(options, key) ? options[key] : undefined);
-
   // The platform error comes before any argument error.
   try {
     binding();
   } catch (e) {
     throw withStep(e, 'load');
   }
-  if (own('user') === undefined) throw invalid('the user option is required');
-  const user = checkId(own('user'), 'user');
-  const groupOption = own('group') === undefined ? undefined : checkId(own('group'), 'group');
-  const capabilities = toCapabilitySet(own('capabilities'));
-  const chroot = checkChroot(own('chroot'));
-  const bounding = checkBoundingSet(own('boundingSet'));
-  const ambient = checkBoolean(own('ambient'), 'ambient');
-  const noNewPrivileges = checkBoolean(own('noNewPrivileges'), 'noNewPrivileges');
-  const lockSecurebits = checkBoolean(own('lockSecurebits'), 'lockSecurebits');
-  const keepTerminal = checkBoolean(own('keepTerminal'), 'keepTerminal');
-  const keepDebugSignals = checkBoolean(own('keepDebugSignals'), 'keepDebugSignals');
-  const sgOption = checkSupplementaryGroups(own('supplementaryGroups'));
+  const checked = checkOptions(options);
+  const { user, group: groupOption, supplementaryGroups: sgOption, ...applied } = checked;
+  const { capabilities } = applied;
 
   const notPermitted = effectiveNotPermitted(capabilities);
   if (notPermitted) throw new PrivdropError(ErrorCodes.INVALID_CAPABILITIES, notPermitted);
 
   const { uid, entry } = resolveUser(user);
-  if (uid === 0) throw invalid(`user ${JSON.stringify(user)} is root (uid 0): dropPrivileges() drops to an unprivileged user; ${ROOT_USER_REASON}`);
+  if (uid === 0) throw invalidArgument(`user ${JSON.stringify(user)} is root (uid 0): dropPrivileges() drops to an unprivileged user; ${ROOT_USER_REASON}`);
   let gid: number;
   if (groupOption !== undefined) gid = resolveGroup(groupOption, 'group');
   else if (entry) gid = entry.gid;
-  else throw invalid(`uid ${uid} has no entry in the user database, so it has no primary group: give the group option`);
+  else throw invalidArgument(`uid ${uid} has no entry in the user database, so it has no primary group: give the group option`);
 
   let groups: number[];
   if (sgOption === 'init') {
-    if (!entry) throw invalid(`supplementaryGroups 'init' needs a user known to the user database; uid ${uid} is not: use 'clear' or a list`);
+    if (!entry) throw invalidArgument(`supplementaryGroups 'init' needs a user known to the user database; uid ${uid} is not: use 'clear' or a list`);
     groups = binding().groupList(entry.name, gid);
   } else if (sgOption === 'clear') {
     groups = [];
@@ -222,24 +145,20 @@ function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
   groups = [...new Set(groups)].sort((a, b) => a - b);
 
   // What only the system can tell: ngroups_max, user namespace maps, chroot search access.
-  if (prechecks) precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks: capabilities.masks, ambient, lockSecurebits });
-  if (prechecks) checkSignalDoors(keepDebugSignals);
+  if (prechecks) {
+    const { chroot, ambient, lockSecurebits } = applied;
+    precheck({ uid, gid, groups, chroot, effective: capabilities.effective, masks: capabilities.masks, ambient, lockSecurebits });
+  }
+  if (prechecks) checkSignalDoors(applied.keepDebugSignals);
   const { warnings, rootRegainable } = rootEquivalence(capabilities.permitted, gid, groups);
-  const shared = sharedUserWarning(keepDebugSignals, uid, entry?.name);
+  const shared = sharedUserWarning(applied.keepDebugSignals, uid, entry?.name);
   if (shared) warnings.push(shared);
 
   return {
     uid,
     gid,
     groups,
-    capabilities,
-    chroot,
-    boundingSet: bounding,
-    ambient,
-    noNewPrivileges,
-    lockSecurebits,
-    keepTerminal,
-    keepDebugSignals,
+    ...applied,
     account: entry ? { name: entry.name, home: entry.dir, shell: entry.shell } : null,
     warnings,
     rootRegainable,
@@ -271,7 +190,7 @@ export function dropPrivileges(options: DropOptions): DropResult {
     trace?.traceRefused(e, start);
     throw e;
   }
-  trace?.traceResolved(plan, keptSet(plan).toString(), start);
+  trace?.traceResolved(plan, keptSet(plan), start);
   return dropPlan(plan, { trace, start });
 }
 
@@ -297,18 +216,9 @@ export function dropPlan(
   try {
     // Opened before the drop: after a chroot there may be no /dev/tty to name the terminal by.
     terminal = binding().openTerminal();
-    raw = binding().drop({
-      uid: plan.uid,
-      gid: plan.gid,
-      groups: plan.groups,
-      capabilities: plan.capabilities.masks,
-      boundingSet: plan.boundingSet,
-      ambient: plan.ambient,
-      noNewPrivileges: plan.noNewPrivileges,
-      lockSecurebits: plan.lockSecurebits,
-      chroot: plan.chroot,
-      closeDebugSignal: !plan.keepDebugSignals && inspectorSignalUnhandled(),
-    });
+    // Whether Node's SIGUSR1 handler is there is known only now, so it is not a plan field of the table.
+    const closeDebugSignal = !plan.keepDebugSignals && inspectorSignalUnhandled();
+    raw = binding().drop({ ...nativePlan(plan), closeDebugSignal } as unknown as RawPlan);
   } catch (e) {
     if (terminal) binding().closeTerminal(terminal); // nothing was changed: the terminal stays as it was
     doors.reopen();

@@ -1,20 +1,12 @@
-// The one place for option rules: what a user or group id may be, the boundingSet values, the
-// forms of supplementaryGroups, capability text versus a list of names, and how a value is named
-// in a message. dropPrivileges() (lib/drop/index.ts), the config reader (lib/config/), the command line
-// (lib/cli/) and CapabilitySet (lib/capabilities/index.ts) call these; none repeats a rule.
-import { CapabilityName, capabilityNames, CapabilitySet } from '../capabilities';
-import { ErrorCodes, PrivdropError } from '../errors';
-
-/** Every option of dropPrivileges(), in the order messages list them. */
-export const OPTION_NAMES = [
-  'user', 'group', 'supplementaryGroups', 'capabilities', 'chroot', 'boundingSet', 'ambient', 'noNewPrivileges', 'lockSecurebits',
-  'keepTerminal', 'keepDebugSignals',
-] as const;
-export type OptionName = (typeof OPTION_NAMES)[number];
-
-export function isOptionName(key: string): key is OptionName {
-  return (OPTION_NAMES as readonly string[]).includes(key);
-}
+// The one option table of dropPrivileges(): each option once, with its type and check, its
+// default, its config-file spellings, its privdrop exec flag and help, and what --dry-run and the
+// NODE_DEBUG trace print. dropPrivileges() (lib/drop/index.ts), the config readers (lib/config/),
+// privdrop exec (lib/cli/exec.ts) and the DropOptions type derive from it; the rules for ids,
+// names and the enumerated values are here too, so none is repeated elsewhere.
+import { CapabilityName, CapabilitySet } from '../capabilities';
+import { toCapabilitySet } from '../capabilities/options';
+import { describe, ErrorCodes, invalidArgument, PrivdropError } from '../errors';
+import type { DropWarning } from './root-equivalent';
 
 /** A user or group: a name, or a numeric id. */
 export type Id = string | number;
@@ -36,18 +28,6 @@ export type BoundingSet = (typeof BOUNDING_SET_VALUES)[number];
 /** The word forms of supplementaryGroups (otherwise a list); the first is the default. */
 export const GROUP_FORMS = ['init', 'clear'] as const;
 export type GroupForm = (typeof GROUP_FORMS)[number];
-
-/**
- * A value's kind for an error message, e.g. 'an object', 'number 1.5'. Never calls the value's
- * own toString or getters (they may throw or lie).
- */
-export function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'function') return 'a function';
-  return `${typeof value} ${String(value).slice(0, 40)}`;
-}
 
 /** An integer id from 0 to MAX_ID. */
 export function isIdNumber(value: unknown): value is number {
@@ -138,61 +118,295 @@ export function groupsFromText(text: string): GroupForm | string[] {
   return t.split(',').map((g) => g.trim());
 }
 
-/** The capabilities option: libcap text, an array of names (kept effective and permitted), or a CapabilitySet. */
-export function toCapabilitySet(value: unknown): CapabilitySet {
-  if (value === undefined) return CapabilitySet.empty();
-  if (value instanceof CapabilitySet) return value;
-  if (typeof value === 'string') return CapabilitySet.parse(value);
-  if (Array.isArray(value)) {
-    for (const name of value) {
-      if (typeof name !== 'string') throw new TypeError('capabilities must be an array of capability names (strings)');
-    }
-    return CapabilitySet.from(value as CapabilityName[], 'ep'); // checked against libcap here
+
+// ---- the table ----------------------------------------------------------------------------------
+
+/** How a config file's value is read and checked (lib/config/), and how privdrop exec reads its flag's text. */
+export type Kind = 'id' | 'capabilities' | 'path' | 'groups' | 'bounding' | 'boolean';
+
+/** What --dry-run and the trace print besides an option's own value: the resolved ids, the set every thread keeps. */
+export interface PlanView {
+  uid: number;
+  gid: number;
+  groups: number[];
+  kept: CapabilitySet;
+  /** The names of the permitted capabilities kept. */
+  permitted: string[];
+  /** "33 (www-data)": an id with its name in the user or group database (the trace gives numbers only). */
+  named(kind: 'user' | 'group', id: number): string;
+}
+
+/** privdrop exec's flag for an option. A boolean's flag sets true, its `off` flag false. */
+export interface CliSpec {
+  flag: string;
+  /** The value's name in the help ("USER"); none for a boolean. */
+  arg?: string;
+  /** The help text, one string per line (wrapped at 68 columns). */
+  help: readonly string[];
+  off?: { flag: string; help: readonly string[] };
+  /** privdrop exec's value when neither flag is given and no config file sets it (the library's default otherwise). */
+  default?: boolean;
+  /** Other spellings people type (dropPrivileges()'s names, setpriv's): refused, with this flag named. */
+  aliases?: readonly string[];
+}
+
+export interface OptionRow<In, Out> {
+  kind: Kind;
+  /** dropPrivileges()'s check of a given value; `undefined` gives the default. */
+  check(value: unknown): Out;
+  required?: true;
+  /** Security stanza spellings, lower case (read in any case). The JSON key is the option's name. */
+  stanza: readonly string[];
+  cli: CliSpec;
+  /** --dry-run's row: its label and what it shows. */
+  dryRun: { row: string; show(value: Out, v: PlanView): string };
+  /** Applied by the native drop: the plan field's value (`true`: the checked value as it is), under the option's name. */
+  native?: true | { convert(value: Out): unknown }['convert'];
+  /** The NODE_DEBUG=privdrop "resolved" line's words for it (none: not traced). */
+  trace?(value: Out, v: PlanView): string;
+  /** Only for the type: what a caller may pass (DropOptions). */
+  readonly input?: In;
+}
+
+function row<In, Out = In>(r: OptionRow<In, Out>): OptionRow<In, Out> {
+  return r;
+}
+
+function requiredRow<In>(r: OptionRow<In, In> & { required: true }): OptionRow<In, In> & { required: true } {
+  return r;
+}
+
+const yesNo = (b: boolean) => (b ? 'yes' : 'no');
+const names = (list: string[]) => (list.length ? list.join(' ') : '(none)');
+
+/**
+ * Every option of dropPrivileges(), in the order messages, --help, --dry-run and the trace list
+ * them. Each property's comment is the option's documentation (DropOptions shows it).
+ */
+export const OPTIONS = {
+  /** User name or uid to become. Required. */
+  user: requiredRow<Id>({
+    kind: 'id',
+    check: (v) => checkId(v, 'user'),
+    required: true,
+    stanza: ['user'],
+    cli: { flag: 'user', arg: 'USER', help: ['user name or uid to become (required, here or in --config)'], aliases: ['reuid', 'uid'] },
+    dryRun: { row: 'user', show: (_, v) => v.named('user', v.uid) },
+    trace: (_, v) => `uid ${v.uid}`,
+  }),
+  /** Group name or gid. Default: the user's primary group. */
+  group: row<Id, Id | undefined>({
+    kind: 'id',
+    check: (v) => (v === undefined ? undefined : checkId(v, 'group')),
+    stanza: ['group'],
+    cli: { flag: 'group', arg: 'GROUP', help: ["group name or gid (default: the user's primary group)"], aliases: ['regid', 'gid'] },
+    dryRun: { row: 'group', show: (_, v) => v.named('group', v.gid) },
+    trace: (_, v) => `gid ${v.gid}`,
+  }),
+  /** 'init' (the user's groups, as initgroups; default), 'clear' (none), or an exact list (readonly arrays too). */
+  supplementaryGroups: row<GroupForm | readonly Id[], GroupForm | Id[]>({
+    kind: 'groups',
+    check: checkSupplementaryGroups,
+    stanza: ['supplemental_groups', 'supplementary_groups'],
+    cli: {
+      flag: 'groups',
+      arg: 'init|clear|LIST',
+      help: ["supplementary groups: the user's (init, default), none (clear),", 'or a comma-separated list of names or gids'],
+      aliases: ['supplementaryGroups', 'supplementary-groups', 'init-groups', 'clear-groups'],
+    },
+    dryRun: { row: 'groups', show: (_, v) => (v.groups.length ? v.groups.map((g) => v.named('group', g)).join(', ') : '(none)') },
+    trace: (_, v) => `groups [${v.groups.join(',')}]`,
+  }),
+  /**
+   * Capabilities to keep: libcap text, an array of names (meaning +ep), or a CapabilitySet. Default: none.
+   * Names are typed (CapabilityName): a typo does not compile. A name newer than the types: `'cap_x' as CapabilityName`.
+   */
+  capabilities: row<string | readonly CapabilityName[] | CapabilitySet, CapabilitySet>({
+    kind: 'capabilities',
+    check: toCapabilitySet,
+    stanza: ['capabilities'],
+    native: (set) => set.masks,
+    cli: {
+      flag: 'caps',
+      arg: 'CAPS',
+      help: ['capabilities to keep: libcap text ("cap_net_bind_service+ep") or a', 'comma-separated list of names (kept effective and permitted)'],
+      aliases: ['capabilities', 'inh-caps'],
+    },
+    dryRun: { row: 'capabilities', show: (_, v) => v.kept.toString() },
+    trace: (_, v) => `keep ${v.kept.toString()}`,
+  }),
+  /** 'retained' (default): drop every other capability from the bounding set. 'unchanged': leave it. */
+  boundingSet: row<BoundingSet>({
+    kind: 'bounding',
+    check: checkBoundingSet,
+    stanza: ['bounding_set'],
+    native: true,
+    cli: {
+      flag: 'bounding-set',
+      arg: BOUNDING_SET_VALUES.join('|'),
+      help: ['drop every other capability from the bounding set (retained,', 'default), or leave the bounding set as it is'],
+      aliases: ['boundingSet'],
+    },
+    dryRun: { row: 'bounding set', show: (value, v) => (value === 'retained' ? `only ${names(v.permitted)}` : 'unchanged') },
+    trace: (value) => `bounding set ${value === 'retained' ? 'trimmed to them' : 'unchanged'}`,
+  }),
+  /** Raise the kept capabilities into the ambient set, so exec'd children keep them. Default false. */
+  ambient: row<boolean>({
+    kind: 'boolean',
+    check: (v) => checkBoolean(v, 'ambient'),
+    stanza: ['ambient'],
+    native: true,
+    cli: {
+      flag: 'ambient',
+      help: ['raise the kept capabilities into the ambient set so COMMAND keeps', 'them across exec (default)'],
+      off: { flag: 'no-ambient', help: ['do not: COMMAND starts without them unless it has file capabilities'] },
+      default: true,
+    },
+    dryRun: { row: 'ambient', show: (value, v) => (value ? names(v.permitted) : '(none)') },
+    trace: (value) => `ambient ${yesNo(value)}`,
+  }),
+  /** Set no_new_privs on every thread: exec can never gain privileges again. Default false. */
+  noNewPrivileges: row<boolean>({
+    kind: 'boolean',
+    check: (v) => checkBoolean(v, 'noNewPrivileges'),
+    stanza: ['no_new_privs'],
+    native: true,
+    cli: { flag: 'no-new-privs', help: ["set no_new_privs: nothing exec'd later can gain privileges"], aliases: ['noNewPrivileges', 'no-new-privileges', 'nnp'] },
+    dryRun: { row: 'no_new_privs', show: (value) => (value ? 'set' : 'unchanged') },
+    trace: (value) => `no_new_privs ${yesNo(value)}`,
+  }),
+  /** Set and lock SECBIT_NOROOT and SECBIT_NO_SETUID_FIXUP, and lock keep-caps off. Default false. */
+  lockSecurebits: row<boolean>({
+    kind: 'boolean',
+    check: (v) => checkBoolean(v, 'lockSecurebits'),
+    stanza: ['lock_securebits'],
+    native: true,
+    cli: { flag: 'lock-securebits', help: ['set and lock noroot and no_setuid_fixup (root has no special powers)'], aliases: ['lockSecurebits'] },
+    dryRun: { row: 'securebits', show: (value) => (value ? 'noroot, no_setuid_fixup, locked' : 'unchanged') },
+    trace: (value) => `lock securebits ${yesNo(value)}`,
+  }),
+  /** chroot into this absolute path (after resolving names), then chdir('/'). */
+  chroot: row<string>({
+    kind: 'path',
+    check: checkChroot,
+    stanza: ['chroot'],
+    native: true,
+    cli: { flag: 'chroot', arg: 'DIR', help: ['chroot into DIR after resolving names; COMMAND is looked up inside DIR'] },
+    dryRun: { row: 'chroot', show: (value) => value || '(none)' },
+    trace: (value) => `chroot ${value || 'none'}`,
+  }),
+  /**
+   * Keep the controlling terminal. Default false: after the drop the process gives up the
+   * terminal it was started from (a root shell's), so nothing it runs can push keystrokes into
+   * that shell with TIOCSTI. It keeps its descriptors to the terminal (reading and writing work,
+   * Ctrl-C still reaches its process group); what needs a controlling terminal (job control in an
+   * interactive shell, programs that open /dev/tty for a password) needs keepTerminal: true, and
+   * should then be started on its own pseudo-terminal rather than root's (as su --pty does).
+   */
+  keepTerminal: row<boolean>({
+    kind: 'boolean',
+    check: (v) => checkBoolean(v, 'keepTerminal'),
+    stanza: ['keep_terminal'],
+    cli: {
+      flag: 'keep-terminal',
+      help: [
+        'keep the controlling terminal (default: give it up after the drop,',
+        'so COMMAND cannot push keystrokes into the root shell that started',
+        'it with TIOCSTI; COMMAND still reads and writes the terminal and gets',
+        'Ctrl-C). Needed by what wants a controlling terminal (job control,',
+        '/dev/tty prompts): run those on their own pty (su --pty) instead',
+      ],
+    },
+    dryRun: { row: 'terminal', show: (value) => (value ? 'kept' : 'given up after the drop') },
+  }),
+  /**
+   * Keep the doors Node opens on a signal. Default false: before any thread's uid changes (from
+   * then on every process of the target user may signal this one), the drop makes SIGUSR1 no
+   * longer start the inspector (whoever connects to it runs code here, with the kept
+   * capabilities), turns --report-on-signal off and removes the --heapsnapshot-signal listener.
+   * An inspector already listening (--inspect at start-up) keeps listening; process.on('SIGUSR1')
+   * listeners keep working. See result.closedSignalDoors and SECURITY.md, "Signal doors".
+   */
+  keepDebugSignals: row<boolean>({
+    kind: 'boolean',
+    check: (v) => checkBoolean(v, 'keepDebugSignals'),
+    stanza: ['keep_debug_signals'],
+    cli: {
+      flag: 'keep-debug-signals',
+      help: [
+        'keep the doors Node opens on a signal (default: close them: after',
+        'the drop any process of USER could signal this one, and SIGUSR1',
+        "would start node's inspector). A COMMAND that is this node is started",
+        'with --disable-sigusr1 where node has it (22.14, 23.7 and later)',
+      ],
+    },
+    dryRun: { row: 'debug signals', show: (value) => (value ? 'kept' : 'closed in privdrop') },
+  }),
+};
+
+export type OptionName = keyof typeof OPTIONS;
+
+/** Every option of dropPrivileges(), in the table's order. */
+export const OPTION_NAMES = Object.keys(OPTIONS) as readonly OptionName[];
+
+export function isOptionName(key: string): key is OptionName {
+  return Object.prototype.hasOwnProperty.call(OPTIONS, key);
+}
+
+type InputOf<R> = R extends OptionRow<infer In, unknown> ? In : never;
+type OutputOf<R> = R extends OptionRow<unknown, infer Out> ? Out : never;
+type Inputs = { [K in OptionName]: InputOf<(typeof OPTIONS)[K]> };
+/** Each option's checked value, the default in place of a missing one. */
+export type CheckedOptions = { [K in OptionName]: OutputOf<(typeof OPTIONS)[K]> };
+type RequiredOption = { [K in OptionName]: (typeof OPTIONS)[K] extends { required: true } ? K : never }[OptionName];
+
+/** The options of dropPrivileges(), as the table declares them. */
+export type DropOptions = Pick<Inputs, RequiredOption> & Partial<Omit<Inputs, RequiredOption>>;
+
+/** Checks every option of `options` (an object whose keys are known options), in the table's order. */
+export function checkOptions(options: object): CheckedOptions {
+  const own = (key: OptionName): unknown => (Object.prototype.hasOwnProperty.call(options, key) ? (options as Record<string, unknown>)[key] : undefined);
+  const out: Record<string, unknown> = {};
+  for (const name of OPTION_NAMES) {
+    const r: OptionRow<unknown, unknown> = OPTIONS[name];
+    if (r.required && own(name) === undefined) throw invalidArgument(`the ${name} option is required`);
+    out[name] = r.check(own(name));
   }
-  throw new TypeError(`capabilities must be libcap text, an array of names or a CapabilitySet, got ${describe(value)}`);
+  return out as CheckedOptions;
 }
 
 /**
- * Capabilities written on the command line: text with an operator (=, +, -) is libcap text;
- * without one it is a list of names separated by commas or spaces ("cap_chown,cap_kill").
+ * What resolveDropOptions() returns and the drop applies: every option checked (user, group and
+ * supplementaryGroups resolved to numbers), and what the plan implies.
  */
-export function capabilitiesFromText(text: string): string | string[] {
-  return /[=+-]/.test(text) ? text : text.split(/[\s,]+/).filter(Boolean);
+export interface ResolvedDrop extends Omit<CheckedOptions, 'user' | 'group' | 'supplementaryGroups'> {
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** The user database entry of the target user, if it has one (for exec --reset-env). */
+  account: { name: string; home: string; shell: string } | null;
+  /** Root-equivalent capabilities kept, group 0, and kept signal doors with a shared user, with reasons. */
+  warnings: DropWarning[];
+  /** Whether a kept capability gives root back. */
+  rootRegainable: boolean;
 }
 
-function invalidArgument(message: string): PrivdropError {
-  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message);
+/** The view --dry-run and the trace print from; `named` adds names to ids (the trace gives numbers). */
+export function planView(plan: ResolvedDrop, kept: CapabilitySet, named: PlanView['named'] = (_kind, id) => String(id)): PlanView {
+  return { uid: plan.uid, gid: plan.gid, groups: plan.groups, kept, permitted: plan.capabilities.permitted, named };
 }
 
-/**
- * Why dropPrivileges() refuses to keep this set, whatever the process holds, or undefined:
- * effective capabilities that are not permitted (the drop throws ERR_PRIVDROP_INVALID_CAPABILITIES).
- */
-export function effectiveNotPermitted(set: CapabilitySet): string | undefined {
-  const m = set.masks;
-  if ((m.effective & ~m.permitted) === 0n) return undefined;
-  return `effective capabilities must also be permitted: ${set.toString()} (write +ep, not +e)`;
+/** An option's value in a plan (user, group and supplementaryGroups are resolved to uid, gid and groups). */
+export function planValue(plan: ResolvedDrop, name: OptionName): unknown {
+  return (plan as unknown as Record<string, unknown>)[name];
 }
 
-/**
- * What `privdrop parse` warns about: text that libcap reads but that dropPrivileges() (and
- * privdrop exec) would refuse, on any process of this system.
- */
-export function capabilityWarnings(set: CapabilitySet): string[] {
-  const warnings: string[] = [];
-  const notPermitted = effectiveNotPermitted(set);
-  if (notPermitted) warnings.push(`${notPermitted}; dropPrivileges() refuses it (ERR_PRIVDROP_INVALID_CAPABILITIES)`);
-  const known = capabilityNames();
-  const m = set.masks;
-  const all = m.effective | m.permitted | m.inheritable;
-  const past: number[] = [];
-  for (let bit = known.length; bit < 64; bit++) if ((all >> BigInt(bit)) & 1n) past.push(bit);
-  if (past.length) {
-    warnings.push(
-      `capabilit${past.length === 1 ? 'y' : 'ies'} ${past.join(', ')} ${past.length === 1 ? 'is' : 'are'} unknown to this kernel ` +
-        `(its last is ${known.length - 1}, ${known[known.length - 1]}): dropPrivileges() refuses ${past.length === 1 ? 'it' : 'them'} ` +
-        `(ERR_PRIVDROP_INVALID_CAPABILITIES)`,
-    );
+/** The native drop's plan (lib/addon/binding.ts RawPlan): the resolved ids, and each option the table marks native. */
+export function nativePlan(plan: ResolvedDrop): Record<string, unknown> {
+  const out: Record<string, unknown> = { uid: plan.uid, gid: plan.gid, groups: plan.groups };
+  for (const name of OPTION_NAMES) {
+    const { native } = OPTIONS[name] as OptionRow<unknown, unknown>;
+    if (native) out[name] = native === true ? planValue(plan, name) : native(planValue(plan, name));
   }
-  return warnings;
+  return out;
 }

@@ -3,7 +3,7 @@
 // otherwise pass validation and then fail at an irreversible step of the drop (an abort).
 import * as fs from 'fs';
 import { binding } from '../addon/binding';
-import { ErrorCodes, PrivdropError } from '../errors';
+import { ErrorCodes, invalidArgument, PrivdropError } from '../errors';
 import { errnoName } from '../errors/errno';
 
 /** What the checks need to know about the plan. */
@@ -48,9 +48,7 @@ export function readIdMap(file: string): [number, number, number][] | null {
 
 const mapped = (map: [number, number, number][], id: number) => map.some(([inside, , count]) => id >= inside && id - inside < count);
 
-function invalid(message: string, path?: string): PrivdropError {
-  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message, { step: 'validate', path });
-}
+const invalid = (message: string, path?: string) => invalidArgument(message, { step: 'validate', path });
 
 /** More groups than the kernel takes: setgroups() would fail with EINVAL after the drop began. */
 export function checkGroupCount(groups: readonly number[]): void {

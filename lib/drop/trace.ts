@@ -3,7 +3,8 @@
 import * as fs from 'fs';
 import type { RawDropResult } from '../addon/binding';
 import { debug, msSince } from '../debug';
-import type { ResolvedDrop } from './index';
+import type { CapabilitySet } from '../capabilities';
+import { OPTION_NAMES, OptionRow, OPTIONS, planValue, planView, ResolvedDrop } from './options';
 
 /** Threads of this process now, from /proc/self/task ('?' if it cannot be read). */
 function threadCount(): number | string {
@@ -18,13 +19,13 @@ export function traceStart(): void {
   debug('drop: start, %s threads in /proc/self/task', threadCount());
 }
 
-export function traceResolved(plan: ResolvedDrop, kept: string, start: bigint): void {
-  debug(
-    'drop: resolved and checked in %s ms: uid %d, gid %d, groups [%s], keep %s, bounding set %s, ambient %s, ' +
-      'no_new_privs %s, lock securebits %s, chroot %s',
-    msSince(start), plan.uid, plan.gid, plan.groups.join(','), kept, plan.boundingSet === 'retained' ? 'trimmed to them' : 'unchanged',
-    plan.ambient ? 'yes' : 'no', plan.noNewPrivileges ? 'yes' : 'no', plan.lockSecurebits ? 'yes' : 'no', plan.chroot || 'none',
-  );
+export function traceResolved(plan: ResolvedDrop, kept: CapabilitySet, start: bigint): void {
+  const view = planView(plan, kept);
+  const words = OPTION_NAMES.flatMap((name) => {
+    const row: OptionRow<unknown, unknown> = OPTIONS[name];
+    return row.trace ? [row.trace(planValue(plan, name), view)] : [];
+  });
+  debug('drop: resolved and checked in %s ms: %s', msSince(start), words.join(', '));
 }
 
 export function traceRefused(e: unknown, start: bigint): void {

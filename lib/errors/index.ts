@@ -128,6 +128,23 @@ export class PrivdropError extends Error {
 }
 
 /**
+ * A value's kind for an error message, e.g. 'an object', 'number 1.5'. Never calls the value's
+ * own toString or getters (they may throw or lie).
+ */
+export function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'object') return 'an object';
+  if (typeof value === 'function') return 'a function';
+  return `${typeof value} ${String(value).slice(0, 40)}`;
+}
+
+/** The one ERR_PRIVDROP_INVALID_ARGUMENT: a value of the right type that cannot be used, and why. */
+export function invalidArgument(message: string, details: PrivdropErrorDetails = {}): PrivdropError {
+  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message, details);
+}
+
+/**
  * Internal: names the step of an error thrown before a drop's first irreversible step, when the
  * code that threw it did not ('load', 'validate'; see README, PrivdropError). Returns `e`.
  */

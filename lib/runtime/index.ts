@@ -1,33 +1,9 @@
 // Least privilege after start-up: setCapabilities() changes every thread, withCapabilities()
 // raises permitted capabilities on the calling thread for one synchronous call.
-import { binding, RawBinding, RawMasks, RawTiming } from '../addon/binding';
+import { binding } from '../addon/binding';
 import { CapabilityName, CapabilitySet } from '../capabilities';
-import { checkMainThread, ErrorCodes, PrivdropError } from '../errors';
-import { describe, effectiveNotPermitted, toCapabilitySet } from '../drop/options';
-
-/** What native/capset.cc and native/listen.cc add to the binding (native/binding.cc exports them). */
-export interface RuntimeBinding {
-  setCapabilities(plan: { effective: bigint; permitted: bigint; inheritable: bigint; ambient?: bigint }): {
-    threads: number;
-    ms: number;
-    effective: bigint;
-    permitted: bigint;
-    inheritable: bigint;
-    ambient: bigint;
-    bounding: bigint;
-    broadcasts: RawTiming[];
-  };
-  windowEnter(mask: bigint): bigint;
-  windowLeave(raised: bigint): void;
-  windows(): { seq: number; windows: { tid: number; depth: number; raised: bigint }[] };
-  bindTcp(request: { address: string; port: number; ipv6Only: boolean; reusePort: boolean }): number;
-  /** The file's capabilities (effective: the effective bit applied), or null when it has none. */
-  capGetFile(path: string): RawMasks | null;
-}
-
-export function runtimeBinding(): RawBinding & RuntimeBinding {
-  return binding() as RawBinding & RuntimeBinding;
-}
+import { effectiveNotPermitted, toCapabilitySet } from '../capabilities/options';
+import { checkMainThread, describe, ErrorCodes, PrivdropError } from '../errors';
 
 /** Capabilities for setCapabilities(): libcap text, names (meaning effective and permitted), or a CapabilitySet. */
 export type CapabilitiesArgument = string | readonly CapabilityName[] | CapabilitySet;
@@ -70,7 +46,7 @@ function namesOf(mask: bigint): string[] {
  */
 export function setCapabilities(capabilities: CapabilitiesArgument, options: SetCapabilitiesOptions = {}): SetCapabilitiesResult {
   checkMainThread('setCapabilities()'); // worker_threads is loaded then, not when processState() (which imports this module) is
-  const native = runtimeBinding(); // the platform error comes before any argument error
+  const native = binding(); // the platform error comes before any argument error
   // Unlike dropPrivileges(), where leaving capabilities out means "keep none", the argument is required.
   if (capabilities === undefined) throw new TypeError('capabilities must be libcap text, an array of names or a CapabilitySet, got undefined');
   const set = toCapabilitySet(capabilities);
@@ -135,7 +111,7 @@ function maskOfNames(names: unknown): bigint {
  * ERR_PRIVDROP_INVALID_ARGUMENT after the window has closed.
  */
 export function withCapabilities<T>(capabilities: readonly CapabilityName[] | CapabilityName, fn: () => T): T {
-  const native = runtimeBinding();
+  const native = binding();
   const mask = maskOfNames(capabilities);
   if (typeof fn !== 'function') throw new TypeError(`withCapabilities() needs a function to run, got ${describe(fn)}`);
   if (isAsyncFunction(fn)) {
@@ -181,7 +157,7 @@ export interface OpenWindow extends CapabilityWindow {
 
 /** Internal: the windows open now and a counter that changes whenever one opens or closes. */
 export function openWindows(): { seq: number; windows: OpenWindow[] } {
-  const raw = runtimeBinding().windows();
+  const raw = binding().windows();
   return { seq: raw.seq, windows: raw.windows.map((w) => ({ tid: w.tid, depth: w.depth, raised: namesOf(w.raised), mask: w.raised })) };
 }
 

@@ -11,9 +11,9 @@ import * as net from 'net';
 import { getSystemErrorMap } from 'util';
 import { isMainThread } from 'worker_threads';
 import { CapabilityName, CapabilitySet } from '../capabilities';
-import { ErrorCodes, PrivdropError } from '../errors';
-import { describe } from '../drop/options';
-import { runtimeBinding, withCapabilities } from './index';
+import { describe, ErrorCodes, invalidArgument, PrivdropError } from '../errors';
+import { binding } from '../addon/binding';
+import { withCapabilities } from './index';
 
 export interface ListenOptions {
   /** TCP port, 0 to 65535 (0: the kernel picks one). */
@@ -60,9 +60,7 @@ export interface ReadyServer<S extends ServerLike = ServerLike> {
 
 const listenKeys = new Set(['port', 'host', 'backlog', 'ipv6Only', 'reusePort', 'capabilities']);
 
-function invalid(message: string): PrivdropError {
-  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, message, { step: 'listen' });
-}
+const invalid = (message: string) => invalidArgument(message, { step: 'listen' });
 
 interface Checked {
   port: number;
@@ -205,7 +203,7 @@ export async function listen(target: unknown, options: ListenOptions): Promise<n
     );
   }
   const o = checkOptions(options);
-  const native = runtimeBinding();
+  const native = binding();
   const t = await targetOf(target);
   if (t.server?.listening) throw invalid('the server is listening already (express: pass the app itself, or http.createServer(app))');
 

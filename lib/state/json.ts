@@ -3,7 +3,7 @@
 // lib/capabilities/index.ts, so that require('privdrop') does not load this file) that writes it as "0x" and 16 hex digits -- the
 // form `privdrop show --json` and `privdrop parse --json` print, and one BigInt() reads back.
 // processStateFromJSON() turns the JSON of a processState() result back into one.
-import { ErrorCodes, PrivdropError } from '../errors';
+import { ErrorCodes, invalidArgument, PrivdropError } from '../errors';
 import type { CapabilityMask, ProcessState, ThreadState } from './read';
 
 /** Replaces every bigint in T by its JSON form, a string. */
@@ -46,9 +46,7 @@ export function capabilityMask(names: string[], mask: bigint): CapabilityMask {
 const SETS = ['inheritable', 'permitted', 'effective', 'bounding', 'ambient'] as const;
 const HEX_MASK = /^0x[0-9a-fA-F]{1,16}$/;
 
-function bad(where: string, what: string): PrivdropError {
-  return new PrivdropError(ErrorCodes.INVALID_ARGUMENT, `processStateFromJSON: ${where} ${what}`);
-}
+const bad = (where: string, what: string) => invalidArgument(`processStateFromJSON: ${where} ${what}`);
 
 function record(value: unknown, where: string): Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) throw bad(where, 'must be an object');

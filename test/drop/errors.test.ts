@@ -59,12 +59,12 @@ describeAsRoot('refusals leave the process exactly as it was', () => {
        const cur = b.capGetProc();
        b.capSetProc({ ...cur, effective: cur.effective & ~(1n << 10n) }); // main thread only`,
     );
-    expect(r.json.d).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_INCONSISTENT_THREADS', step: 'rehearse' });
+    expect(r.json.d).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_INCONSISTENT_THREADS', step: 'validate' });
     expect(r.json.d.message).toContain('CapEff');
     expect(r.json.after).toEqual(r.json.before);
   });
 
-  test('a Worker that changed its own thread is found by the rehearsal and named', () => {
+  test('a Worker that changed its own thread is found in validate (every thread read from /proc) and named', () => {
     const bindingPath = JSON.stringify(require.resolve('../../dist/addon/binding'));
     const r = scenario(`
       const worker = new Worker(\`
@@ -81,7 +81,7 @@ describeAsRoot('refusals leave the process exactly as it was', () => {
       await worker.terminate();
       report({ d, tid, uid: s.uid });
     `);
-    expect(r.json.d).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_INCONSISTENT_THREADS', step: 'rehearse' });
+    expect(r.json.d).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_INCONSISTENT_THREADS', step: 'validate' });
     expect(r.json.d.message).toContain('CapInh');
     expect(r.json.d.message).toContain(`thread ${r.json.tid}`);
     expect(r.json.uid).toEqual([0, 0, 0, 0]);

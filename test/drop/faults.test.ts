@@ -58,8 +58,15 @@ const beforeIrreversible: Array<[string, string, string, string | undefined]> = 
   ['rt_tgsigqueueinfo:rehearse', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', 'rt_tgsigqueueinfo'],
   // A thread that never answers: the rehearsal's deadline passes, nothing has changed.
   ['silent:rehearse@thread', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', undefined],
-  ...['capset', 'setgroups', 'setresgid', 'setresuid', 'prctl'].flatMap((call) =>
-    onBoth(`${call}:rehearse`).map((f): [string, string, string, string] => [f, 'ERR_PRIVDROP_NOT_PERMITTED', 'rehearse', call]),
+  // Another thread's status file cannot be parsed: validate reads every thread's.
+  ['unreadable-status:validate', 'ERR_PRIVDROP_SYSTEM', 'validate', 'read'],
+  // [the transition step the rehearsal stands in for, the system call it names]
+  ...([
+    ['capset', 'capset'], ['session-keyring', 'keyctl'], ['capbset-drop', 'prctl'], ['keepcaps', 'prctl'],
+    ['setgroups', 'setgroups'], ['setresgid', 'setresgid'], ['setresuid', 'setresuid'], ['ambient-clear', 'prctl'],
+    ['ambient-raise', 'prctl'], ['no-new-privs', 'prctl'],
+  ] as const).flatMap(([step, call]) =>
+    onBoth(`${step}:rehearse`).map((f): [string, string, string, string] => [f, 'ERR_PRIVDROP_NOT_PERMITTED', 'rehearse', call]),
   ),
 ];
 
@@ -117,6 +124,26 @@ describeAsRoot('a failure after the first irreversible step', () => {
     // A fault on another thread is reported with that thread's id, not the main thread's.
     if (fault.endsWith('@thread')) expect(tid).not.toBe(pid);
     else expect(tid).toBe(pid);
+  });
+});
+
+describeAsRoot('the rehearsal puts back the effective set it raised', () => {
+  // Effective uid 1000 (permitted kept, effective empty): the rehearsal raises effective to
+  // permitted on each thread for the calls and lowers it again; if lowering fails it aborts.
+  test.each(['capset-restore', 'capset-restore@thread'])('%s: abort with the diagnostic, no JavaScript after it', (fault) => {
+    const r = runNode(`${prelude}\nprocess.seteuid(1000);\n${dropAndContinue()}`, { binding: faultsBinding, env: { PRIVDROP_FAULT: fault } });
+    expect(r.signal).toBe('SIGABRT');
+    expect(r.stdout).not.toContain('CONTINUED');
+    expect(r.stderr).toContain("privdrop: FATAL: the rehearsal raised a thread's effective set to its permitted set and could not lower it again, at step 'rehearse'");
+  });
+
+  test('without a fault, the same process drops', () => {
+    const r = runNode(
+      `${prelude}\nprocess.seteuid(1000);\nconst d = tryDrop({ user: 'nobody', capabilities: 'cap_net_bind_service+ep', ambient: true });\nreport({ d, after: summary() });`,
+      { binding: faultsBinding },
+    );
+    expect(r.json.d.ok).toBe(true);
+    expect(r.json.after).toMatchObject({ consistent: true, uid: [65534, 65534, 65534, 65534] });
   });
 });
 

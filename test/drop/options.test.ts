@@ -2,10 +2,9 @@
 // line apply the same ones (they drifted apart once: a comma was a valid name for one of them).
 import { parseSecurityConfig } from '../../lib/config';
 import { resolveDropOptions } from '../../lib/drop';
-import { ErrorCodes, PrivdropError } from '../../lib/errors';
-import {
-  capabilitiesFromText, checkBoundingSet, checkId, describe as describeValue, groupsFromText, isValidName, MAX_ID, numericName,
-} from '../../lib/drop/options';
+import { capabilitiesFromText } from '../../lib/capabilities/options';
+import { describe as describeValue, ErrorCodes, PrivdropError } from '../../lib/errors';
+import { checkBoundingSet, checkId, groupsFromText, isValidName, MAX_ID, numericName } from '../../lib/drop/options';
 
 const codeOf = (fn: () => unknown): string | undefined => {
   try {

@@ -88,9 +88,20 @@ function interactive(file: string, args: string[], options: { cwd?: string; env?
   });
 }
 
-function nodeChild(body: string, nodeArgs: string[] = [], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Interactive> {
+function nodeChild(body: string, nodeArgs: string[] = [], options: { cwd?: string; env?: NodeJS.ProcessEnv; node?: string } = {}): Promise<Interactive> {
   const code = `${childPrelude}\n(async () => {\n${body}\n})().then(() => process.exit(0), (e) => { console.error(e); process.exit(99); });`;
-  return interactive(process.execPath, [...nodeArgs, '-e', code], options);
+  return interactive(options.node ?? process.execPath, [...nodeArgs, '-e', code], options);
+}
+
+/** The official build of a Node major from the install tests' cache (scripts/node-dist.js fetches it once); null if it cannot be had. */
+function nodeMajor(major: string): string | null {
+  if (process.versions.node.split('.')[0] === major) return process.execPath;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return (require('../../scripts/node-dist.js') as { nodeBinary: (arch: string, major: string) => string }).nodeBinary(process.arch, major);
+  } catch {
+    return null;
+  }
 }
 
 const bit = (mask: string, b: bigint) => (BigInt(mask) & b) !== 0n;
@@ -113,6 +124,23 @@ describeAsRoot('SIGUSR1 and the inspector after a drop', () => {
     expect(bit(r.json.after.ign, SIGUSR1_BIT)).toBe(true);
     expect(r.json.closed).toEqual([{ signal: 'SIGUSR1', door: 'inspector' }]);
     expect(r.json.warnings).toEqual([]);
+  });
+
+  test.each(['18', '20', '22', '24'])('the same on Node %s', async (major) => {
+    const node = nodeMajor(major);
+    if (!node) return void console.warn(`skipped: no Node ${major} binary could be had`); // visible, as describeAsRoot's skips are
+    const r = await nodeChild(`
+      const port = await freePort(); process.debugPort = port;
+      const result = privdrop.dropPrivileges({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
+      await signalMe(['USR1']);
+      report({ version: process.version, uid: uid(), closed: result.closedSignalDoors, ...(await inspectorState(port)) });`, [], { node });
+    expect(r.status).toBe(0);
+    expect(r.json.version).toMatch(new RegExp(`^v${major}\\.`));
+    expect(r.sent).toEqual([0]);
+    expect(r.json.uid).toBe(String(NOBODY));
+    expect(r.json.url).toBeNull();
+    expect(r.json.http).toBe('ECONNREFUSED');
+    expect(r.json.closed).toEqual([{ signal: 'SIGUSR1', door: 'inspector' }]);
   });
 
   test('keepDebugSignals: true keeps the door (the same signal opens it), with a PRIVDROP_SHARED_USER warning for nobody', async () => {
@@ -243,13 +271,7 @@ describeAsRoot('--report-on-signal and --heapsnapshot-signal after a drop', () =
 
 /** A Node binary with --disable-sigusr1 (22.14+), from the install tests' cache; null if it cannot be had. */
 function nodeWithSwitch(): string | null {
-  if (process.allowedNodeEnvironmentFlags.has('--disable-sigusr1')) return process.execPath;
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    return (require('../../scripts/node-dist.js') as { nodeBinary: (arch: string, major: string) => string }).nodeBinary(process.arch, '22');
-  } catch {
-    return null;
-  }
+  return process.allowedNodeEnvironmentFlags.has('--disable-sigusr1') ? process.execPath : nodeMajor('22');
 }
 
 describeAsRoot('privdrop exec of a node program', () => {

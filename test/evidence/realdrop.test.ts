@@ -1,6 +1,8 @@
 // The real-drop property test (evidence/realdrop.js) with a fixed seed and a CI-sized count:
 // random valid and invalid options, run for real as root, each in its own child process (some
-// in user namespaces, some as root without cap_dac_override or with locked securebits). Every
+// in user namespaces, some as root without cap_dac_override or with locked securebits, some with
+// real/effective/saved ids that differ or a seccomp filter refusing, killing or trapping one call of
+// the drop on one thread or on all). Every
 // case must drop and verify, or fail with a coded error and the process untouched: no aborts.
 // `npm run fuzz` runs it with more cases; `node evidence/realdrop.js --cases N --seed S` alone.
 import { describeAsRoot } from '../helpers/child';

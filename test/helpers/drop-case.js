@@ -5,6 +5,7 @@
 // (evidence/realdrop.js runs many generated cases). Plain CommonJS, so evidence/ can require it.
 const { spawn } = require('child_process');
 const fs = require('fs');
+const os = require('os');
 const path = require('path');
 const { threadStatuses } = require('./proc-status');
 
@@ -145,10 +146,56 @@ function toSource(v) {
   return `{ ${Object.entries(v).map(([k, x]) => `${JSON.stringify(k)}: ${toSource(x)}`).join(', ')} }`;
 }
 
+/** The calls a case's seccomp filter may refuse, kill or trap (seccomp-preload.c's arguments). */
+const SECCOMP_DENIALS = [
+  { name: 'prctl(PR_CAPBSET_DROP)', call: 'prctl', arg0: 24, arg1: -1 },
+  { name: 'prctl(PR_SET_KEEPCAPS)', call: 'prctl', arg0: 8, arg1: -1 },
+  { name: 'prctl(PR_SET_SECUREBITS)', call: 'prctl', arg0: 28, arg1: -1 },
+  { name: 'prctl(PR_SET_NO_NEW_PRIVS)', call: 'prctl', arg0: 38, arg1: -1 },
+  { name: 'prctl(PR_CAP_AMBIENT_RAISE)', call: 'prctl', arg0: 47, arg1: 2 },
+  { name: 'prctl(PR_CAP_AMBIENT_CLEAR_ALL)', call: 'prctl', arg0: 47, arg1: 4 },
+  { name: 'keyctl(KEYCTL_JOIN_SESSION_KEYRING)', call: 'keyctl', arg0: 1, arg1: -1 },
+  { name: 'keyctl(KEYCTL_SETPERM)', call: 'keyctl', arg0: 5, arg1: -1 },
+  { name: 'keyctl(KEYCTL_GET_KEYRING_ID)', call: 'keyctl', arg0: 0, arg1: -1 },
+  { name: 'setfsuid', call: 'setfsuid', arg0: -1, arg1: -1 },
+  { name: 'capset', call: 'capset', arg0: -1, arg1: -1 },
+  { name: 'setgroups', call: 'setgroups', arg0: -1, arg1: -1 },
+  { name: 'setresgid', call: 'setresgid', arg0: -1, arg1: -1 },
+  { name: 'setresuid', call: 'setresuid', arg0: -1, arg1: -1 },
+];
+
+let preloadFile;
+/** seccomp-preload.c (next to this file) built once per process (cc), into the temporary directory. */
+function seccompPreload() {
+  if (preloadFile) return preloadFile;
+  const source = path.join(__dirname, 'seccomp-preload.c');
+  const hash = require('crypto').createHash('sha256').update(fs.readFileSync(source)).digest('hex').slice(0, 16);
+  const file = path.join(os.tmpdir(), `privdrop-seccomp-preload-${hash}.so`);
+  if (!fs.existsSync(file)) {
+    const tmp = `${file}.${process.pid}`;
+    const r = require('child_process').spawnSync('cc', ['-shared', '-fPIC', '-O2', '-o', tmp, source, '-lpthread'], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`cc seccomp-preload.c failed: ${r.error ? r.error.message : r.stderr}`);
+    fs.renameSync(tmp, file);
+  }
+  preloadFile = file;
+  return file;
+}
+
+/** The environment that installs `seccomp` ({ scope, action, denial }) in the case's node process. */
+function seccompEnv(seccomp) {
+  if (!seccomp) return {};
+  const d = seccomp.denial;
+  return {
+    LD_PRELOAD: seccompPreload(),
+    PRIVDROP_TEST_SECCOMP: `${seccomp.scope}:${d.call}:${d.arg0}:${d.arg1}:${seccomp.action}`,
+    PRIVDROP_TEST_SECCOMP_EXE: fs.realpathSync(process.execPath),
+  };
+}
+
 async function runCase(spec, { timeoutMs = 20000 } = {}) {
   const source = toSource(spec.options);
   const ids = spec.ids || null;
-  const env = { ...process.env };
+  const env = { ...process.env, ...seccompEnv(spec.seccomp) };
   if (ids && ids.euid !== undefined) env.PRIVDROP_REALDROP_EUID = String(ids.euid);
   if (ids && ids.egid !== undefined) env.PRIVDROP_REALDROP_EGID = String(ids.egid);
   if (spec.window) env.PRIVDROP_REALDROP_WINDOW = JSON.stringify(spec.window);
@@ -176,16 +223,20 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
     },
   });
   const report = lastJson(r.stdout);
-  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name, window: spec.window || undefined };
+  const base = { source, wrapper: spec.wrapper.argv.join(' '), userns: spec.userns && spec.userns.name, ids: ids && ids.name, window: spec.window || undefined,
+    seccomp: spec.seccomp ? `${spec.seccomp.denial.name} ${spec.seccomp.action} on ${spec.seccomp.scope === 'thread' ? 'a thread of its own' : 'every thread'}` : undefined };
   if (r.setupError) return { ...base, kind: 'harness', detail: r.setupError };
   if (r.timedOut) return { ...base, kind: 'hang', detail: r.stderr.slice(-400) };
   if (!report) {
     // The wrapper could not set the case up (setpriv --reuid 1000 where 1000 is not mapped): not a case.
-    if (/^setpriv: /.test(r.stderr) && !/privdrop/.test(r.stderr)) return { ...base, kind: 'skipped', detail: r.stderr.trim() };
+    // Nor a filter seccomp-preload could not install (no CAP_SYS_ADMIN in effective).
+    if (/^(setpriv|seccomp-preload): /m.test(r.stderr) && !/privdrop/.test(r.stderr)) return { ...base, kind: 'skipped', detail: r.stderr.trim() };
     const aborted = r.signal === 'SIGABRT' || r.status === 134 || /privdrop: FATAL/.test(r.stderr);
     return { ...base, kind: aborted ? 'abort' : 'crash', detail: `status ${r.status} signal ${r.signal}: ${r.stderr.slice(-600)}` };
   }
   if (report.outcome === 'setup-failed') return { ...base, kind: 'skipped', detail: report.message };
+  // A secure-execution process (real and effective ids differ at execve) ignores LD_PRELOAD: no filter, not this case.
+  if (spec.seccomp && !report.seccomp) return { ...base, kind: 'skipped', detail: 'the seccomp filter was not installed (secure execution)' };
   if (report.outcome === 'dropped') {
     if (verified && verified.length === 0 && r.status === 0) return { ...base, kind: 'dropped', result: report.result };
     return { ...base, kind: 'unverified', detail: (verified || ['not verified']).join('; ') };
@@ -196,4 +247,4 @@ async function runCase(spec, { timeoutMs = 20000 } = {}) {
   return { ...base, kind: 'uncoded', detail: `${report.name}: ${report.message}` };
 }
 
-module.exports = { runChild, lastJson, readTasks, verifyDropped, runCase, toSource, Raw };
+module.exports = { runChild, lastJson, readTasks, verifyDropped, runCase, seccompEnv, SECCOMP_DENIALS, toSource, Raw };

@@ -13,6 +13,10 @@ const { Worker } = require('worker_threads');
 
 const privdrop = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
 
+// Loads what CapabilitySet.parse() loads lazily (dist/debug.js): after a chroot drop it could not
+// be found, and this child parses the result's capabilities after the drop.
+privdrop.CapabilitySet.parse('=');
+
 const options = vm.runInNewContext(`(${process.argv[2]})`, Object.create(null), { timeout: 1000 });
 
 function snapshot() {
@@ -70,6 +74,7 @@ worker.on('online', () => {
     const untouched = JSON.stringify(before) === JSON.stringify(after);
     out({
       outcome: 'rejected',
+      seccomp: process.env.PRIVDROP_TEST_SECCOMP_INSTALLED === '1',
       name: e && e.name,
       code: e && e.code,
       message: String(e && e.message).slice(0, 300),
@@ -93,6 +98,7 @@ worker.on('online', () => {
   bornInWindow(privdrop.CapabilitySet.parse(result.capabilities)).then((windowError) => {
     out({
       outcome: 'dropped',
+      seccomp: process.env.PRIVDROP_TEST_SECCOMP_INSTALLED === '1',
       pid: process.pid,
       result,
       uid: process.getuid(),
