@@ -48,7 +48,7 @@ struct AddonData {
 }
 
 [[noreturn]] void ThrowArg(Napi::Env env, const std::string& message) {
-  ThrowCoded(env, "ERR_PRIVDROP_INVALID_ARGUMENT", message);
+  ThrowCoded(env, privdrop::kErrInvalidArgument, message);
 }
 
 // Runs fn, converting a privdrop::Error into the JavaScript error class.
@@ -59,7 +59,7 @@ auto Guard(Napi::Env env, Fn fn) -> decltype(fn()) {
   } catch (const privdrop::Error& e) {
     ThrowFrom(env, e);
   } catch (const std::bad_alloc&) {
-    ThrowCoded(env, "ERR_PRIVDROP_SYSTEM", "out of memory", ENOMEM);
+    ThrowCoded(env, privdrop::kErrSystem, "out of memory", ENOMEM);
   }
 }
 
@@ -270,7 +270,7 @@ Napi::Array TimingsToJs(Napi::Env env, const std::vector<privdrop::StepTiming>& 
 Napi::Value DropJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto invalid = [&](const std::string& message) {
-    ThrowCoded(env, "ERR_PRIVDROP_INVALID_ARGUMENT", message, 0, "", privdrop::kStepValidate);
+    ThrowCoded(env, privdrop::kErrInvalidArgument, message, 0, "", privdrop::kStepValidate);
   };
   if (info.Length() < 1 || !info[0].IsObject()) invalid("plan must be an object");
   Napi::Object o = info[0].As<Napi::Object>();
