@@ -209,6 +209,12 @@ export function dropPlan(
   if (plan.chroot) (require('../parts') as typeof import('../parts')).loadEveryPart();
   // The JavaScript doors close here, while only root can signal this process; SIGUSR1's in the drop.
   const doors = plan.keepDebugSignals ? { closed: [], reopen: () => undefined } : closeJavaScriptDoors();
+  // After a chroot the package's files may be out of reach: load what windows need now (listen()
+  // and withCapabilities() are how a permitted-only capability is used after the drop).
+  if (plan.chroot) {
+    require('../runtime');
+    require('../runtime/listen');
+  }
   let terminal: ReturnType<ReturnType<typeof binding>['openTerminal']> | undefined;
   let raw: RawDropResult;
   try {
