@@ -395,7 +395,7 @@ DropResult Drop(const DropPlan& plan) {
     // this thread after every check, so a failure to create it is still a coded error; the
     // other threads join it by name first thing in the transition.
     if (Fault("create-keyring")) RefuseSystem(kStepValidate, EPERM, "keyctl", "cannot create a new session keyring for the drop");
-    c.keyring = CreateSharedSessionKeyring();
+    c.keyring = CreateSharedSessionKeyring(c.cur.uid[3]);
   } catch (const std::bad_alloc&) {
     throw Error("ERR_PRIVDROP_SYSTEM", "out of memory before the drop; nothing was changed", ENOMEM, "", step);
   }
