@@ -16,6 +16,7 @@ export type { CapabilityFlag, CapabilityName, KnownCapabilityName, CapabilityMas
 export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state/read';
 export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id, DropWarning, SignalDoor } from './drop';
 export { PrivdropError, ErrorCodes } from './errors';
+import { loadPart } from './errors';
 export type { ErrorCode } from './errors';
 export type { SecurityConfig } from './config';
 export type { CapabilitiesArgument, SetCapabilitiesOptions, SetCapabilitiesResult, CapabilityWindow } from './runtime';
@@ -23,38 +24,47 @@ export type { ListenOptions, ListenableApp, ReadyServer, ServerLike } from './ru
 export type { JSONForm, ProcessStateJSON } from './state/json';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
+// The run-time modules, resolved now: after dropPrivileges({ chroot }) (which loads them first)
+// their files are out of reach, and Node answers a resolution it has made before from its cache.
+// In an application's bundle they are inlined: there is no file to resolve and resolve() throws.
+try {
+  require.resolve('./runtime');
+  require.resolve('./runtime/listen');
+} catch {
+  // bundled; require('privdrop') must not throw
+}
 let runtime: typeof Runtime | undefined;
 const lazy = {
   get dropPrivileges() {
-    return (require('./drop') as typeof Drop).dropPrivileges;
+    return loadPart(() => require('./drop') as typeof Drop, 'drop/index').dropPrivileges;
   },
   get resolveDropOptions() {
-    return (require('./drop') as typeof Drop).resolveDropOptions;
+    return loadPart(() => require('./drop') as typeof Drop, 'drop/index').resolveDropOptions;
   },
   get processState() {
-    return (require('./state/read') as typeof Read).processState;
+    return loadPart(() => require('./state/read') as typeof Read, 'state/read').processState;
   },
   get formatProcessState() {
-    return (require('./state/format') as typeof Format).formatProcessState;
+    return loadPart(() => require('./state/format') as typeof Format, 'state/format').formatProcessState;
   },
   get loadSecurityConfig() {
-    return (require('./config') as typeof Config).loadSecurityConfig;
+    return loadPart(() => require('./config') as typeof Config, 'config/index').loadSecurityConfig;
   },
   get parseSecurityConfig() {
-    return (require('./config') as typeof Config).parseSecurityConfig;
+    return loadPart(() => require('./config') as typeof Config, 'config/index').parseSecurityConfig;
   },
   // Kept once loaded: withCapabilities() may be called often, and require() costs microseconds.
   get setCapabilities() {
-    return (runtime ??= require('./runtime') as typeof Runtime).setCapabilities;
+    return (runtime ??= loadPart(() => require('./runtime') as typeof Runtime, 'runtime/index')).setCapabilities;
   },
   get withCapabilities() {
-    return (runtime ??= require('./runtime') as typeof Runtime).withCapabilities;
+    return (runtime ??= loadPart(() => require('./runtime') as typeof Runtime, 'runtime/index')).withCapabilities;
   },
   get listen() {
-    return (require('./runtime/listen') as typeof Listen).listen;
+    return loadPart(() => require('./runtime/listen') as typeof Listen, 'runtime/listen').listen;
   },
   get processStateFromJSON() {
-    return (require('./state/json') as typeof Json).processStateFromJSON;
+    return loadPart(() => require('./state/json') as typeof Json, 'state/json').processStateFromJSON;
   },
 };
 /* eslint-enable @typescript-eslint/no-var-requires */

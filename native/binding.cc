@@ -47,8 +47,9 @@ struct AddonData {
   ThrowCoded(env, e.code(), e.what(), e.err(), e.syscall(), e.step());
 }
 
-[[noreturn]] void ThrowArg(Napi::Env env, const std::string& message) {
-  ThrowCoded(env, "ERR_PRIVDROP_INVALID_ARGUMENT", message);
+// `step`: set for the drop's plan ('validate'), whose every refusal names its step.
+[[noreturn]] void ThrowArg(Napi::Env env, const std::string& message, const char* step = "") {
+  ThrowCoded(env, privdrop::kErrInvalidArgument, message, 0, "", step);
 }
 
 // Runs fn, converting a privdrop::Error into the JavaScript error class.
@@ -59,7 +60,7 @@ auto Guard(Napi::Env env, Fn fn) -> decltype(fn()) {
   } catch (const privdrop::Error& e) {
     ThrowFrom(env, e);
   } catch (const std::bad_alloc&) {
-    ThrowCoded(env, "ERR_PRIVDROP_SYSTEM", "out of memory", ENOMEM);
+    ThrowCoded(env, privdrop::kErrSystem, "out of memory", ENOMEM);
   }
 }
 
@@ -70,11 +71,11 @@ std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* what
   return s;
 }
 
-uint32_t U32(Napi::Env env, Napi::Value v, const char* what) {
-  if (!v.IsNumber()) ThrowArg(env, std::string(what) + " must be a number");
+uint32_t U32(Napi::Env env, Napi::Value v, const char* what, const char* step = "") {
+  if (!v.IsNumber()) ThrowArg(env, std::string(what) + " must be a number", step);
   double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 0) || d > 4294967294.0 || d != static_cast<double>(static_cast<uint64_t>(d)))
-    ThrowArg(env, std::string(what) + " must be an integer from 0 to 4294967294");
+    ThrowArg(env, std::string(what) + " must be an integer from 0 to 4294967294", step);
   return static_cast<uint32_t>(d);
 }
 
@@ -86,29 +87,33 @@ int32_t I32(Napi::Env env, Napi::Value v, const char* what) {
   return static_cast<int32_t>(d);
 }
 
-bool BoolProp(Napi::Object o, const char* key) {
+bool BoolProp(Napi::Object o, const char* key, const char* step = "") {
   Napi::Value v = o.Get(key);
-  if (!v.IsBoolean()) ThrowArg(o.Env(), std::string(key) + " must be a boolean");
+  if (!v.IsBoolean()) ThrowArg(o.Env(), std::string(key) + " must be a boolean", step);
   return v.As<Napi::Boolean>().Value();
 }
 
-uint64_t MaskOf(Napi::Object o, const char* key) {
+// `prefix` names the object in messages ("capabilities." for the drop's plan).
+uint64_t MaskOf(Napi::Object o, const char* key, const char* prefix = "", const char* step = "") {
   Napi::Value v = o.Get(key);
-  if (!v.IsBigInt()) ThrowArg(o.Env(), std::string(key) + " must be a bigint");
+  if (!v.IsBigInt()) ThrowArg(o.Env(), std::string(prefix) + key + " must be a bigint", step);
   bool lossless = false;
   uint64_t m = v.As<Napi::BigInt>().Uint64Value(&lossless);
-  if (!lossless) ThrowArg(o.Env(), std::string(key) + " must fit in 64 bits");
+  if (!lossless) ThrowArg(o.Env(), std::string(prefix) + key + " must fit in 64 bits", step);
+  return m;
+}
+
+CapMasks MasksOf(Napi::Object o, const char* prefix = "", const char* step = "") {
+  CapMasks m;
+  m.effective = MaskOf(o, "effective", prefix, step);
+  m.permitted = MaskOf(o, "permitted", prefix, step);
+  m.inheritable = MaskOf(o, "inheritable", prefix, step);
   return m;
 }
 
 CapMasks MasksArg(const Napi::CallbackInfo& info, size_t i) {
   if (info.Length() <= i || !info[i].IsObject()) ThrowArg(info.Env(), "masks must be an object");
-  Napi::Object o = info[i].As<Napi::Object>();
-  CapMasks m;
-  m.effective = MaskOf(o, "effective");
-  m.permitted = MaskOf(o, "permitted");
-  m.inheritable = MaskOf(o, "inheritable");
-  return m;
+  return MasksOf(info[i].As<Napi::Object>());
 }
 
 Napi::Object MasksToJs(Napi::Env env, const CapMasks& m) {
@@ -269,58 +274,35 @@ Napi::Array TimingsToJs(Napi::Env env, const std::vector<privdrop::StepTiming>& 
 // Its argument errors come before anything is changed: step 'validate'.
 Napi::Value DropJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  auto invalid = [&](const std::string& message) {
-    ThrowCoded(env, "ERR_PRIVDROP_INVALID_ARGUMENT", message, 0, "", privdrop::kStepValidate);
-  };
+  // Every refusal here names the step 'validate', as lib/'s do.
+  const char* step = privdrop::kStepValidate;
+  auto invalid = [&](const std::string& message) { ThrowArg(env, message, step); };
   if (info.Length() < 1 || !info[0].IsObject()) invalid("plan must be an object");
   Napi::Object o = info[0].As<Napi::Object>();
   privdrop::DropPlan plan;
-  auto id = [&](Napi::Value v, const char* what) -> uint32_t {
-    if (!v.IsNumber()) invalid(std::string(what) + " must be a number");
-    double d = v.As<Napi::Number>().DoubleValue();
-    if (!(d >= 0) || d > 4294967294.0 || d != static_cast<double>(static_cast<uint64_t>(d)))
-      invalid(std::string(what) + " must be an integer from 0 to 4294967294");
-    return static_cast<uint32_t>(d);
-  };
-  auto mask = [&](Napi::Object m, const char* key) -> uint64_t {
-    Napi::Value v = m.Get(key);
-    if (!v.IsBigInt()) invalid(std::string("capabilities.") + key + " must be a bigint");
-    bool lossless = false;
-    uint64_t x = v.As<Napi::BigInt>().Uint64Value(&lossless);
-    if (!lossless) invalid(std::string("capabilities.") + key + " must fit in 64 bits");
-    return x;
-  };
-  auto flag = [&](const char* key) -> bool {
-    Napi::Value v = o.Get(key);
-    if (!v.IsBoolean()) invalid(std::string(key) + " must be a boolean");
-    return v.As<Napi::Boolean>().Value();
-  };
-  plan.uid = id(o.Get("uid"), "uid");
-  plan.gid = id(o.Get("gid"), "gid");
+  plan.uid = U32(env, o.Get("uid"), "uid", step);
+  plan.gid = U32(env, o.Get("gid"), "gid", step);
   Napi::Value groups = o.Get("groups");
   if (!groups.IsArray()) invalid("groups must be an array");
   Napi::Array ga = groups.As<Napi::Array>();
-  for (uint32_t i = 0; i < ga.Length(); i++) plan.groups.push_back(id(ga.Get(i), "groups[]"));
+  for (uint32_t i = 0; i < ga.Length(); i++) plan.groups.push_back(U32(env, ga.Get(i), "groups[]", step));
   Napi::Value caps = o.Get("capabilities");
   if (!caps.IsObject()) invalid("capabilities must be an object of masks");
-  Napi::Object co = caps.As<Napi::Object>();
-  plan.capabilities.effective = mask(co, "effective");
-  plan.capabilities.permitted = mask(co, "permitted");
-  plan.capabilities.inheritable = mask(co, "inheritable");
+  plan.capabilities = MasksOf(caps.As<Napi::Object>(), "capabilities.", step);
   Napi::Value bounding = o.Get("boundingSet");
   std::string b = bounding.IsString() ? bounding.As<Napi::String>().Utf8Value() : "";
   if (b == "retained") plan.boundingSet = privdrop::DropPlan::BoundingSet::Retained;
   else if (b == "unchanged") plan.boundingSet = privdrop::DropPlan::BoundingSet::Unchanged;
   else invalid("boundingSet must be 'retained' or 'unchanged'");
-  plan.ambient = flag("ambient");
-  plan.noNewPrivileges = flag("noNewPrivileges");
-  plan.lockSecurebits = flag("lockSecurebits");
+  plan.ambient = BoolProp(o, "ambient", step);
+  plan.noNewPrivileges = BoolProp(o, "noNewPrivileges", step);
+  plan.lockSecurebits = BoolProp(o, "lockSecurebits", step);
   Napi::Value chroot = o.Get("chroot");
   if (!chroot.IsString()) invalid("chroot must be a string");
   plan.chroot = chroot.As<Napi::String>().Utf8Value();
   if (plan.chroot.find('\0') != std::string::npos) invalid("chroot must not contain NUL bytes");
-  Napi::Value closeDebugSignal = o.Get("closeDebugSignal");  // optional: false when absent
-  if (!closeDebugSignal.IsUndefined()) plan.closeDebugSignal = flag("closeDebugSignal");
+  // Optional: false when absent.
+  if (!o.Get("closeDebugSignal").IsUndefined()) plan.closeDebugSignal = BoolProp(o, "closeDebugSignal", step);
 
   privdrop::DropResult r = Guard(env, [&] {
     privdrop::WindowsHeld held("dropPrivileges()");  // its verification must not meet a thread inside a window

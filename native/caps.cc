@@ -54,14 +54,14 @@ CapMasks ToMasks(cap_t caps) {
 
 CapPtr FromMasks(const CapMasks& m) {
   CapPtr caps(cap_init());
-  if (!caps) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "cap_init", "", "cannot allocate a capability set");
+  if (!caps) ThrowSystemError(kErrSystem, errno, "cap_init", "", "cannot allocate a capability set");
   for (cap_flag_t flag : kFlags) {
     uint64_t mask = MaskOf(m, flag);
     for (unsigned bit = 0; bit < 64; bit++) {
       if (!(mask & (uint64_t{1} << bit))) continue;
       cap_value_t value = static_cast<cap_value_t>(bit);
       if (cap_set_flag(caps.get(), flag, 1, &value, CAP_SET) != 0)
-        throw Error("ERR_PRIVDROP_INVALID_CAPABILITIES",
+        throw Error(kErrInvalidCapabilities,
                     "capability number " + std::to_string(bit) + " is beyond what libcap can represent", EINVAL);
     }
   }
@@ -75,7 +75,7 @@ CapMasks CapsFromText(const std::string& text) {
   CapPtr caps(cap_from_text(text.c_str()));
   if (!caps) {
     int err = errno ? errno : EINVAL;
-    throw Error("ERR_PRIVDROP_INVALID_CAPABILITIES", "invalid capability text", err, "cap_from_text");
+    throw Error(kErrInvalidCapabilities, "invalid capability text", err, "cap_from_text");
   }
   return ToMasks(caps.get());
 }
@@ -83,19 +83,19 @@ CapMasks CapsFromText(const std::string& text) {
 std::string CapsToText(const CapMasks& masks) {
   CapPtr caps = FromMasks(masks);
   CapText text(cap_to_text(caps.get(), nullptr));
-  if (!text) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "cap_to_text", "", "cannot format capabilities");
+  if (!text) ThrowSystemError(kErrSystem, errno, "cap_to_text", "", "cannot format capabilities");
   return std::string(text.get());
 }
 
 CapMasks CapsOfCurrentThread() {
   CapPtr caps(cap_get_proc());
-  if (!caps) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "cap_get_proc", "", "cannot read this thread's capabilities");
+  if (!caps) ThrowSystemError(kErrSystem, errno, "cap_get_proc", "", "cannot read this thread's capabilities");
   return ToMasks(caps.get());
 }
 
 CapMasks CapsOfProcess(int pid) {
   CapPtr caps(cap_get_pid(pid));
-  if (!caps) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "cap_get_pid", "",
+  if (!caps) ThrowSystemError(kErrSystem, errno, "cap_get_pid", "",
                               "cannot read the capabilities of process " + std::to_string(pid));
   return ToMasks(caps.get());
 }
@@ -103,14 +103,14 @@ CapMasks CapsOfProcess(int pid) {
 void SetCapsOfCurrentThread(const CapMasks& masks) {
   CapPtr caps = FromMasks(masks);
   if (cap_set_proc(caps.get()) != 0)
-    ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "cap_set_proc", "", "cannot set this thread's capabilities");
+    ThrowSystemError(kErrSystem, errno, "cap_set_proc", "", "cannot set this thread's capabilities");
 }
 
 unsigned CapMaxBits() { return cap_max_bits(); }
 
 std::string CapName(unsigned index) {
   CapText name(cap_to_name(static_cast<cap_value_t>(index)));
-  if (!name) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "cap_to_name", "", "cannot name capability");
+  if (!name) ThrowSystemError(kErrSystem, errno, "cap_to_name", "", "cannot name capability");
   return std::string(name.get());
 }
 

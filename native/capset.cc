@@ -218,7 +218,7 @@ WindowsHeld::WindowsHeld(const char* what) {
   const int self = GetTid();
   if (WindowSlot* own = FindWindow(self); own != nullptr && own->depth.load() > 0) {
     g_setting.store(false, std::memory_order_seq_cst);
-    throw Error("ERR_PRIVDROP_INVALID_ARGUMENT",
+    throw Error(kErrInvalidArgument,
                 std::string(what) + " cannot run inside a withCapabilities() window of the same thread: call it after the "
                 "window's function has returned",
                 0, "", "validate");
@@ -228,7 +228,7 @@ WindowsHeld::WindowsHeld(const char* what) {
       int tid = 0;
       for (auto& s : g_windows) if (s.depth.load() > 0) { tid = s.tid.load(); break; }
       g_setting.store(false, std::memory_order_seq_cst);
-      throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
+      throw Error(kErrThreadUnreachable,
                   std::string(what) + ": thread " + std::to_string(tid) + " stayed inside a withCapabilities() window for more than " +
                       std::to_string(kDeadlineMs) + " ms; nothing was changed",
                   ETIMEDOUT, "", "validate");
@@ -244,9 +244,9 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   const double t0 = NowMs();
   const int pid = getpid();
   if (!Platform().broadcastSupported)
-    throw Error("ERR_PRIVDROP_UNSUPPORTED_PLATFORM", "the all-thread broadcast needs glibc on x86_64 or arm64");
+    throw Error(kErrUnsupportedPlatform, "the all-thread broadcast needs glibc on x86_64 or arm64");
   if (!IsMainThread())
-    throw Error("ERR_PRIVDROP_NOT_MAIN_THREAD", "setCapabilities() must be called on the process's main thread", 0, "",
+    throw Error(kErrNotMainThread, "setCapabilities() must be called on the process's main thread", 0, "",
                 "validate");
   LoadFault();
 
@@ -255,18 +255,18 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
 
   TaskDir task;
   if (Fault("setcaps-open-task") ? (errno = EPERM, true) : !task.Open())
-    ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "open", "validate", "cannot open /proc/self/task (is /proc mounted?)");
+    ThrowSystemError(kErrSystem, errno, "open", "validate", "cannot open /proc/self/task (is /proc mounted?)");
   int err = 0;
   std::vector<ThreadCreds> before = ReadThreads(task.fd(), &err);
-  if (err != 0) ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "read", "validate", "cannot read /proc/self/task/*/status");
+  if (err != 0) ThrowSystemError(kErrSystem, err, "read", "validate", "cannot read /proc/self/task/*/status");
   auto self = std::find_if(before.begin(), before.end(), [&](const ThreadCreds& t) { return t.tid == pid; });
-  if (self == before.end()) throw Error("ERR_PRIVDROP_SYSTEM", "the main thread is missing from /proc/self/task", ESRCH);
+  if (self == before.end()) throw Error(kErrSystem, "the main thread is missing from /proc/self/task", ESRCH);
   const ThreadCreds cur = *self;
   for (const ThreadCreds& t : before) {
     std::string a, b;
     std::string field = FirstDifference(cur, t, &a, &b);
     if (!field.empty())
-      throw Error("ERR_PRIVDROP_INCONSISTENT_THREADS",
+      throw Error(kErrInconsistentThreads,
                   "the threads of this process disagree before setCapabilities(): " + field + " is " + a +
                       " on the main thread but " + b + " on thread " + std::to_string(t.tid) + "; nothing was changed",
                   0, "", "validate");
@@ -277,30 +277,30 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   const uint64_t known = lastCap >= 63 ? ~uint64_t{0} : Bit(lastCap + 1) - 1;
   const uint64_t asked = plan.effective | plan.permitted | plan.inheritable | (plan.ambientGiven ? plan.ambient : 0);
   if (asked & ~known)
-    throw Error("ERR_PRIVDROP_INVALID_CAPABILITIES", "capability " + CapNames(asked & ~known) + " is unknown to this kernel",
+    throw Error(kErrInvalidCapabilities, "capability " + CapNames(asked & ~known) + " is unknown to this kernel",
                 EINVAL);
   if (plan.effective & ~plan.permitted)
-    throw Error("ERR_PRIVDROP_INVALID_CAPABILITIES",
+    throw Error(kErrInvalidCapabilities,
                 "effective capabilities must also be permitted: " + CapNames(plan.effective & ~plan.permitted), EINVAL);
   const uint64_t notHeld = (plan.permitted & ~cur.prm) | (plan.inheritable & ~(cur.prm | cur.inh));
   if (notHeld)
-    throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
+    throw Error(kErrCapabilityNotHeld,
                 "cannot set capabilities this process does not hold in its permitted set: " + CapNames(notHeld) +
                     " (a capability once lowered from the permitted set cannot be raised again); nothing was changed",
                 EPERM, "", "validate");
   const uint64_t newInh = plan.inheritable & ~cur.inh;
   if (newInh & ~cur.bnd)
-    throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
+    throw Error(kErrCapabilityNotHeld,
                 "cannot make inheritable capabilities outside the bounding set: " + CapNames(newInh & ~cur.bnd), EPERM, "",
                 "validate");
   uint64_t ambient = cur.amb & plan.permitted & plan.inheritable;
   if (plan.ambientGiven) {
     if (plan.ambient & ~cur.amb)
-      throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
+      throw Error(kErrCapabilityNotHeld,
                   "setCapabilities() only lowers the ambient set; not ambient now: " + CapNames(plan.ambient & ~cur.amb),
                   EPERM, "", "validate");
     if (plan.ambient & ~(plan.permitted & plan.inheritable))
-      throw Error("ERR_PRIVDROP_INVALID_ARGUMENT",
+      throw Error(kErrInvalidArgument,
                   "ambient capabilities must stay permitted and inheritable: " +
                       CapNames(plan.ambient & ~(plan.permitted & plan.inheritable)),
                   0, "", "validate");
@@ -314,7 +314,7 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   result.noopMs = noop.ms;
   result.noopThreads = noop.threads;
   if (!noop.ok)
-    throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
+    throw Error(kErrThreadUnreachable,
                 std::string("not every thread answered the no-op broadcast (") + (noop.failedStep ? noop.failedStep : "?") +
                     " on thread " + std::to_string(noop.failedTid) + "): " + strerror(noop.err) + "; nothing was changed",
                 noop.err, "rt_tgsigqueueinfo", "noop-broadcast");
@@ -328,7 +328,7 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
 
   // First on this thread alone: capset is all or nothing, so a refusal here changes nothing.
   if (int e = PutCaps("setcaps-trial", args.caps))
-    ThrowSystemError("ERR_PRIVDROP_NOT_PERMITTED", e, "capset", "trial",
+    ThrowSystemError(kErrNotPermitted, e, "capset", "trial",
                      "the kernel refused the new capability sets on the main thread (nothing was changed)");
 
   // ---- from here on a failure never returns ----
@@ -378,13 +378,13 @@ uint64_t WindowEnter(uint64_t mask) {
     if (!g_setting.load(std::memory_order_seq_cst)) break;
     g_openWindows.fetch_sub(1, std::memory_order_seq_cst);
     if (NowMs() - start > 10 * kDeadlineMs)
-      throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE", "setCapabilities() on the main thread did not finish in time", ETIMEDOUT);
+      throw Error(kErrThreadUnreachable, "setCapabilities() on the main thread did not finish in time", ETIMEDOUT);
     Pause();
   }
   WindowSlot* slot = ClaimWindow(tid);
   if (slot == nullptr) {
     g_openWindows.fetch_sub(1, std::memory_order_seq_cst);
-    throw Error("ERR_PRIVDROP_SYSTEM", "too many threads inside capability windows", EMFILE);
+    throw Error(kErrSystem, "too many threads inside capability windows", EMFILE);
   }
   // Nothing changed yet: undo the registration and throw.
   auto refuse = [&](auto&& thrower) {
@@ -397,10 +397,10 @@ uint64_t WindowEnter(uint64_t mask) {
   slot->busy.store(true, std::memory_order_seq_cst);
   RawCaps cur;
   if (int e = GetCaps(&cur))
-    refuse([&] { ThrowSystemError("ERR_PRIVDROP_SYSTEM", e, "capget", "window", "cannot read this thread's capabilities"); });
+    refuse([&] { ThrowSystemError(kErrSystem, e, "capget", "window", "cannot read this thread's capabilities"); });
   if (mask & ~cur.prm) {
     refuse([&] {
-      throw Error("ERR_PRIVDROP_CAPABILITY_NOT_HELD",
+      throw Error(kErrCapabilityNotHeld,
                   "cannot raise capabilities this thread does not hold in its permitted set: " + CapNames(mask & ~cur.prm) +
                       " (keep them permitted-only in the drop, e.g. capabilities: '" + CapNames(mask & ~cur.prm) + "+p')",
                   EPERM, "", "window");
@@ -412,14 +412,14 @@ uint64_t WindowEnter(uint64_t mask) {
   if (raised != 0 && !slot->tail.valid) {
     if (!Platform().broadcastSupported)
       refuse([&] {
-        throw Error("ERR_PRIVDROP_UNSUPPORTED_PLATFORM",
+        throw Error(kErrUnsupportedPlatform,
                     "withCapabilities() lowers the capabilities again on threads born inside the window with the all-thread "
                     "broadcast, which needs glibc on x86_64 or arm64; nothing was raised",
                     0, "", "window");
       });
     if (int e = ReadTail(&slot->tail))
       refuse([&] {
-        ThrowSystemError("ERR_PRIVDROP_SYSTEM", e, "getdents64", "window",
+        ThrowSystemError(kErrSystem, e, "getdents64", "window",
                          "cannot list /proc/self/task, which withCapabilities() reads to find the threads born inside the "
                          "window (mount /proc); nothing was raised");
       });
@@ -435,7 +435,7 @@ uint64_t WindowEnter(uint64_t mask) {
       slot->raised.fetch_and(~raised, std::memory_order_acq_rel);
       slot->depth.fetch_sub(1, std::memory_order_acq_rel);
       g_windowSeq.fetch_add(1, std::memory_order_acq_rel);
-      refuse([&] { ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "capset", "window", "cannot raise " + CapNames(raised)); });
+      refuse([&] { ThrowSystemError(kErrSystem, err, "capset", "window", "cannot raise " + CapNames(raised)); });
     }
   }
   slot->busy.store(false, std::memory_order_seq_cst);

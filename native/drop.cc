@@ -40,7 +40,7 @@ constexpr uint64_t Bit(unsigned cap) { return uint64_t{1} << cap; }
 }
 
 [[noreturn]] void RefuseSystem(const char* step, int err, const std::string& syscall, const std::string& what) {
-  ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, syscall, step, what);
+  ThrowSystemError(kErrSystem, err, syscall, step, what);
 }
 
 // The checked chroot directory's descriptor, for the length of a drop.
@@ -88,7 +88,7 @@ void CheckSeccomp(const ThreadCreds& self, const ThreadCreds& t) {
     return x.seccomp == 1 ? std::string("strict mode") : x.seccomp <= 0 ? std::string("no filter")
            : x.seccompFilters < 0 ? std::string("filters") : std::to_string(x.seccompFilters) + " filter(s)";
   };
-  Refuse(kStepValidate, "ERR_PRIVDROP_NOT_PERMITTED",
+  Refuse(kStepValidate, kErrNotPermitted,
          "thread " + std::to_string(t.tid) + " has seccomp " + filters(t) + " but the main thread has " + filters(self) +
              ": a filter of that thread's own could refuse, trap or kill a call of the drop there (making the calls to find "
              "out could kill it), so the drop is refused; nothing was changed. Install seccomp filters for the whole "
@@ -102,12 +102,12 @@ void Validate(Context& c) {
   c.pid = getpid();
   PlatformInfo platform = Platform();
   if (!platform.broadcastSupported)
-    Refuse(kStepValidate, "ERR_PRIVDROP_UNSUPPORTED_PLATFORM", "the all-thread broadcast needs glibc on x86_64 or arm64");
+    Refuse(kStepValidate, kErrUnsupportedPlatform, "the all-thread broadcast needs glibc on x86_64 or arm64");
   if (!IsMainThread())
-    Refuse(kStepValidate, "ERR_PRIVDROP_NOT_MAIN_THREAD", "dropPrivileges() must be called on the process's main thread");
+    Refuse(kStepValidate, kErrNotMainThread, "dropPrivileges() must be called on the process's main thread");
   LoadFault();
   if (plan.uid == 0)
-    Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_ARGUMENT", "the target user is root (uid 0): nothing would be dropped");
+    Refuse(kStepValidate, kErrInvalidArgument, "the target user is root (uid 0): nothing would be dropped");
 
   if (!c.task.Open()) RefuseSystem(kStepValidate, errno, "open", "cannot open /proc/self/task (is /proc mounted?)");
   // Every thread's state, from /proc: each must agree with the calling thread's, and none may
@@ -125,14 +125,14 @@ void Validate(Context& c) {
     std::string a, b;
     std::string field = FirstDifference(cur, t, &a, &b);
     if (!field.empty())
-      Refuse(kStepValidate, "ERR_PRIVDROP_INCONSISTENT_THREADS",
+      Refuse(kStepValidate, kErrInconsistentThreads,
              "the threads of this process already disagree before the drop: " + field + " is " + a +
                  " on the main thread but " + b + " on thread " + std::to_string(t.tid) +
                  " (something changed one thread's credentials; refusing to build on that)");
     CheckSeccomp(cur, t);
   }
   {
-    int n = Fault("getgroups") ? (errno = EPERM, -1) : getgroups(0, nullptr);
+    int n = Hooked("getgroups", [] { return getgroups(0, nullptr); });
     if (n >= 0) {
       c.currentGroups.resize(static_cast<size_t>(n) + 1);
       n = getgroups(n, c.currentGroups.data());
@@ -148,20 +148,20 @@ void Validate(Context& c) {
   c.inheritable = plan.capabilities.inheritable | (plan.ambient ? c.keep : 0);
   const bool trim = plan.boundingSet == DropPlan::BoundingSet::Retained;
   if ((c.keep | c.effective | c.inheritable) & ~c.known)
-    Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_CAPABILITIES",
+    Refuse(kStepValidate, kErrInvalidCapabilities,
            "capability " + CapNames((c.keep | c.effective | c.inheritable) & ~c.known) + " is unknown to this kernel", EINVAL);
   if (c.effective & ~c.keep)
-    Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_CAPABILITIES",
+    Refuse(kStepValidate, kErrInvalidCapabilities,
            "effective capabilities must also be permitted: " + CapNames(c.effective & ~c.keep), EINVAL);
   if (c.keep & ~cur.prm)
-    Refuse(kStepValidate, "ERR_PRIVDROP_CAPABILITY_NOT_HELD",
+    Refuse(kStepValidate, kErrCapabilityNotHeld,
            "cannot keep capabilities this process does not hold in its permitted set: " + CapNames(c.keep & ~cur.prm), EPERM);
   if (c.inheritable & ~(cur.prm | cur.inh))
-    Refuse(kStepValidate, "ERR_PRIVDROP_CAPABILITY_NOT_HELD",
+    Refuse(kStepValidate, kErrCapabilityNotHeld,
            "cannot make inheritable capabilities this process does not hold: " + CapNames(c.inheritable & ~(cur.prm | cur.inh)),
            EPERM);
   if (trim && (c.inheritable & ~c.keep))
-    Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_ARGUMENT",
+    Refuse(kStepValidate, kErrInvalidArgument,
            "inheritable capabilities outside the kept set would be dropped from the bounding set: " + CapNames(c.inheritable & ~c.keep));
 
   const unsigned long secure = GetSecurebits();
@@ -187,7 +187,7 @@ void Validate(Context& c) {
   require(CAP_SETPCAP, c.trimMask != 0, "to drop capabilities from the bounding set (or pass boundingSet: 'unchanged')");
   require(CAP_SETPCAP, c.setSecurebits, "to lock the securebits");
   require(CAP_SYS_CHROOT, !plan.chroot.empty(), "to chroot");
-  const std::string notPermitted = "ERR_PRIVDROP_NOT_PERMITTED";
+  const std::string notPermitted = kErrNotPermitted;
   if (!missing.empty())
     Refuse(kStepValidate, notPermitted,
            "this process lacks what the drop needs: " + missing + " (not in its permitted set, effective uid " +
@@ -204,18 +204,18 @@ void Validate(Context& c) {
 
   if (!plan.chroot.empty()) {
     if (plan.chroot[0] != '/')
-      Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_CHROOT", "the chroot directory must be an absolute path", EINVAL);
+      Refuse(kStepValidate, kErrInvalidChroot, "the chroot directory must be an absolute path", EINVAL);
     // Opened once: the directory checked here is the one chroot() gets (fchdir, chroot(".")), so
     // a rename on its path in between cannot move the jail.
-    c.jail.fd = Fault("open-chroot") ? (errno = EPERM, -1) : open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    c.jail.fd = Hooked("open-chroot", [&] { return open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC); });
     if (c.jail.fd < 0) {
       int e = errno;
-      Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_CHROOT",
+      Refuse(kStepValidate, kErrInvalidChroot,
              "the chroot directory " + plan.chroot + " cannot be used: " + strerror(e), e, "open");
     }
     const char* call = "";
     if (int e = SearchAccessAt(c.jail.fd, &call))
-      Refuse(kStepValidate, "ERR_PRIVDROP_INVALID_CHROOT",
+      Refuse(kStepValidate, kErrInvalidChroot,
              "the chroot directory " + plan.chroot + " cannot be searched by this process (chroot() needs to): " + strerror(e), e, call);
   }
 
@@ -266,14 +266,14 @@ BroadcastReport Rehearse(Context& c) {
     const char* call = b.timedOut ? "" : (b.failedStep && strcmp(b.failedStep, "install-handler") == 0) ? "rt_sigaction"
                                        : (b.failedStep && strcmp(b.failedStep, "list-threads") == 0)   ? "getdents64"
                                                                                                        : "rt_tgsigqueueinfo";
-    Refuse(kStepRehearse, "ERR_PRIVDROP_THREAD_UNREACHABLE",
+    Refuse(kStepRehearse, kErrThreadUnreachable,
            std::string("not every thread could be reached (") + (b.failedStep ? b.failedStep : "?") + where + "): " +
                strerror(b.err) + "; nothing was changed",
            b.err, call);
   }
   // The refused call as the message shows it, "prctl(PR_CAPBSET_DROP)"; as err.syscall, "prctl".
   const std::string call = b.failedStep ? b.failedStep : "?";
-  Refuse(kStepRehearse, "ERR_PRIVDROP_NOT_PERMITTED",
+  Refuse(kStepRehearse, kErrNotPermitted,
          "thread " + std::to_string(b.failedTid) + " may not make " + call + ", which the drop makes on every thread: " +
              strerror(b.err) + " (a seccomp filter or a security module refuses it); nothing was changed",
          b.err, call.substr(0, call.find('(')));
@@ -287,9 +287,9 @@ void Chroot(Context& c) {
     CapData raise = MakeCapData(c.cur.prm, c.cur.prm, c.cur.inh);
     if (int e = RawCapset("capset-raise", raise)) Fatal(kStepChroot, e, c.pid, "capset (raise effective for chroot)");
   }
-  if (Fault("fchdir") || fchdir(c.jail.fd) != 0) Fatal(kStepChroot, Fault("fchdir") ? EPERM : errno, c.pid, "fchdir to the checked " + dir);
-  if (Fault("chroot") || chroot(".") != 0) Fatal(kStepChroot, Fault("chroot") ? EPERM : errno, c.pid, dir);
-  if (Fault("chdir") || chdir("/") != 0) Fatal(kStepChroot, Fault("chdir") ? EPERM : errno, c.pid, "chdir(\"/\") after chroot");
+  if (int e = HookedErrno("fchdir", [&] { return fchdir(c.jail.fd); })) Fatal(kStepChroot, e, c.pid, "fchdir to the checked " + dir);
+  if (int e = HookedErrno("chroot", [] { return chroot("."); })) Fatal(kStepChroot, e, c.pid, dir);
+  if (int e = HookedErrno("chdir", [] { return chdir("/"); })) Fatal(kStepChroot, e, c.pid, "chdir(\"/\") after chroot");
 }
 
 // ---- transition: one signal per thread, the whole sequence in its handler ---------------------
@@ -397,7 +397,7 @@ DropResult Drop(const DropPlan& plan) {
     if (Fault("create-keyring")) RefuseSystem(kStepValidate, EPERM, "keyctl", "cannot create a new session keyring for the drop");
     c.keyring = CreateSharedSessionKeyring(c.cur.uid[3]);
   } catch (const std::bad_alloc&) {
-    throw Error("ERR_PRIVDROP_SYSTEM", "out of memory before the drop; nothing was changed", ENOMEM, "", step);
+    throw Error(kErrSystem, "out of memory before the drop; nothing was changed", ENOMEM, "", step);
   }
 
   // ---- from here on, a failure never returns: not even an exception (out of memory while

@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "error_codes.h"
+
 namespace privdrop {
 
 class Error : public std::runtime_error {

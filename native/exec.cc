@@ -23,7 +23,7 @@ std::vector<char*> CArray(const std::vector<std::string>& v) {
 
 void Exec(const std::string& file, const std::vector<std::string>& argv,
           const std::vector<std::string>& env, const std::vector<int>& keepFds) {
-  if (argv.empty()) throw Error("ERR_PRIVDROP_INVALID_ARGUMENT", "argv must hold at least the program name");
+  if (argv.empty()) throw Error(kErrInvalidArgument, "argv must hold at least the program name");
   std::vector<int> fds = {0, 1, 2};
   fds.insert(fds.end(), keepFds.begin(), keepFds.end());
   // Node marks 0-2 close-on-exec at start-up; a kept fd must survive the exec.
@@ -31,17 +31,17 @@ void Exec(const std::string& file, const std::vector<std::string>& argv,
     int flags = fcntl(fd, F_GETFD);
     if (flags < 0) {
       if (errno == EBADF && fd <= 2) continue;  // a closed stdio fd stays closed
-      ThrowSystemError("ERR_PRIVDROP_EXEC_FAILED", errno, "fcntl", "exec", "cannot keep fd " + std::to_string(fd));
+      ThrowSystemError(kErrExecFailed, errno, "fcntl", "exec", "cannot keep fd " + std::to_string(fd));
     }
     if ((flags & FD_CLOEXEC) && fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC) < 0)
-      ThrowSystemError("ERR_PRIVDROP_EXEC_FAILED", errno, "fcntl", "exec", "cannot keep fd " + std::to_string(fd));
+      ThrowSystemError(kErrExecFailed, errno, "fcntl", "exec", "cannot keep fd " + std::to_string(fd));
   }
   std::vector<char*> cargv = CArray(argv);
   std::vector<char*> cenv = CArray(env);
   ResetDebugSignalForExec();
   execve(file.c_str(), cargv.data(), cenv.data());
   int err = errno;
-  ThrowSystemError(err == ENOENT ? "ERR_PRIVDROP_COMMAND_NOT_FOUND" : "ERR_PRIVDROP_EXEC_FAILED", err, "execve", "exec",
+  ThrowSystemError(err == ENOENT ? kErrCommandNotFound : kErrExecFailed, err, "execve", "exec",
                    "cannot execute " + file);
 }
 

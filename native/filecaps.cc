@@ -14,7 +14,7 @@ FileCaps CapsOfFile(const std::string& path) {
   cap_t caps = cap_get_file(path.c_str());
   if (caps == nullptr) {
     if (errno == ENODATA || errno == ENOTSUP) return out;
-    ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "cap_get_file", "", "cannot read the file capabilities of " + path);
+    ThrowSystemError(kErrSystem, errno, "cap_get_file", "", "cannot read the file capabilities of " + path);
   }
   out.present = true;
   const cap_flag_t flags[3] = {CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE};

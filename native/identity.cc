@@ -27,7 +27,7 @@ bool Lookup(Call call, const char* syscall, Entry* entry, std::vector<char>* buf
     if (result != nullptr) return true;
     // ENOENT, ESRCH, EBADF and EPERM are how various NSS modules say "no such entry".
     if (err == 0 || err == ENOENT || err == ESRCH || err == EBADF || err == EPERM) return false;
-    ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, syscall, "resolve", "cannot look up " + what);
+    ThrowSystemError(kErrSystem, err, syscall, "resolve", "cannot look up " + what);
   }
 }
 
@@ -90,7 +90,7 @@ std::vector<uint32_t> GroupListOf(const std::string& user, uint32_t gid) {
     }
     n = count > n ? count : n * 2;  // count now holds the number needed
   }
-  throw Error("ERR_PRIVDROP_SYSTEM", "getgrouplist did not settle for user " + user, ERANGE, "getgrouplist", "resolve");
+  throw Error(kErrSystem, "getgrouplist did not settle for user " + user, ERANGE, "getgrouplist", "resolve");
 }
 
 }  // namespace privdrop

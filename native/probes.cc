@@ -22,10 +22,10 @@ int NoopOp(const void*, const char**) { return 0; }
 }  // namespace
 
 StepTiming ProbeBroadcast() {
-  if (!IsMainThread()) throw Error("ERR_PRIVDROP_NOT_MAIN_THREAD", "broadcasts must start on the main thread");
+  if (!IsMainThread()) throw Error(kErrNotMainThread, "broadcasts must start on the main thread");
   BroadcastReport r = Broadcast("probe", &NoopOp, nullptr);
   if (!r.ok)
-    throw Error("ERR_PRIVDROP_THREAD_UNREACHABLE",
+    throw Error(kErrThreadUnreachable,
                 std::string("probe broadcast failed on thread ") + std::to_string(r.failedTid) + ": " + strerror(r.err),
                 r.err, "rt_tgsigqueueinfo", "probe");
   return {"probe", r.ms, r.threads};
@@ -33,13 +33,13 @@ StepTiming ProbeBroadcast() {
 
 StepTiming GlibcSetgroupsBroadcast() {
   int n = getgroups(0, nullptr);
-  if (n < 0) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "getgroups", "", "cannot read the groups");
+  if (n < 0) ThrowSystemError(kErrSystem, errno, "getgroups", "", "cannot read the groups");
   std::vector<gid_t> list(static_cast<size_t>(n) + 1);
   n = getgroups(n, list.data());
-  if (n < 0) ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "getgroups", "", "cannot read the groups");
+  if (n < 0) ThrowSystemError(kErrSystem, errno, "getgroups", "", "cannot read the groups");
   const double t0 = NowMs();
   if (setgroups(static_cast<size_t>(n), list.data()) != 0)
-    ThrowSystemError("ERR_PRIVDROP_NOT_PERMITTED", errno, "setgroups", "", "cannot time glibc's setgroups broadcast");
+    ThrowSystemError(kErrNotPermitted, errno, "setgroups", "", "cannot time glibc's setgroups broadcast");
   StepTiming t{"glibc-setgroups", NowMs() - t0, 0};
   DIR* dir = opendir("/proc/self/task");
   if (dir != nullptr) {

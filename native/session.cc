@@ -104,7 +104,7 @@ SharedKeyring CreateSharedSessionKeyring(uint32_t fsuid) {
   caps.header.version = _LINUX_CAPABILITY_VERSION_3;
   if (asOwner) {
     if (syscall(SYS_capget, &caps.header, caps.data) != 0)
-      ThrowSystemError("ERR_PRIVDROP_SYSTEM", errno, "capget", "validate", "cannot read this thread's capabilities");
+      ThrowSystemError(kErrSystem, errno, "capget", "validate", "cannot read this thread's capabilities");
     syscall(SYS_setfsuid, static_cast<long>(k.owner));
   }
   long serial = syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, reinterpret_cast<long>(k.name), 0L, 0L, 0L);
@@ -116,7 +116,7 @@ SharedKeyring CreateSharedSessionKeyring(uint32_t fsuid) {
         FatalKeyring("putting the fs uid and capabilities back after keyctl(KEYCTL_JOIN_SESSION_KEYRING) failed", EPERM);
     }
     if (err == ENOSYS) return SharedKeyring{};
-    ThrowSystemError("ERR_PRIVDROP_SYSTEM", err, "keyctl", "validate",
+    ThrowSystemError(kErrSystem, err, "keyctl", "validate",
                      "cannot create a new session keyring for the drop (for the real uid " + std::to_string(k.owner) +
                          ", whose key quota it is charged to)");
   }

@@ -1,6 +1,7 @@
 // require('privdrop') loads only the error class and CapabilitySet: the drop, /proc reading,
 // formatting, config reading and worker_threads load when first used (evidence/load-time.js
 // measures the time). Each export is still the module's own function, loaded on first read.
+import * as fs from 'fs';
 import * as path from 'path';
 import { repoRoot, runNode, runProcess } from './helpers/child';
 
@@ -44,13 +45,20 @@ test('each lazy export loads its own module on first read, and is that module’
   });
 });
 
-test('dropPrivileges() loads worker_threads when called (to refuse a Worker), not before', () => {
-  const r = runNode(`${loaded};
+test("the drop's path loads no Node module of its own: the addon says which thread this is", () => {
+  // Node's modules that the drop does not need (worker_threads pulls in some 25: streams, worker
+  // messaging; os only names errnos in error messages). Run as any user: the call is refused
+  // after the checks (not root, or an unknown option), having gone down the whole path.
+  const r = runNode(`
     const p = require(${JSON.stringify(dist)});
-    const before = loaded().builtins.length;
-    try { p.dropPrivileges({ user: 'nobody', unknownOption: 1 }); } catch (e) { var code = e.code; }
-    report({ before, after: loaded().builtins.length > 0, code });`);
-  expect(r.json).toEqual({ before: 0, after: true, code: 'ERR_PRIVDROP_INVALID_ARGUMENT' });
+    const before = new Set(process.moduleLoadList);
+    const codes = [];
+    try { p.dropPrivileges({ user: 'nobody', unknownOption: 1 }); } catch (e) { codes.push(e.code); }
+    try { p.resolveDropOptions({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' }); codes.push('resolved'); } catch (e) { codes.push(e.code); }
+    report({ codes, added: process.moduleLoadList.filter((m) => !before.has(m) && m.startsWith('NativeModule ')) });`);
+  expect(r.stderr).toBe('');
+  expect(r.json.codes[0]).toBe('ERR_PRIVDROP_INVALID_ARGUMENT');
+  expect(r.json.added).toEqual([]);
 });
 
 test('evidence/load-time.js times fresh processes and lists the files the require loads', () => {
@@ -61,4 +69,25 @@ test('evidence/load-time.js times fresh processes and lists the files the requir
   expect(r.stdout).toMatch(/^without the require: \d+\.\d ms wall, \d+\.\d ms CPU/m);
   expect(r.stdout).toMatch(/^this build: require\(\) adds -?\d+\.\d ms wall .* 3 files: index\.js capabilities\/index\.js errors\/index\.js$/m);
   expect(runProcess(process.execPath, [script, '--runs', '1']).status).not.toBe(0);
+});
+
+test('every file privdrop loads on first use goes through loadPart, and the drop with chroot loads each first (lib/parts.ts)', () => {
+  // A first use after a chroot cannot read the package's files: lib/parts.ts must name every part.
+  const lib = path.join(repoRoot, 'lib');
+  const sources = (dir: string): string[] =>
+    fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith('.ts') ? [path.join(dir, e.name)] : []));
+  const parts = new Set<string>();
+  for (const file of sources(lib)) {
+    const text = fs.readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/loadPart\(\(\) => require\('([^']+)'\)[^,]*, '([^']+)'\)/g)) {
+      // the part named is the file required
+      expect(path.relative(lib, path.resolve(path.dirname(file), m[1])).replace(/\/index$/, '')).toBe(m[2].replace(/\/index$/, ''));
+      parts.add(m[2].replace(/\/index$/, ''));
+    }
+  }
+  // The drop is the one part parts.ts does not require: it calls loadEveryPart(), so it is loaded (and a require back would be a cycle).
+  expect(parts.delete('drop')).toBe(true);
+  const preloaded = [...fs.readFileSync(path.join(lib, 'parts.ts'), 'utf8').matchAll(/require\('\.\/([^']+)'\)/g)].map((m) => m[1]);
+  expect(parts.size).toBeGreaterThan(5);
+  expect(preloaded.filter((p) => parts.has(p)).sort()).toEqual([...parts].sort());
 });

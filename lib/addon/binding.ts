@@ -166,9 +166,10 @@ export function unsupportedReason(): string | null {
   // Deno says which C library it was built for; reading its executable would need --allow-read.
   const denoEnv = deno()?.build.env;
   let libc = denoEnv ? (denoEnv === 'gnu' ? 'glibc' : denoEnv) : detectLibc();
-  // Under Node's permission model node's own executable may be unreadable: ask node instead (slow,
-  // but only then).
-  if (libc === 'unknown' && !denoEnv && nodePermission() && !nodePermission()!.has('fs.read', process.execPath)) {
+  // Under Node's permission model node's own executable may be unreadable, and after a chroot it is
+  // out of reach (a Worker loading the addon then): ask node instead (slow, but only then).
+  const unreadable = () => (nodePermission() ? !nodePermission()!.has('fs.read', process.execPath) : !fs.existsSync(process.execPath));
+  if (libc === 'unknown' && !denoEnv && unreadable()) {
     const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
     libc = header?.glibcVersionRuntime ? 'glibc' : 'unknown';
   }
@@ -281,11 +282,34 @@ export function bindingPath(): string {
   return bindingCandidates().find((file) => fs.existsSync(file)) ?? bindingCandidates()[0];
 }
 
+function dlopen(file: string): unknown {
+  const module = { exports: {} };
+  process.dlopen(module, file);
+  return module.exports;
+}
+
 /** The file a module was loaded from, found by its exports (a bundle's copy has its own name). */
 function loadedFile(exports: unknown, fallback: string): string {
   const cache = (require as NodeJS.Require).cache ?? {};
   for (const m of Object.values(cache)) if (m && m.exports === exports) return m.filename;
   return fallback;
+}
+
+/**
+ * Whether this is the process's main thread. The addon answers (gettid() == getpid(), as the
+ * native drop checks) so that the drop's path loads no worker_threads, which pulls in some 25 of
+ * Node's own modules (streams, worker messaging); where the addon cannot load, worker_threads
+ * answers, so that a Worker is refused before any platform error.
+ */
+export function mainThread(): boolean {
+  let native: RawBinding | undefined;
+  try {
+    native = binding();
+  } catch {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    return (require('worker_threads') as typeof import('worker_threads')).isMainThread;
+  }
+  return native.isMainThread();
 }
 
 /** Loads the addon once. Throws a PrivdropError; require('privdrop') itself never does. */
@@ -303,16 +327,20 @@ export function binding(): RawBinding {
   const missingNode = missingNodePermissions();
   const tried: { file: string; error?: string; cause?: unknown }[] = [];
   let loaded: RawBinding | undefined;
+  // Outside a bundle each file is opened by its fixed path with process.dlopen: no module
+  // resolution, no stat of a missing build/, and a thread that loads it again after a chroot gets
+  // the copy already in the process (the dynamic linker matches the path it was loaded by).
   const attempts: [string, () => unknown][] = override
-    ? [[override, () => require(override as string)]]
-    : bindingCandidates().map((file) => [file, file === buildPath ? () => require(buildPath) : requirePrebuild]);
+    ? [[override, () => dlopen(override as string)]]
+    : bindingCandidates().map((file) => [file, bundled ? requirePrebuild : () => dlopen(file)]);
   for (const [file, load] of attempts) {
     try {
       loaded = load() as RawBinding;
-      loadedFrom = loadedFile(loaded, file);
+      loadedFrom = bundled ? loadedFile(loaded, file) : file;
       break;
     } catch (cause) {
-      tried.push({ file, cause, error: cause instanceof Error ? cause.message.split('\n')[0] : String(cause) });
+      const message = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+      tried.push({ file, cause, error: !bundled && !fs.existsSync(file) ? `ENOENT: no such file ${file}` : message });
     }
   }
   if (tried.some((t) => (t.cause as { code?: unknown } | undefined)?.code === 'ERR_DLOPEN_DISABLED')) missingNode.unshift('--allow-addons');

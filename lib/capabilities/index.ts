@@ -1,6 +1,6 @@
 // Capability sets as immutable values: libcap's text grammar in, names and masks out.
 import type { RawBinding, RawMasks } from '../addon/binding';
-import { describe, ErrorCodes, invalidArgument, PrivdropError } from '../errors';
+import { describe, ErrorCodes, invalidArgument, loadPart, PrivdropError } from '../errors';
 
 // The modules this file loads on first use, resolved now: a use after dropPrivileges({ chroot })
 // cannot reach their files, and Node answers a resolution it has made before from its cache.
@@ -77,7 +77,7 @@ function nameTable(): NameTable {
 // The addon's loader, loaded on first use: requiring privdrop loads no binding code.
 function binding(): RawBinding {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  return (require('../addon/binding') as typeof import('../addon/binding')).binding();
+  return loadPart(() => require('../addon/binding') as typeof import('../addon/binding'), 'addon/binding').binding();
 }
 
 // libcap folds case with C tolower(): ASCII only, so 'ＣAP_CHOWN' or a Kelvin sign never match.
@@ -109,7 +109,7 @@ export function capabilityHint(name: string): string {
   if (byName.has(`cap_${lower}`)) return ` (did you mean "cap_${lower}"?)`;
   // Loaded here, on the error path only: require('privdrop') stays small (test/lazy-load.test.ts).
   // eslint-disable-next-line @typescript-eslint/no-var-requires
-  const { didYouMean } = require('../errors/suggest') as typeof import('../errors/suggest');
+  const { didYouMean } = loadPart(() => require('../errors/suggest') as typeof import('../errors/suggest'), 'errors/suggest');
   return didYouMean(lower, names.slice(0, maxBits));
 }
 
@@ -282,7 +282,7 @@ export class CapabilitySet {
     const set = new CapabilitySet(masks);
     // NODE_DEBUG=privdrop; debug.js loads on the first parse, not with require('privdrop').
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const { debug, debugEnabled } = require('../debug') as typeof import('../debug');
+    const { debug, debugEnabled } = loadPart(() => require('../debug') as typeof import('../debug'), 'debug');
     if (debugEnabled()) debug('capabilities: parsed %j as %s', text.length > 200 ? text.slice(0, 200) + '...' : text, set.toString());
     return set;
   }

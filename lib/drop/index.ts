@@ -1,12 +1,11 @@
 // dropPrivileges(): validates and resolves everything in TypeScript, then hands one plan to
 // the native drop, which re-checks what only it can see and never returns half-dropped.
 // Why the steps come in their order: docs/design.md, "The drop, step by step".
-import { binding, RawDropResult, RawGroup, RawPlan, RawUser } from '../addon/binding';
+import { binding, mainThread, RawDropResult, RawGroup, RawPlan, RawUser } from '../addon/binding';
 import { CapabilitySet } from '../capabilities';
 import { effectiveNotPermitted } from '../capabilities/options';
 import { debugEnabled } from '../debug';
-import { checkMainThread, ErrorCodes, invalidArgument, PrivdropError, withStep } from '../errors';
-import { didYouMean } from '../errors/suggest';
+import { checkMainThread, ErrorCodes, invalidArgument, loadPart, PrivdropError, withStep } from '../errors';
 import { checkOptions, DropOptions, Id, isOptionName, nativePlan, numericName, OPTION_NAMES, ResolvedDrop } from './options';
 import { precheck } from './prechecks';
 import { DropWarning, rootEquivalence, ROOT_USER_REASON } from './root-equivalent';
@@ -110,6 +109,8 @@ function resolve(options: DropOptions, prechecks = true): ResolvedDrop {
   }
   for (const key of Object.keys(options)) {
     if (!isOptionName(key)) {
+      // eslint-disable-next-line @typescript-eslint/no-var-requires
+      const { didYouMean } = loadPart(() => require('../errors/suggest') as typeof import('../errors/suggest'), 'errors/suggest'); // the error path only
       throw invalidArgument(`unknown option ${JSON.stringify(key)}${didYouMean(key, OPTION_NAMES)}; known options: ${OPTION_NAMES.join(', ')}`);
     }
   }
@@ -179,9 +180,9 @@ export function keptSet(plan: ResolvedDrop): CapabilitySet {
  * irreversible step never returns: privdrop writes a diagnostic to stderr and aborts.
  */
 export function dropPrivileges(options: DropOptions): DropResult {
-  checkMainThread('dropPrivileges()');
+  checkMainThread('dropPrivileges()', mainThread());
   const start = process.hrtime.bigint();
-  const trace = debugEnabled() ? (require('./trace') as typeof import('./trace')) : undefined; // NODE_DEBUG=privdrop
+  const trace = debugEnabled() ? loadPart(() => require('./trace') as typeof import('./trace'), 'drop/trace') : undefined; // NODE_DEBUG=privdrop
   trace?.traceStart();
   let plan: ResolvedDrop;
   try {
@@ -202,9 +203,18 @@ export function dropPlan(
   plan: ResolvedDrop,
   { emitWarnings = true, trace, start = process.hrtime.bigint() }: { emitWarnings?: boolean; trace?: typeof import('./trace'); start?: bigint } = {},
 ): DropResult {
-  checkMainThread('dropPrivileges()');
+  checkMainThread('dropPrivileges()', mainThread());
+  // After the chroot privdrop's files are out of reach: load every part a later call can need now.
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  if (plan.chroot) (require('../parts') as typeof import('../parts')).loadEveryPart();
   // The JavaScript doors close here, while only root can signal this process; SIGUSR1's in the drop.
   const doors = plan.keepDebugSignals ? { closed: [], reopen: () => undefined } : closeJavaScriptDoors();
+  // After a chroot the package's files may be out of reach: load what windows need now (listen()
+  // and withCapabilities() are how a permitted-only capability is used after the drop).
+  if (plan.chroot) {
+    require('../runtime');
+    require('../runtime/listen');
+  }
   let terminal: ReturnType<ReturnType<typeof binding>['openTerminal']> | undefined;
   let raw: RawDropResult;
   try {

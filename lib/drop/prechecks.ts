@@ -3,8 +3,7 @@
 // otherwise pass validation and then fail at an irreversible step of the drop (an abort).
 import * as fs from 'fs';
 import { binding } from '../addon/binding';
-import { ErrorCodes, invalidArgument, PrivdropError } from '../errors';
-import { errnoName } from '../errors/errno';
+import { ErrorCodes, errnoName, invalidArgument, PrivdropError } from '../errors';
 
 /** What the checks need to know about the plan. */
 export interface PrecheckPlan {

@@ -9,7 +9,6 @@
 //                          target user can read: process.report.reportOnSignal = false.
 //   --heapsnapshot-signal  the whole JavaScript heap written to such a file: its listener
 //                          (doWriteHeapSnapshot in Node 18-24) is removed.
-import * as os from 'os';
 import { ErrorCodes, PrivdropError } from '../errors';
 import { DropWarning, WARNING_CODES } from './root-equivalent';
 
@@ -24,8 +23,9 @@ export interface SignalDoor {
 /** The name Node 18-24 give the --heapsnapshot-signal listener (lib/internal/process/pre_execution.js). */
 const HEAP_SNAPSHOT_LISTENER = 'doWriteHeapSnapshot';
 
+/** Signals that have a listener on process (read from the listeners, so the drop's path loads no os module). */
 function signalNames(): string[] {
-  return Object.keys(os.constants.signals);
+  return process.eventNames().filter((e): e is string => typeof e === 'string' && /^SIG[A-Z0-9]+$/.test(e));
 }
 
 /** Node's own --heapsnapshot-signal listeners, by signal. */
@@ -81,7 +81,11 @@ export function closeJavaScriptDoors(): { closed: SignalDoor[]; reopen: () => vo
     process.on(signal, privdropClosedSignalDoor);
     undo.push(() => process.removeListener(signal, privdropClosedSignalDoor));
   };
-  const report = process.report;
+  // process.report loads Node's report module on first read; until something has loaded it
+  // (--report-on-signal does at start-up), no report can be set to be written on a signal. Where
+  // the module list is missing (not Node), the report is read.
+  const modules = (process as { moduleLoadList?: string[] }).moduleLoadList;
+  const report = !modules || modules.includes('NativeModule internal/process/report') ? process.report : undefined;
   if (report && report.reportOnSignal) {
     const signal = report.signal;
     report.reportOnSignal = false; // removes Node's listener from report.signal

@@ -1,14 +1,3 @@
-import type * as Errno from './errno';
-
-// Resolved now, loaded on the first system error: that may come after a chroot, where the file
-// is out of reach and Node answers a resolution it has made before from its cache.
-// In an application's bundle it is inlined: there is no file to resolve and resolve() throws.
-try {
-  require.resolve('./errno');
-} catch {
-  // bundled (esbuild leaves require.resolve as it is); require('privdrop') must not throw
-}
-
 /** Every code a PrivdropError can carry. */
 export const ErrorCodes = {
   /** The platform is not Linux with glibc on x86_64 or arm64. */
@@ -103,9 +92,7 @@ export class PrivdropError extends Error {
     this.code = code;
     if (details.errno) {
       this.errno = details.errno;
-      // Loaded here, not with privdrop: most programs never see a system error.
-      // eslint-disable-next-line @typescript-eslint/no-var-requires
-      this.errnoName = (require('./errno') as typeof Errno).errnoName(details.errno);
+      this.errnoName = errnoName(details.errno);
     }
     if (details.syscall) this.syscall = details.syscall;
     if (details.step) this.step = details.step;
@@ -124,6 +111,52 @@ export class PrivdropError extends Error {
       if (value !== undefined) out[key] = value;
     }
     return out;
+  }
+}
+
+let errnoNames: Map<number, string> | undefined;
+
+/**
+ * errno value -> its name ('EPERM'), or 'E<number>' when unknown. Node's os module, loaded on the
+ * first system error (most programs never see one), is built in: it loads after a chroot too.
+ */
+export function errnoName(errno: number): string {
+  if (!errnoNames) {
+    errnoNames = new Map();
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    for (const [name, value] of Object.entries((require('os') as typeof import('os')).constants.errno)) {
+      if (!errnoNames.has(value)) errnoNames.set(value, name);
+    }
+  }
+  return errnoNames.get(errno) ?? `E${errno}`;
+}
+
+/**
+ * Internal: loads one of privdrop's own files on first use. `load` is a literal require (bundlers
+ * follow it); `part` is the file's path under the package's dist/ without extension. After a
+ * chroot the package's files are out of reach: a file already loaded in this thread is taken from
+ * the module cache (the main thread's drop with chroot loads them all first: lib/parts.ts), and a
+ * first use in a Worker that loaded privdrop before the drop is a coded error saying what to do,
+ * instead of Node's MODULE_NOT_FOUND.
+ */
+export function loadPart<T>(load: () => T, part: string): T {
+  try {
+    return load();
+  } catch (e) {
+    const code = (e as { code?: unknown } | null)?.code;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    if ((code !== 'MODULE_NOT_FOUND' && code !== 'ENOENT') || (require('fs') as typeof import('fs')).existsSync(__filename)) throw e;
+    const file = `${__dirname.slice(0, __dirname.lastIndexOf('/'))}/${part}${__filename.slice(__filename.lastIndexOf('.'))}`;
+    const loaded = require.cache[file];
+    if (loaded?.loaded) return loaded.exports as T;
+    throw new PrivdropError(
+      ErrorCodes.BINDING_NOT_FOUND,
+      `privdrop cannot load ${file}: its files are out of reach from this thread, because the process's root directory ` +
+        'changed (dropPrivileges() with chroot) after this thread loaded privdrop. A Worker started before a drop with ' +
+        'chroot must use what it needs from privdrop once before the drop (the first use loads it: e.g. ' +
+        "CapabilitySet.parse('=') for CapabilitySet, reading privdrop.processState for processState). See docs/design.md, Loading.",
+      { step: 'load', path: file, cause: e },
+    );
   }
 }
 
@@ -155,11 +188,10 @@ export function withStep(e: unknown, step: string): unknown {
 
 /**
  * Internal: throws ERR_PRIVDROP_NOT_MAIN_THREAD (step 'validate') when `call` ("dropPrivileges()")
- * runs in a Worker. worker_threads is loaded here, not when privdrop is: most programs never call this.
+ * runs in a Worker. `isMainThread` is the addon's answer (lib/addon/binding.ts mainThread()).
  */
-export function checkMainThread(call: string): void {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
-  if (!(require('worker_threads') as typeof import('worker_threads')).isMainThread) {
+export function checkMainThread(call: string, isMainThread: boolean): void {
+  if (!isMainThread) {
     throw new PrivdropError(ErrorCodes.NOT_MAIN_THREAD, `${call} must be called from the main thread, not from a Worker`, { step: 'validate' });
   }
 }

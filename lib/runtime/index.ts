@@ -1,6 +1,6 @@
 // Least privilege after start-up: setCapabilities() changes every thread, withCapabilities()
 // raises permitted capabilities on the calling thread for one synchronous call.
-import { binding } from '../addon/binding';
+import { binding, mainThread } from '../addon/binding';
 import { CapabilityName, CapabilitySet } from '../capabilities';
 import { effectiveNotPermitted, toCapabilitySet } from '../capabilities/options';
 import { checkMainThread, describe, ErrorCodes, PrivdropError } from '../errors';
@@ -45,7 +45,7 @@ function namesOf(mask: bigint): string[] {
  * Main thread only. A failure after the first thread changed aborts the process, as the drop does.
  */
 export function setCapabilities(capabilities: CapabilitiesArgument, options: SetCapabilitiesOptions = {}): SetCapabilitiesResult {
-  checkMainThread('setCapabilities()'); // worker_threads is loaded then, not when processState() (which imports this module) is
+  checkMainThread('setCapabilities()', mainThread());
   const native = binding(); // the platform error comes before any argument error
   // Unlike dropPrivileges(), where leaving capabilities out means "keep none", the argument is required.
   if (capabilities === undefined) throw new TypeError('capabilities must be libcap text, an array of names or a CapabilitySet, got undefined');

@@ -9,10 +9,9 @@ import * as dns from 'dns';
 import * as fs from 'fs';
 import * as net from 'net';
 import { getSystemErrorMap } from 'util';
-import { isMainThread } from 'worker_threads';
 import { CapabilityName, CapabilitySet } from '../capabilities';
 import { describe, ErrorCodes, invalidArgument, PrivdropError } from '../errors';
-import { binding } from '../addon/binding';
+import { binding, mainThread } from '../addon/binding';
 import { withCapabilities } from './index';
 
 export interface ListenOptions {
@@ -194,7 +193,7 @@ function settle(server: net.Server): Promise<void> {
 export function listen<S extends ServerLike>(server: S, options: ListenOptions): Promise<S>;
 export function listen<S extends ServerLike>(app: ListenableApp<S> | ReadyServer<S>, options: ListenOptions): Promise<S>;
 export async function listen(target: unknown, options: ListenOptions): Promise<net.Server> {
-  if (!isMainThread) {
+  if (!mainThread()) {
     throw new PrivdropError(
       ErrorCodes.NOT_MAIN_THREAD,
       'listen() works on the main thread only (the capability window and the bind must happen on the thread that ' +

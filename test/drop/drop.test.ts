@@ -2,7 +2,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { describeAsRoot } from '../helpers/child';
+import { describeAsRoot, distEntry } from '../helpers/child';
 import { CAP, maskHex, scenario } from '../helpers/drop';
 
 let secretDir: string;
@@ -161,6 +161,86 @@ describeAsRoot('chroot', () => {
     } finally {
       fs.rmSync(jail, { recursive: true, force: true });
     }
+  });
+});
+
+describeAsRoot('chroot: what loads on first use', () => {
+  let jail: string;
+  beforeEach(() => {
+    jail = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-jail-'));
+    fs.chmodSync(jail, 0o755);
+  });
+  afterEach(() => fs.rmSync(jail, { recursive: true, force: true }));
+
+  test('after the drop with chroot, every export loads on the main thread (none used before)', () => {
+    // Only the drop is used before: each export below is a first use inside the jail. A call may
+    // fail for what the jail lacks (no /proc), but with privdrop's coded error, never Node's
+    // MODULE_NOT_FOUND for one of privdrop's own files.
+    const r = scenario(`
+      const d = tryDrop({ user: 'nobody', chroot: ${JSON.stringify(jail)} });
+      const attempt = (f) => { try { const v = f(); return v === undefined ? 'ok' : typeof v; } catch (e) { return e.code || e.message; } };
+      report({
+        d: d.ok,
+        processState: attempt(() => privdrop.processState),
+        formatProcessState: attempt(() => privdrop.formatProcessState),
+        processStateFromJSON: attempt(() => privdrop.processStateFromJSON),
+        parseSecurityConfig: attempt(() => privdrop.parseSecurityConfig('{ "user": "nobody" }').user),
+        setCapabilities: attempt(() => privdrop.setCapabilities),
+        listen: attempt(() => privdrop.listen),
+        misspelled: attempt(() => privdrop.CapabilitySet.parse('cap_net_rwa+p')),
+        unknownOption: attempt(() => privdrop.resolveDropOptions({ user: 'nobody', usr: 1 })),
+        errnoName: attempt(() => new privdrop.PrivdropError('ERR_PRIVDROP_SYSTEM', 'x', { errno: 1 }).errnoName),
+      });
+    `);
+    expect(r.stderr).toBe('');
+    expect(r.json).toEqual({
+      d: true,
+      processState: 'function',
+      formatProcessState: 'function',
+      processStateFromJSON: 'function',
+      parseSecurityConfig: 'string',
+      setCapabilities: 'function',
+      listen: 'function',
+      misspelled: 'ERR_PRIVDROP_INVALID_CAPABILITIES',
+      unknownOption: 'ERR_PRIVDROP_INVALID_ARGUMENT',
+      errnoName: 'string',
+    });
+  });
+
+  test('Workers that loaded privdrop before the drop: the addon loads inside the jail, a file never loaded is a coded error with the remedy', () => {
+    // Worker "state" read processState before the drop (its files, the addon's loader among them, are
+    // loaded; the addon is not): inside the jail its first CapabilitySet.parse() loads the addon by
+    // the path the process loaded it from. Worker "bare" only required privdrop: the loader's file
+    // itself is out of reach.
+    const r = scenario(`
+      const start = (before) => new Promise((resolve) => {
+        const w = new Worker(\`
+          const { parentPort } = require('worker_threads');
+          const privdrop = require(${JSON.stringify(distEntry)});
+          const attempt = (f) => { try { return f(); } catch (e) { return { code: e.code, step: e.step, message: e.message }; } };
+          \${before};
+          parentPort.postMessage('ready');
+          parentPort.once('message', () => parentPort.postMessage({
+            parsed: attempt(() => privdrop.CapabilitySet.parse('cap_net_raw+p').toString()),
+            errnoName: attempt(() => new privdrop.PrivdropError('ERR_PRIVDROP_SYSTEM', 'x', { errno: 1 }).errnoName),
+          }));
+        \`, { eval: true });
+        w.once('message', () => resolve(w));
+      });
+      const ask = (w) => new Promise((resolve) => { w.once('message', resolve); w.postMessage('go'); });
+      const state = await start('typeof privdrop.processState');
+      const bare = await start('0');
+      const d = tryDrop({ user: 'nobody', chroot: ${JSON.stringify(jail)} });
+      report({ d: d.ok, state: await ask(state), bare: await ask(bare) });
+      state.terminate();
+      bare.terminate();
+    `);
+    expect(r.stderr).toBe('');
+    expect(r.json.d).toBe(true);
+    expect(r.json.state).toEqual({ parsed: 'cap_net_raw=p', errnoName: 'EPERM' });
+    expect(r.json.bare.errnoName).toBe('EPERM');
+    expect(r.json.bare.parsed).toMatchObject({ code: 'ERR_PRIVDROP_BINDING_NOT_FOUND', step: 'load' });
+    expect(r.json.bare.parsed.message).toMatch(/addon\/binding\.js: .*root directory changed \(dropPrivileges\(\) with chroot\).*Worker started before a drop with chroot must use what it needs/);
   });
 });
 

@@ -30,3 +30,32 @@ test('every ERR_PRIVDROP_* code written in native/ is in ErrorCodes', () => {
   const unknown = [...found].filter(([code]) => !known.has(code)).map(([code, files]) => `${code} (${[...new Set(files)].join(', ')})`);
   expect(unknown).toEqual([]);
 });
+
+/** The codes native/error_codes.h lists: the one place native code spells them. */
+function headerCodes(): string[] {
+  const text = fs.readFileSync(path.join(nativeDir, 'error_codes.h'), 'utf8');
+  return [...text.matchAll(/inline constexpr char (\w+)\[\] = "(ERR_PRIVDROP_[A-Z0-9_]+)";/g)].map((m) => m[2]);
+}
+
+test('native/error_codes.h lists each native code once, each one of ErrorCodes', () => {
+  const listed = headerCodes();
+  expect(listed.length).toBeGreaterThanOrEqual(10);
+  expect(new Set(listed).size).toBe(listed.length);
+  const known = new Set<string>(Object.values(ErrorCodes));
+  expect(listed.filter((c) => !known.has(c))).toEqual([]);
+});
+
+test('no other native file writes an ERR_PRIVDROP_ string literal, and every listed code is thrown somewhere', () => {
+  const literals: string[] = [];
+  let sources = '';
+  for (const name of fs.readdirSync(nativeDir)) {
+    if (!/\.(cc|h)$/.test(name) || name === 'error_codes.h') continue;
+    const text = fs.readFileSync(path.join(nativeDir, name), 'utf8');
+    sources += text;
+    for (const m of text.matchAll(/"ERR_PRIVDROP_[A-Z0-9_]*"/g)) literals.push(`${name}: ${m[0]}`);
+  }
+  expect(literals).toEqual([]);
+  const header = fs.readFileSync(path.join(nativeDir, 'error_codes.h'), 'utf8');
+  const unused = [...header.matchAll(/inline constexpr char (\w+)\[\]/g)].map((m) => m[1]).filter((k) => !new RegExp(`\\b${k}\\b`).test(sources));
+  expect(unused).toEqual([]);
+});

@@ -1,13 +1,13 @@
 // Threads born inside a withCapabilities() window copy the raised effective set; the window must
 // lower it on them before it returns. For real, as root, in child processes; every thread's
 // state comes from /proc/self/task/*/status.
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { describeAsRoot, faultsBinding, repoRoot, RunOptions } from '../helpers/child';
 import { CAP, maskHex, scenario } from '../helpers/drop';
-import { procStatusModule } from '../helpers/proc-status';
+import { procStatusModule, threadStatuses } from '../helpers/proc-status';
 
 const nbs = maskHex(CAP.net_bind_service);
 const none = maskHex();
@@ -188,6 +188,47 @@ describeAsRoot('threads born inside a withCapabilities() window', () => {
     `);
     expect(j.now.born).toBeGreaterThanOrEqual(4);
     expect(j.now).toMatchObject({ effs: [nbs], consistent: true });
+  });
+});
+
+describeAsRoot('threads born inside a window, after a drop into a chroot without /proc', () => {
+  test('the window still loads, and finds and lowers the new threads (read from outside the process)', async () => {
+    const jail = fs.mkdtempSync(path.join(os.tmpdir(), 'privdrop-jail-'));
+    fs.chmodSync(jail, 0o755);
+    const code = `
+      const privdrop = require(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))});
+      const fs = require('fs');
+      privdrop.dropPrivileges({ user: 'nobody', capabilities: 'cap_net_bind_service+p', chroot: ${JSON.stringify(jail)}, supplementaryGroups: 'clear' });
+      const idle = "require('worker_threads').parentPort.postMessage('up'); setInterval(() => {}, 1 << 30)";
+      const w = privdrop.withCapabilities(['cap_net_bind_service'], () => new (require('worker_threads').Worker)(idle, { eval: true }));
+      w.once('message', () => {
+        process.stdout.write(JSON.stringify({ proc: fs.existsSync('/proc/self/task') }) + '\\n');
+        process.stdin.once('data', () => process.exit(0));
+      });
+    `;
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const closed = new Promise((res) => child.once('close', res));
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    try {
+      const line = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+          if (out.includes('\n')) resolve(out.split('\n')[0]);
+        });
+        child.once('exit', (status, signal) => reject(new Error(`exited (${status} ${signal}): ${stderr}`)));
+      });
+      const threads = threadStatuses(child.pid);
+      expect(JSON.parse(line)).toEqual({ proc: false });
+      expect(threads.length).toBeGreaterThan(7);
+      expect([...new Set(threads.map((t: { fields: Record<string, string> }) => t.fields.CapEff))]).toEqual([none]);
+      expect([...new Set(threads.map((t: { fields: Record<string, string> }) => t.fields.CapPrm))]).toEqual([nbs]);
+    } finally {
+      child.stdin.end('\n');
+      await closed;
+      fs.rmSync(jail, { recursive: true, force: true });
+    }
   });
 });
 
