@@ -24,15 +24,6 @@ export type { ListenOptions, ListenableApp, ReadyServer, ServerLike } from './ru
 export type { JSONForm, ProcessStateJSON } from './state/json';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
-// The run-time modules, resolved now: after dropPrivileges({ chroot }) (which loads them first)
-// their files are out of reach, and Node answers a resolution it has made before from its cache.
-// In an application's bundle they are inlined: there is no file to resolve and resolve() throws.
-try {
-  require.resolve('./runtime');
-  require.resolve('./runtime/listen');
-} catch {
-  // bundled; require('privdrop') must not throw
-}
 let runtime: typeof Runtime | undefined;
 const lazy = {
   get dropPrivileges() {

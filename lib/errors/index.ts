@@ -2,7 +2,7 @@
 export const ErrorCodes = {
   /** The platform is not Linux with glibc on x86_64 or arm64. */
   UNSUPPORTED_PLATFORM: 'ERR_PRIVDROP_UNSUPPORTED_PLATFORM',
-  /** The native binary is missing or failed to load. */
+  /** The native binary is missing or failed to load, or (a Worker after a chroot) one of privdrop's own files is out of reach. */
   BINDING_NOT_FOUND: 'ERR_PRIVDROP_BINDING_NOT_FOUND',
   /**
    * The runtime's own permissions refuse what privdrop needs: Deno without --allow-all (--allow-ffi
