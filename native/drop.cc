@@ -133,7 +133,7 @@ void Validate(Context& c) {
     CheckSeccomp(cur, t);
   }
   {
-    int n = Fault("getgroups") ? (errno = EPERM, -1) : getgroups(0, nullptr);
+    int n = Hooked("getgroups", [] { return getgroups(0, nullptr); });
     if (n >= 0) {
       c.currentGroups.resize(static_cast<size_t>(n) + 1);
       n = getgroups(n, c.currentGroups.data());
@@ -208,7 +208,7 @@ void Validate(Context& c) {
       Refuse(kStepValidate, kErrInvalidChroot, "the chroot directory must be an absolute path", EINVAL);
     // Opened once: the directory checked here is the one chroot() gets (fchdir, chroot(".")), so
     // a rename on its path in between cannot move the jail.
-    c.jail.fd = Fault("open-chroot") ? (errno = EPERM, -1) : open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    c.jail.fd = Hooked("open-chroot", [&] { return open(plan.chroot.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC); });
     if (c.jail.fd < 0) {
       int e = errno;
       Refuse(kStepValidate, kErrInvalidChroot,
@@ -289,9 +289,9 @@ void Chroot(Context& c) {
     CapData raise = MakeCapData(c.cur.prm, c.cur.prm, c.cur.inh);
     if (int e = RawCapset("capset-raise", raise)) Fatal(kStepChroot, e, c.pid, "capset (raise effective for chroot)");
   }
-  if (Fault("fchdir") || fchdir(c.jail.fd) != 0) Fatal(kStepChroot, Fault("fchdir") ? EPERM : errno, c.pid, "fchdir to the checked " + dir);
-  if (Fault("chroot") || chroot(".") != 0) Fatal(kStepChroot, Fault("chroot") ? EPERM : errno, c.pid, dir);
-  if (Fault("chdir") || chdir("/") != 0) Fatal(kStepChroot, Fault("chdir") ? EPERM : errno, c.pid, "chdir(\"/\") after chroot");
+  if (int e = HookedErrno("fchdir", [&] { return fchdir(c.jail.fd); })) Fatal(kStepChroot, e, c.pid, "fchdir to the checked " + dir);
+  if (int e = HookedErrno("chroot", [] { return chroot("."); })) Fatal(kStepChroot, e, c.pid, dir);
+  if (int e = HookedErrno("chdir", [] { return chdir("/"); })) Fatal(kStepChroot, e, c.pid, "chdir(\"/\") after chroot");
 }
 
 // ---- transition: one signal per thread, the whole sequence in its handler ---------------------
@@ -399,7 +399,7 @@ DropResult Drop(const DropPlan& plan) {
     if (Fault("create-keyring")) RefuseSystem(kStepValidate, EPERM, "keyctl", "cannot create a new session keyring for the drop");
     // Where no thread can make a key call at all (checked on every thread by the rehearsal), no
     // thread can reach root's keys: nothing to leave behind, and no keyctl to make.
-    if (!c.keysRefused) c.keyring = CreateSharedSessionKeyring();
+    if (!c.keysRefused) c.keyring = CreateSharedSessionKeyring(c.cur.uid[3]);
     result.sessionKeyring = c.keyring.serial != 0;
   } catch (const std::bad_alloc&) {
     throw Error(kErrSystem, "out of memory before the drop; nothing was changed", ENOMEM, "", step);

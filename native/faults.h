@@ -6,6 +6,8 @@
 // reaches it), for steps run on every thread. Names: see the Security section of README.md.
 #pragma once
 
+#include <cerrno>
+
 namespace privdrop {
 
 #ifdef PRIVDROP_FAULT_INJECTION
@@ -20,5 +22,22 @@ inline void LoadFault() {}
 constexpr bool Fault(const char*) { return false; }
 constexpr bool Fault(const char*, const char*) { return false; }
 #endif
+
+// A system call behind its fault hook, the hook evaluated once: `call`'s result, or -1 with
+// errno EPERM when `name` is injected (thread_ops.cc's Raw and Prctl do the same per thread).
+template <typename Call>
+auto Hooked(const char* name, Call call) -> decltype(call()) {
+  if (Fault(name)) {
+    errno = EPERM;
+    return -1;
+  }
+  return call();
+}
+
+// The same for a call that returns 0 or -1: 0, or the errno (EPERM when `name` is injected).
+template <typename Call>
+int HookedErrno(const char* name, Call call) {
+  return Hooked(name, call) == 0 ? 0 : errno;
+}
 
 }  // namespace privdrop

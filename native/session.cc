@@ -85,7 +85,7 @@ void CloseTerminalHandle(const TerminalHandle& t) {
   if (t.fd >= 0) close(t.fd);
 }
 
-SharedKeyring CreateSharedSessionKeyring() {
+SharedKeyring CreateSharedSessionKeyring(uint32_t fsuid) {
   SharedKeyring k;
   uint64_t nonce = 0;
   if (getrandom(&nonce, sizeof nonce, GRND_NONBLOCK) != static_cast<ssize_t>(sizeof nonce)) {
@@ -98,8 +98,8 @@ SharedKeyring CreateSharedSessionKeyring() {
   // both calls as the owner, its real uid, and then takes its own fs uid and capabilities back
   // (a change of fs uid to or from 0 raises or drops the file-system capabilities in effective).
   k.owner = static_cast<uint32_t>(getuid());
-  const long fsuid = syscall(SYS_setfsuid, -1L);
-  const bool asOwner = fsuid != -1 && static_cast<uint32_t>(fsuid) != k.owner;
+  const bool asOwner = fsuid != k.owner;
+  k.joinAsOwner = asOwner;
   CapData caps{};
   caps.header.version = _LINUX_CAPABILITY_VERSION_3;
   if (asOwner) {
@@ -111,8 +111,8 @@ SharedKeyring CreateSharedSessionKeyring() {
   int err = serial < 0 ? errno : 0;
   if (serial < 0) {
     if (asOwner) {
-      syscall(SYS_setfsuid, fsuid);
-      if (syscall(SYS_setfsuid, -1L) != fsuid || RawCapset("", caps) != 0)
+      syscall(SYS_setfsuid, static_cast<long>(fsuid));
+      if (syscall(SYS_setfsuid, -1L) != static_cast<long>(fsuid) || RawCapset("", caps) != 0)
         FatalKeyring("putting the fs uid and capabilities back after keyctl(KEYCTL_JOIN_SESSION_KEYRING) failed", EPERM);
     }
     if (err == ENOSYS) return SharedKeyring{};
@@ -125,8 +125,8 @@ SharedKeyring CreateSharedSessionKeyring() {
     FatalKeyring("keyctl(KEYCTL_SETPERM) on the new session keyring", errno);
   }
   if (asOwner) {
-    syscall(SYS_setfsuid, fsuid);
-    if (syscall(SYS_setfsuid, -1L) != fsuid) FatalKeyring("setfsuid back to this thread's fs uid", EPERM);
+    syscall(SYS_setfsuid, static_cast<long>(fsuid));
+    if (syscall(SYS_setfsuid, -1L) != static_cast<long>(fsuid)) FatalKeyring("setfsuid back to this thread's fs uid", EPERM);
     if (int e = RawCapset("", caps)) FatalKeyring("capset back to this thread's capabilities", e);
   }
   return k;
@@ -153,9 +153,7 @@ bool KeyCallsRefused() {
 
 int JoinSharedSessionKeyring(const SharedKeyring& k) {
   if (k.serial == 0) return 0;
-  const long fsuid = syscall(SYS_setfsuid, -1L);  // -1 changes nothing and returns the fs uid
-  if (fsuid == -1) return errno;
-  if (static_cast<uint32_t>(fsuid) != k.owner) {
+  if (k.joinAsOwner) {  // setfsuid only then: a filter may refuse it where the drop never needs it
     syscall(SYS_setfsuid, static_cast<long>(k.owner));
     if (syscall(SYS_setfsuid, -1L) != static_cast<long>(k.owner)) return EPERM;  // setfsuid reports no error itself
   }

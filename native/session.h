@@ -38,11 +38,12 @@ struct SharedKeyring {
   char name[64] = {0};
   long serial = 0;     // 0: this kernel has no keys (ENOSYS): there is no root keyring to leave
   uint32_t owner = 0;  // the creating thread's real uid: the keyring's owner
+  bool joinAsOwner = false;  // the threads' fs uid is not the owner: each joins with setfsuid(owner)
 };
 
-// Creates and joins it on the calling thread. Throws Error (nothing changed) if it cannot be
+// Creates and joins it on the calling thread, whose fs uid (every thread's) is `fsuid`. Throws Error (nothing changed) if it cannot be
 // created; a failure after it was joined aborts (the calling thread's keyring changed).
-SharedKeyring CreateSharedSessionKeyring();
+SharedKeyring CreateSharedSessionKeyring(uint32_t fsuid);
 
 // Async-signal-safe: true when this thread can make no key system call at all: keyctl with an
 // unknown operation and READ, DESCRIBE and GET_KEYRING_ID of its session keyring, add_key and

@@ -85,7 +85,21 @@ test('every file privdrop loads on first use goes through loadPart, and the drop
       parts.add(m[2].replace(/\/index$/, ''));
     }
   }
+  // The drop is the one part parts.ts does not require: it calls loadEveryPart(), so it is loaded (and a require back would be a cycle).
+  expect(parts.delete('drop')).toBe(true);
   const preloaded = [...fs.readFileSync(path.join(lib, 'parts.ts'), 'utf8').matchAll(/require\('\.\/([^']+)'\)/g)].map((m) => m[1]);
   expect(parts.size).toBeGreaterThan(5);
   expect(preloaded.filter((p) => parts.has(p)).sort()).toEqual([...parts].sort());
+});
+
+test("the library's files import Node's modules with a plain require, not import * (which copies every export on load)", () => {
+  const lib = path.join(repoRoot, 'lib');
+  const offenders: string[] = [];
+  for (const dir of ['', 'addon', 'capabilities', 'drop', 'errors', 'runtime', 'state']) {
+    for (const name of fs.readdirSync(path.join(lib, dir)).filter((n) => n.endsWith('.ts'))) {
+      const text = fs.readFileSync(path.join(lib, dir, name), 'utf8');
+      if (/^import \* as \w+ from '[^.]/m.test(text)) offenders.push(path.join(dir, name));
+    }
+  }
+  expect(offenders).toEqual([]);
 });

@@ -55,4 +55,14 @@ describeAsRoot('a filter on a call this drop does not make', () => {
     });
     expect({ kind: out.kind, detail: out.detail }).toEqual({ kind: 'dropped', detail: undefined });
   });
+
+  // Found by the real-drop property test (seed 16016): the keyring step read the fs uid with
+  // setfsuid(-1) on every thread, where the rehearsal (rightly) made no setfsuid, and aborted.
+  test('every thread refusing setfsuid where the real uid is the fs uid: it drops, every thread verified', async () => {
+    const d = DENIALS.find((x) => x.call === 'setfsuid');
+    const out = await dropCase.runCase({
+      options: new dropCase.Raw(ALL), wrapper: none, userns: null, ids: null, seccomp: { scope: 'process', action: 'errno', denial: d },
+    });
+    expect({ kind: out.kind, detail: out.detail }).toEqual({ kind: 'dropped', detail: undefined });
+  });
 });
