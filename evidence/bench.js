@@ -17,6 +17,7 @@
 //
 // Goals (issue 9): native total <= 8x and whole first call <= 12x at 75 and 267 threads;
 // require('privdrop') <= 3 ms; per-thread cost flat from 11 to 1031 threads.
+// Then evidence/first-contact.js (issue 20): the fresh-process ratios, with their goals.
 // On a shared machine, `chrt -f 50 npm run bench` keeps other processes from preempting the measured
 // threads (the glibc baseline gets cheaper too, so the ratios come out higher than at normal priority).
 'use strict';
@@ -156,3 +157,13 @@ for (const row of rows) {
   goals.push([`require('privdrop') <= 3 ms (${threads} threads)`, m(f, 'require') <= 3, `${m(f, 'require').toFixed(2)} ms`]);
 }
 for (const [what, met, value] of goals) console.log(`${met ? 'met   ' : 'MISSED'} ${what}: ${value}`);
+
+// Issue 20: what privdrop adds to a fresh process (require; require and drop; the express example's
+// start), side by side with node -e 0 or the same server without privdrop, in alternating fresh
+// processes. BENCH_FIRST_CONTACT_RUNS=0 leaves it out.
+const contactRuns = process.env.BENCH_FIRST_CONTACT_RUNS ?? '21';
+if (contactRuns !== '0') {
+  console.log('');
+  const contact = spawnSync(process.execPath, [path.join(__dirname, 'first-contact.js'), '--runs', contactRuns], { stdio: 'inherit' });
+  if (contact.status !== 0) process.exitCode = 1;
+}

@@ -4,7 +4,7 @@
 // process.report (which costs milliseconds per call and per Worker). Unlike a look at
 // /etc/alpine-release or /usr/bin/ldd, it describes this process, not the distribution: a
 // glibc node copied onto Alpine with gcompat, or a musl node on Debian, is seen as it is.
-import * as fs from 'fs';
+import fs = require('fs');
 
 export type Libc = 'glibc' | 'musl' | 'unknown';
 

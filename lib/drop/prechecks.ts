@@ -1,7 +1,7 @@
 // Checks that need the system's state, run while resolving options (so also by
 // resolveDropOptions() and `privdrop exec --dry-run`): each one catches an input that would
 // otherwise pass validation and then fail at an irreversible step of the drop (an abort).
-import * as fs from 'fs';
+import fs = require('fs');
 import { binding } from '../addon/binding';
 import { ErrorCodes, errnoName, invalidArgument, PrivdropError } from '../errors';
 

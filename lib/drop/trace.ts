@@ -1,6 +1,6 @@
 // NODE_DEBUG=privdrop lines for dropPrivileges(): what it resolved, each step of the native drop
 // with its thread count and time, and what it verified. Only called when tracing is on.
-import * as fs from 'fs';
+import fs = require('fs');
 import type { RawDropResult } from '../addon/binding';
 import { debug, msSince } from '../debug';
 import type { CapabilitySet } from '../capabilities';

@@ -5,9 +5,9 @@
 // closed before the bind. listen() therefore resolves the host first, binds a socket natively
 // inside the window (socket + bind, nothing else), and hands the bound descriptor to the server
 // with server.listen({ fd }), which needs no privilege.
-import * as dns from 'dns';
-import * as fs from 'fs';
-import * as net from 'net';
+import dns = require('dns');
+import fs = require('fs');
+import net = require('net');
 import { getSystemErrorMap } from 'util';
 import { CapabilityName, CapabilitySet } from '../capabilities';
 import { describe, ErrorCodes, invalidArgument, PrivdropError } from '../errors';

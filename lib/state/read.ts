@@ -2,7 +2,7 @@
 // Credentials and capabilities are per thread (docs/design.md, "Threads"), so one thread's view
 // proves nothing about the others; this reads them all and says where they disagree.
 // The text form is lib/state/format.ts.
-import * as fs from 'fs';
+import fs = require('fs');
 import { constants as osConstants } from 'os';
 import { binding } from '../addon/binding';
 import { capabilityNameTable } from '../capabilities';
