@@ -313,6 +313,7 @@ Napi::Value DropJs(const Napi::CallbackInfo& info) {
   out.Set("ms", Napi::Number::New(env, r.ms));
   out.Set("regainChecked", Napi::Boolean::New(env, r.regainChecked));
   out.Set("debugSignalClosed", Napi::Boolean::New(env, r.debugSignalClosed));
+  out.Set("sessionKeyring", Napi::Boolean::New(env, r.sessionKeyring));
   out.Set("broadcasts", TimingsToJs(env, r.broadcasts));
   out.Set("steps", TimingsToJs(env, r.steps));
   return out;

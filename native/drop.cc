@@ -72,6 +72,7 @@ struct Context {
   ThreadCreds want;                 // what every thread must show at the end
   ChrootDir jail;                   // the chroot directory as checked: chroot() goes through it
   SharedKeyring keyring;            // the drop's one new session keyring (created after the rehearsal)
+  bool keysRefused = KeyCallsRefused();  // this thread can make no key call (session.h)
 };
 
 // ---- validate: nothing here changes the process ---------------------------------------------
@@ -241,6 +242,7 @@ BroadcastReport Rehearse(Context& c) {
   r.raise = c.cur.eff != c.cur.prm;  // euid not 0 (permitted kept, effective emptied), say
   r.raised = MakeCapData(c.cur.prm, c.cur.prm, c.cur.inh);
   r.keyring = true;
+  r.keysRefused = c.keysRefused;
   r.setfsuid = c.cur.uid[3] != c.cur.uid[0];  // the keyring step's setfsuid to the real uid (session.h)
   r.capbsetDrop = c.trimMask != 0;
   r.securebits = c.setSecurebits;
@@ -395,7 +397,10 @@ DropResult Drop(const DropPlan& plan) {
     // this thread after every check, so a failure to create it is still a coded error; the
     // other threads join it by name first thing in the transition.
     if (Fault("create-keyring")) RefuseSystem(kStepValidate, EPERM, "keyctl", "cannot create a new session keyring for the drop");
-    c.keyring = CreateSharedSessionKeyring(c.cur.uid[3]);
+    // Where no thread can make a key call at all (checked on every thread by the rehearsal), no
+    // thread can reach root's keys: nothing to leave behind, and no keyctl to make.
+    if (!c.keysRefused) c.keyring = CreateSharedSessionKeyring(c.cur.uid[3]);
+    result.sessionKeyring = c.keyring.serial != 0;
   } catch (const std::bad_alloc&) {
     throw Error(kErrSystem, "out of memory before the drop; nothing was changed", ENOMEM, "", step);
   }

@@ -52,6 +52,7 @@ struct DropResult {
   std::vector<StepTiming> steps;       // every step above that ran, in order
   bool regainChecked = false;     // false only when cap_setuid was kept on purpose
   bool debugSignalClosed = false; // Node's SIGUSR1 handler was replaced by SIG_IGN
+  bool sessionKeyring = false;    // every thread joined a new session keyring (false: no thread can make a key call)
 };
 
 // Validates, then drops. Before the first irreversible step, throws Error and changes

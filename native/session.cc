@@ -132,6 +132,25 @@ SharedKeyring CreateSharedSessionKeyring(uint32_t fsuid) {
   return k;
 }
 
+namespace {
+bool Refused(long r) { return r < 0 && (errno == EPERM || errno == EACCES || errno == ENOSYS); }
+}  // namespace
+
+bool KeyCallsRefused() {
+  const int saved = errno;
+  // Each call, if the kernel ran it, answers without changing anything: an unknown operation
+  // (EOPNOTSUPP), a zero-length read or description of the session keyring, its id without
+  // creating one, and add_key/request_key with no key type (EFAULT).
+  const bool refused = Refused(syscall(SYS_keyctl, 0x7fffffffL, 0L, 0L, 0L, 0L)) &&
+                       Refused(syscall(SYS_keyctl, 11L /* READ */, kKeySpecSessionKeyring, 0L, 0L, 0L)) &&
+                       Refused(syscall(SYS_keyctl, 6L /* DESCRIBE */, kKeySpecSessionKeyring, 0L, 0L, 0L)) &&
+                       Refused(syscall(SYS_keyctl, kKeyctlGetKeyringId, kKeySpecSessionKeyring, 0L, 0L, 0L)) &&
+                       Refused(syscall(SYS_add_key, 0L, 0L, 0L, 0L, kKeySpecSessionKeyring)) &&
+                       Refused(syscall(SYS_request_key, 0L, 0L, 0L, 0L));
+  errno = saved;
+  return refused;
+}
+
 int JoinSharedSessionKeyring(const SharedKeyring& k) {
   if (k.serial == 0) return 0;
   if (k.joinAsOwner) {  // setfsuid only then: a filter may refuse it where the drop never needs it

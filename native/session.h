@@ -45,6 +45,14 @@ struct SharedKeyring {
 // created; a failure after it was joined aborts (the calling thread's keyring changed).
 SharedKeyring CreateSharedSessionKeyring(uint32_t fsuid);
 
+// Async-signal-safe: true when this thread can make no key system call at all: keyctl with an
+// unknown operation and READ, DESCRIBE and GET_KEYRING_ID of its session keyring, add_key and
+// request_key are each refused with EPERM, EACCES or ENOSYS (a kernel without keys, or a seccomp
+// filter that refuses the three calls whole, as the container runtimes' default profiles do).
+// Such a thread cannot reach a key, and neither can any thread or program it starts (seccomp
+// filters are inherited and never removed): there is no root keyring to leave behind.
+bool KeyCallsRefused();
+
 // Async-signal-safe: joins `k` on the calling thread (as its owner, see above); 0, or an errno
 // (EBADE: joined another one).
 int JoinSharedSessionKeyring(const SharedKeyring& k);

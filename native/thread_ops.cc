@@ -122,6 +122,14 @@ using RehearsalStep = int (*)(const RehearsalPlan&, const char** call);
 
 int RehearseKeyring(const RehearsalPlan& p, const char** call) {
   if (!p.keyring) return 0;
+  // Either every thread can reach no key at all (no keyring step), or every thread joins one.
+  const bool refused = KeyCallsRefused();
+  if (refused != p.keysRefused) {
+    *call = refused ? "keyctl (refused on this thread whole, not on the calling thread)"
+                    : "keyctl (allowed on this thread, refused whole on the calling thread)";
+    return EPERM;
+  }
+  if (refused) return 0;
   // A bad name pointer: EFAULT from copying it, after the filter. No keys in this kernel (ENOSYS): no keyring step.
   *call = "keyctl(KEYCTL_JOIN_SESSION_KEYRING)";
   long r = syscall(SYS_keyctl, 1L /* JOIN_SESSION_KEYRING */, 1L, 0L, 0L, 0L);

@@ -44,6 +44,8 @@ struct RehearsalPlan {
   bool raise = false;
   CapData raised{};
   bool keyring = true;               // keyctl JOIN_SESSION_KEYRING (EFAULT), SETPERM (EINVAL), GET_KEYRING_ID
+  bool keysRefused = false;          // the calling thread can make no key call (session.h KeyCallsRefused):
+                                     // every thread must be the same, and then there is no keyring step
   bool setfsuid = false;             // setfsuid(-1): the keyring step's setfsuid (session.h)
   bool capbsetDrop = false;          // prctl(PR_CAPBSET_DROP, not a capability): EINVAL
   bool securebits = false;           // prctl(PR_SET_SECUREBITS, the current bits): succeeds, changes nothing

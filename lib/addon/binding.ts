@@ -58,6 +58,8 @@ export interface RawDropResult {
   regainChecked: boolean;
   /** SIGUSR1 was handled (by Node: the inspector) and is now ignored. */
   debugSignalClosed: boolean;
+  /** Every thread joined the drop's new session keyring; false when no thread can make a key call (native/session.h). */
+  sessionKeyring: boolean;
   /** 'rehearse' and 'transition', the two all-thread broadcasts. */
   broadcasts: RawTiming[];
   /** Every step that ran, in order: validate, rehearse, chroot (if asked), transition, verify, regain-check. */

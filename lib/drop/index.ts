@@ -45,6 +45,13 @@ export interface DropResult {
   warnings: DropWarning[];
   /** 'released': the controlling terminal was given up; 'kept': keepTerminal; 'none': there was none. */
   terminal: 'released' | 'kept' | 'none';
+  /**
+   * 'replaced': every thread joined a new, empty session keyring, so root's keys stay behind.
+   * 'unreachable': no thread can make a key system call at all (keyctl, add_key and request_key
+   * refused whole by a seccomp filter, as the container runtimes' default profiles do, or a kernel
+   * without keys), nor can anything it starts: there was nothing to leave behind.
+   */
+  sessionKeyring: 'replaced' | 'unreachable';
   /** The doors Node opens on a signal that were open and that the drop closed ([] with keepDebugSignals). */
   closedSignalDoors: SignalDoor[];
   /** Wall time of the whole native drop, in milliseconds. */
@@ -253,6 +260,7 @@ export function dropPlan(
     rootRegainable: plan.rootRegainable,
     warnings: plan.warnings.map((w) => ({ ...w })),
     terminal: terminalState,
+    sessionKeyring: raw.sessionKeyring ? 'replaced' : 'unreachable',
     closedSignalDoors: [...(raw.debugSignalClosed ? [{ signal: 'SIGUSR1', door: 'inspector' as const }] : []), ...doors.closed],
     ms: raw.ms,
     broadcasts: raw.broadcasts.map((b) => ({ ...b })),

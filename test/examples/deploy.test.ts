@@ -207,11 +207,11 @@ afterAll(() => seccompExec && fs.rmSync(seccompExec.dir, { recursive: true, forc
 /** A child that reports its state, tries the express example's drop, and reports the error and its state again. */
 const tryDrop = `
 const before = privdrop.processState();
-let error = null;
+let error = null, result = null;
 try {
-  privdrop.dropPrivileges({ user: 'www-data', capabilities: 'cap_net_bind_service+p', noNewPrivileges: true });
+  result = privdrop.dropPrivileges({ user: 'www-data', capabilities: 'cap_net_bind_service+p', noNewPrivileges: true });
 } catch (e) { error = { code: e.code, step: e.step, syscall: e.syscall, errno: e.errno, message: e.message }; }
-report({ before, error, after: privdrop.processState() });
+report({ before, error, result, after: privdrop.processState() });
 `;
 
 describeSystemdAsRoot('examples/systemd: started as systemd would, under the unit\'s own system call filter', () => {
@@ -244,7 +244,7 @@ describeSystemdAsRoot('examples/systemd: started as systemd would, under the uni
 
   test.each([
     ['~@setuid', 'setgroups'],
-    ['~@keyring', 'keyctl'],
+    ['~keyctl', 'keyctl'], // add_key and request_key still allowed: the keyring stays reachable, so it must be left
     ['~capset', 'capset'],
   ])('the unit\'s filter plus SystemCallFilter=%s: the rehearsal refuses (ERR_PRIVDROP_NOT_PERMITTED, %s) and nothing changed', (extra, call) => {
     const file = unitFile('privdrop-example.service');
@@ -258,6 +258,19 @@ describeSystemdAsRoot('examples/systemd: started as systemd would, under the uni
     expect(after).toEqual(before);
     expect(before.consistent).toBe(true);
     expect(before.threads.length).toBeGreaterThanOrEqual(5);
+  });
+
+  test('the unit\'s filter plus SystemCallFilter=~@keyring: no thread can make a key call, so there is no keyring to leave; it drops on every thread', () => {
+    const file = unitFile('privdrop-example.service');
+    const { wrapper } = systemdStart(file, { filter: [...readUnitLines(file).SystemCallFilter, '~@keyring'] });
+    const r = runNode(tryDrop, { wrapper });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const { error, result, after } = r.json;
+    expect(error).toBeNull();
+    expect(result.sessionKeyring).toBe('unreachable');
+    expect(after.consistent).toBe(true);
+    expect(after.threads.every((t: { uid: { real: number } }) => t.uid.real === 33)).toBe(true);
   });
 
   test('the same missing @setuid under systemd\'s default action (kill): the process dies by SIGSYS in the rehearsal, before any change', () => {
@@ -351,18 +364,21 @@ describeAsRoot('examples/kubernetes: the pod started as the runtime would', () =
   });
 
   describeSystemd('under a filter like RuntimeDefault (Docker\'s default profile)', () => {
-    test('the drop refuses in the rehearsal: the profile refuses keyctl (ERR_PRIVDROP_NOT_PERMITTED), nothing changed', () => {
-      const r = runNode(tryDrop, { wrapper: pod().wrapper(filtered().wrapper(dockerDefaultCalls(), `errno:${DOCKER_DEFAULT_SECCOMP.errno}`)) });
+    test('the profile refuses keyctl, add_key and request_key whole: no thread can reach a key, so the drop has no keyring to leave; it drops on every thread and serves', async () => {
+      const wrapper = pod().wrapper(filtered().wrapper(dockerDefaultCalls(), `errno:${DOCKER_DEFAULT_SECCOMP.errno}`));
+      const r = runNode(tryDrop, { wrapper });
       expect(r.stderr).toBe('');
-      const { before, error, after } = r.json;
-      expect(error).toMatchObject({ code: 'ERR_PRIVDROP_NOT_PERMITTED', step: 'rehearse', syscall: 'keyctl', errno: os.constants.errno.EPERM });
-      expect(after).toEqual(before);
-      expect(fs.readFileSync(podFile, 'utf8')).toMatch(/refuse keyctl/);
+      expect(r.json.error).toBeNull();
+      expect(r.json.result.sessionKeyring).toBe('unreachable');
+      expect(r.json.after.consistent).toBe(true);
+      await expectServesDropped(wrapper, { PRIVDROP_USER: 'www-data' }, server, '2');
     });
 
-    test('the same profile with keyctl allowed: drops on every thread and serves (keyctl is the only call it lacks)', async () => {
-      const wrapper = pod().wrapper(filtered().wrapper(dockerDefaultCalls(['keyctl']), `errno:${DOCKER_DEFAULT_SECCOMP.errno}`));
-      await expectServesDropped(wrapper, { PRIVDROP_USER: 'www-data' }, server, '2');
+    test('the same profile with keyctl alone allowed (add_key and request_key still refused): the keyring is reachable, so every thread joins a new one', () => {
+      const r = runNode(tryDrop, { wrapper: pod().wrapper(filtered().wrapper(dockerDefaultCalls(['keyctl']), `errno:${DOCKER_DEFAULT_SECCOMP.errno}`)) });
+      expect(r.stderr).toBe('');
+      expect(r.json.error).toBeNull();
+      expect(r.json.result.sessionKeyring).toBe('replaced');
     });
   });
 
