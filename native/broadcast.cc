@@ -9,6 +9,7 @@
 
 #include "faults.h"
 #include "platform.h"
+#include "task_dir.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -154,24 +155,6 @@ uint64_t NewCookie() {
     c = static_cast<uint64_t>(NowMs() * 1e6) ^ (static_cast<uint64_t>(getpid()) << 32);
   }
   return c | 1;  // never 0, the value of an unused slot
-}
-
-struct LinuxDirent64 {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[1];
-};
-
-int ParseTid(const char* name) {
-  if (name[0] < '0' || name[0] > '9') return 0;
-  long v = 0;
-  for (const char* c = name; *c; c++) {
-    if (*c < '0' || *c > '9' || v > 0x3fffffff) return 0;
-    v = v * 10 + (*c - '0');
-  }
-  return static_cast<int>(v);
 }
 
 inline unsigned IndexHash(int tid) { return (static_cast<uint32_t>(tid) * 2654435761u) & (kIndexSize - 1); }

@@ -13,6 +13,7 @@
 
 #include "faults.h"
 #include "platform.h"
+#include "task_dir.h"
 
 namespace privdrop {
 namespace {
@@ -64,24 +65,6 @@ int OpenKept(KeptDir* d) {
   d->ino = st.st_ino;
   d->fd.store(fd, std::memory_order_release);
   return 0;
-}
-
-struct LinuxDirent64 {
-  uint64_t d_ino;
-  int64_t d_off;
-  unsigned short d_reclen;
-  unsigned char d_type;
-  char d_name[1];
-};
-
-int ParseTid(const char* name) {
-  if (name[0] < '1' || name[0] > '9') return 0;
-  long v = 0;
-  for (const char* c = name; *c; c++) {
-    if (*c < '0' || *c > '9' || v > 0x3fffffff) return 0;
-    v = v * 10 + (*c - '0');
-  }
-  return static_cast<int>(v);
 }
 
 // Lists the threads from position `index` to the end (every getdents64 until it returns 0, so
