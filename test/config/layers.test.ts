@@ -4,8 +4,10 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { describeAsRoot, repoRoot, runProcess } from '../helpers/child';
+import { describeAsRoot, repoRoot, runProcess, thrown as thrownAny } from '../helpers/child';
 import { ErrorCodes, loadSecurityConfig, PrivdropError } from '../../lib/index';
+
+const thrown = (fn: () => unknown) => thrownAny<PrivdropError>(fn);
 
 const BIN = path.join(repoRoot, 'bin', 'privdrop.js');
 const BASE = `# ecelerity.conf
@@ -44,15 +46,6 @@ beforeAll(() => {
   fs.chmodSync(dir, 0o755);
 });
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-function thrown(fn: () => unknown): PrivdropError {
-  try {
-    fn();
-  } catch (e) {
-    return e as PrivdropError;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('loadSecurityConfig([base, override])', () => {
   test("the later file's Security keys override the earlier one's, key by key; the others stay", () => {

@@ -6,8 +6,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { describeAsRoot, repoRoot, runProcess } from '../helpers/child';
+import { describeAsRoot, repoRoot, runProcess, thrown as thrownAny } from '../helpers/child';
 import { ErrorCodes, loadSecurityConfig, parseSecurityConfig, PrivdropError } from '../../lib/index';
+
+const thrown = (fn: () => unknown) => thrownAny<PrivdropError>(fn);
 
 const BIN = path.join(repoRoot, 'bin', 'privdrop.js');
 const dryRun = (conf: string, cwd?: string) => runProcess(process.execPath, [BIN, 'exec', '--dry-run', '--config', conf, '--', '/bin/true'], { cwd });
@@ -17,15 +19,6 @@ const LOAD = `try { require(${JSON.stringify(path.join(repoRoot, 'dist', 'index.
 const loadInChild = (shell: string, conf: string) =>
   spawnSync('bash', ['-c', shell.replace('LOAD', '"$0" -e "$1"'), process.execPath, LOAD, conf], { encoding: 'utf8', timeout: 10000, killSignal: 'SIGKILL' });
 const CONF = 'Security {\n  user = nobody\n  capabilities = cap_net_bind_service+ep\n}\n';
-
-function thrown(fn: () => unknown): PrivdropError {
-  try {
-    fn();
-  } catch (e) {
-    return e as PrivdropError;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('one option under two spellings', () => {
   test('supplemental_groups and supplementary_groups in one stanza: given twice', () => {

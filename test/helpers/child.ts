@@ -79,3 +79,13 @@ export function runProcess(file: string, args: string[], options: RunOptions & S
   }
   return { status: r.status, signal: r.signal, stdout, stderr: r.stderr ?? '', json };
 }
+
+/** What `fn` throws (a test fails if it returns instead). */
+export function thrown<E = unknown>(fn: () => unknown): E {
+  try {
+    fn();
+  } catch (e) {
+    return e as E;
+  }
+  throw new Error('expected a throw');
+}
