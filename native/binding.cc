@@ -398,11 +398,11 @@ Napi::Value SetCapabilitiesJs(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("threads", Napi::Number::New(env, r.threads));
   out.Set("ms", Napi::Number::New(env, r.ms));
-  out.Set("effective", Napi::BigInt::New(env, r.effective));
-  out.Set("permitted", Napi::BigInt::New(env, r.permitted));
-  out.Set("inheritable", Napi::BigInt::New(env, r.inheritable));
-  out.Set("ambient", Napi::BigInt::New(env, r.ambient));
-  out.Set("bounding", Napi::BigInt::New(env, r.bounding));
+  out.Set("effective", Napi::BigInt::New(env, r.verified.eff));
+  out.Set("permitted", Napi::BigInt::New(env, r.verified.prm));
+  out.Set("inheritable", Napi::BigInt::New(env, r.verified.inh));
+  out.Set("ambient", Napi::BigInt::New(env, r.verified.amb));
+  out.Set("bounding", Napi::BigInt::New(env, r.verified.bnd));
   Napi::Array b = Napi::Array::New(env, 2);
   b.Set(0u, TimingToJs(env, {"noop", r.noopMs, r.noopThreads}));
   b.Set(1u, TimingToJs(env, {"setcaps", r.applyMs, r.applyThreads}));

@@ -98,7 +98,7 @@ void Handler(int sig, siginfo_t* info, void* ctx) {
           slot->tid.load(std::memory_order_acquire) == RawTid() &&
           slot->state.load(std::memory_order_acquire) == kPending) {
         int saved = errno;
-        if (Fault("silent", g_name.load(std::memory_order_acquire))) {  // test: a thread that never answers
+        if (Injected(Hook("silent", g_name.load(std::memory_order_acquire)))) {  // test: a thread that never answers
           errno = saved;
           return;
         }
@@ -188,8 +188,6 @@ void ResetSlots() {
 // Queues our signal for slot's thread (slot->state is kPending); counted in g_outstanding
 // unless it could not be queued.
 int Send(const char* phase, int pid, Slot* slot) {
-  if (Fault("rt_tgsigqueueinfo", phase)) return EPERM;
-  g_outstanding.fetch_add(1, std::memory_order_acq_rel);
   siginfo_t info;
   std::memset(&info, 0, sizeof info);
   info.si_signo = kSignal;
@@ -197,10 +195,13 @@ int Send(const char* phase, int pid, Slot* slot) {
   info.si_pid = pid;
   info.si_uid = getuid();
   info.si_value.sival_ptr = slot;
-  if (syscall(SYS_rt_tgsigqueueinfo, pid, slot->tid.load(std::memory_order_relaxed), kSignal, &info) == 0) return 0;
-  int err = errno;
-  g_outstanding.fetch_sub(1, std::memory_order_acq_rel);
-  return err;
+  return HookedOp(Hook("rt_tgsigqueueinfo", phase), [&] {
+    g_outstanding.fetch_add(1, std::memory_order_acq_rel);
+    if (syscall(SYS_rt_tgsigqueueinfo, pid, slot->tid.load(std::memory_order_relaxed), kSignal, &info) == 0) return 0;
+    int err = errno;
+    g_outstanding.fetch_sub(1, std::memory_order_acq_rel);
+    return err;
+  });
 }
 
 // A pending slot whose thread has exited (tgkill says ESRCH) will never answer: it is done.
@@ -228,31 +229,9 @@ bool SleepForAnswers(long us) {
 // How long the calling thread sleeps between checks for threads that exited or signals to resend.
 constexpr long kCheckUs = 200;
 
-// The value after "\n<key>:" in g_status, or false when absent.
-bool StatusField(const char* key, uint64_t* out, int base) {
-  const char* p = strstr(g_status, key);
-  if (p == nullptr) return false;
-  *out = strtoull(p + strlen(key), nullptr, base);
-  return true;
-}
-
-// "\nUid:" and "\nGid:" carry four ids: true when all four equal want.
-bool StatusIds(const char* key, uint32_t want) {
-  const char* p = strstr(g_status, key);
-  if (p == nullptr) return false;
-  p += strlen(key);
-  for (int i = 0; i < 4; i++) {
-    char* end = nullptr;
-    unsigned long v = strtoul(p, &end, 10);
-    if (end == p || v != want) return false;
-    p = end;
-  }
-  return true;
-}
-
 // Whether thread `tid` already shows the target state (read from /proc, no allocation).
 bool AlreadyThere(int dirFd, int tid, const StatusTarget& t) {
-  if (t.any) return true;
+  if (t.fields == 0) return true;
   char path[32];
   char digits[16];
   int n = 0;
@@ -267,13 +246,8 @@ bool AlreadyThere(int dirFd, int tid, const StatusTarget& t) {
          (r = read(fd, g_status + got, sizeof g_status - 1 - static_cast<size_t>(got))) > 0) got += r;
   close(fd);
   g_status[got > 0 ? got : 0] = '\0';
-  uint64_t inh, prm, eff, bnd, amb, nnp = 0;
-  if (!StatusField("\nCapInh:", &inh, 16) || !StatusField("\nCapPrm:", &prm, 16) || !StatusField("\nCapEff:", &eff, 16) ||
-      !StatusField("\nCapBnd:", &bnd, 16) || !StatusField("\nCapAmb:", &amb, 16))
-    return false;
-  if (t.ids && (!StatusIds("\nUid:", t.uid) || !StatusIds("\nGid:", t.gid))) return false;
-  StatusField("\nNoNewPrivs:", &nnp, 10);
-  return inh == t.inh && prm == t.prm && eff == t.eff && bnd == t.bnd && amb == t.amb && static_cast<int>(nnp) == t.nnp;
+  ThreadCreds shown;  // no groups: its vector stays empty, unallocated
+  return ParseStatus(g_status, &shown, false) && FirstDifferingField(*t.want, shown, t.fields & ~kGroups) < 0;
 }
 
 // One pass over /proc/self/task: gives every thread not seen yet a slot and, unless it already
@@ -286,7 +260,7 @@ int Pass(const char* phase, int dirFd, int pid, int self, uint64_t cookie, bool 
   if (lseek(dirFd, 0, SEEK_SET) < 0) return -errno;
   int found = 0;
   for (;;) {
-    long n = Fault("getdents64", phase) ? (errno = EPERM, -1) : syscall(SYS_getdents64, dirFd, g_dents, sizeof g_dents);
+    long n = Hooked(Hook("getdents64", phase), [&] { return syscall(SYS_getdents64, dirFd, g_dents, sizeof g_dents); });
     if (n < 0) return -errno;
     if (n == 0) break;
     for (long off = 0; off < n;) {
@@ -373,7 +347,7 @@ BroadcastReport Broadcast(const char* name, ThreadOp op, const void* arg, int ta
     Fail(&report, errno, self, "open-/proc/self/task", true);
     return report;
   }
-  if (int err = Fault("rt_sigaction", name) ? EPERM : Install()) {
+  if (int err = HookedOp(Hook("rt_sigaction", name), Install)) {
     Fail(&report, err, self, "install-handler", true);
     if (ownFd) close(dirFd);
     return report;

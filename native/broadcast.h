@@ -28,11 +28,13 @@
 // Rules for an operation: no allocation, no locks, no stdio, no libcap, no C++ exceptions,
 // no glibc wrapper that broadcasts itself (setuid & co.: use the raw syscall). It runs once per
 // thread per call. It returns 0 or an errno value and names the failing step in *step (a static
-// string). Fault injection: Fault("rt_sigaction", name), Fault("getdents64", name),
-// Fault("rt_tgsigqueueinfo", name) and Fault("silent", name) (a thread that never answers).
+// string). Fault hooks (faults.h): "rt_sigaction:<name>", "getdents64:<name>",
+// "rt_tgsigqueueinfo:<name>" and "silent:<name>" (a thread that never answers).
 #pragma once
 
 #include <cstdint>
+
+#include "status.h"
 
 namespace privdrop {
 
@@ -50,16 +52,13 @@ struct BroadcastReport {
   double ms = 0;
 };
 
-// What a thread's /proc status shows once it has run the operation (see step 4 above). Only
-// usable when the operation visibly changes one of these fields; `any` (an operation that
-// changes nothing) accepts every thread found after the first pass. With `ids`, the Uid and Gid
-// lines (all four values) must show uid and gid too.
+// What a thread's /proc status shows once it has run the operation (see step 4 above): the
+// `fields` (status.h CredField bits; never kGroups, which would need an allocation) of `want`.
+// Only usable when the operation visibly changes one of them; no fields (an operation that
+// changes nothing) accepts every thread found after the first pass.
 struct StatusTarget {
-  bool any = false;
-  uint64_t inh = 0, prm = 0, eff = 0, bnd = 0, amb = 0;
-  int nnp = 0;
-  bool ids = false;
-  uint32_t uid = 0, gid = 0;
+  const ThreadCreds* want = nullptr;
+  unsigned fields = 0;
 };
 
 // Any thread may call it; calls from several threads run one after the other (a waiting caller

@@ -38,33 +38,29 @@ void Pause() {
 
 // ---- raw capget/capset of the calling thread (async-signal-safe) -----------------------
 
-struct RawCaps {
-  uint64_t eff = 0, prm = 0, inh = 0;
-};
-
-int GetCaps(RawCaps* out) {
+int GetCaps(CapMasks* out) {
   __user_cap_header_struct h{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct d[2]{};
   if (syscall(SYS_capget, &h, d) != 0) return errno;
-  out->eff = d[0].effective | (static_cast<uint64_t>(d[1].effective) << 32);
-  out->prm = d[0].permitted | (static_cast<uint64_t>(d[1].permitted) << 32);
-  out->inh = d[0].inheritable | (static_cast<uint64_t>(d[1].inheritable) << 32);
+  out->effective = d[0].effective | (static_cast<uint64_t>(d[1].effective) << 32);
+  out->permitted = d[0].permitted | (static_cast<uint64_t>(d[1].permitted) << 32);
+  out->inheritable = d[0].inheritable | (static_cast<uint64_t>(d[1].inheritable) << 32);
   return 0;
 }
 
 // capset through the drop's raw call (thread_ops.h): `fault` names it for fault injection.
-int PutCaps(const char* fault, const RawCaps& c) { return RawCapset(fault, MakeCapData(c.eff, c.prm, c.inh)); }
+int PutCaps(const char* fault, const CapMasks& c) { return RawCapset(fault, MakeCapData(c.effective, c.permitted, c.inheritable)); }
 
 // ---- the per-thread operation of setCapabilities ---------------------------------------
 
 struct ApplyArgs {
-  RawCaps caps;
+  CapMasks caps;
   uint64_t lowerAmbient;  // ambient capabilities to lower explicitly (capset lowers the rest itself)
 };
 
 int NoopOp(const void*, const char** step) {
-  if (Fault("setcaps-noop")) { *step = "noop (injected fault)"; return EPERM; }
-  return 0;
+  *step = "noop (injected fault)";  // the only way it fails
+  return Injected("setcaps-noop");
 }
 
 int ApplyOp(const void* a, const char** step) {
@@ -72,10 +68,9 @@ int ApplyOp(const void* a, const char** step) {
   if (int e = PutCaps("setcaps-capset", p->caps)) { *step = "capset"; return e; }
   for (unsigned cap = 0; cap < 64; cap++) {
     if (!(p->lowerAmbient & Bit(cap))) continue;
-    if (Fault("setcaps-ambient")) { *step = "prctl(PR_CAP_AMBIENT_LOWER)"; return EPERM; }
-    if (syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap, 0UL, 0UL) < 0) {
+    if (int e = HookedErrno("setcaps-ambient", [&] { return syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, cap, 0UL, 0UL); })) {
       *step = "prctl(PR_CAP_AMBIENT_LOWER)";
-      return errno;
+      return e;
     }
   }
   return 0;
@@ -141,13 +136,13 @@ void ReleaseIfIdle(WindowSlot* slot) {
 // Lowers `bits` in the calling thread's effective set and checks it with capget. Returns 0 or an
 // errno value (EPERM with the bits still effective). Async-signal-safe.
 int LowerSelf(const char* fault, uint64_t bits) {
-  RawCaps c;
+  CapMasks c;
   if (int e = GetCaps(&c)) return e;
-  if (!(c.eff & bits)) return 0;
-  c.eff &= ~bits;
+  if (!(c.effective & bits)) return 0;
+  c.effective &= ~bits;
   if (int e = PutCaps(fault, c)) return e;
   if (int e = GetCaps(&c)) return e;
-  return (c.eff & bits) ? EPERM : 0;
+  return (c.effective & bits) ? EPERM : 0;
 }
 
 // Applies what a sweep left for this thread while it was busy (the bits its own windows did not
@@ -254,11 +249,10 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   WindowsHeld held("setCapabilities()");
 
   TaskDir task;
-  if (Fault("setcaps-open-task") ? (errno = EPERM, true) : !task.Open())
-    ThrowSystemError(kErrSystem, errno, "open", "validate", "cannot open /proc/self/task (is /proc mounted?)");
-  int err = 0;
-  std::vector<ThreadCreds> before = ReadThreads(task.fd(), &err);
-  if (err != 0) ThrowSystemError(kErrSystem, err, "read", "validate", "cannot read /proc/self/task/*/status");
+  if (int e = HookedErrno("setcaps-open-task", [&] { return task.Open() ? 0 : -1; }))
+    ThrowSystemError(kErrSystem, e, "open", "validate", "cannot open /proc/self/task (is /proc mounted?)");
+  std::vector<ThreadCreds> before;
+  if (int err = ReadThreads(task.fd(), &before)) ThrowSystemError(kErrSystem, err, "read", "validate", "cannot read /proc/self/task/*/status");
   auto self = std::find_if(before.begin(), before.end(), [&](const ThreadCreds& t) { return t.tid == pid; });
   if (self == before.end()) throw Error(kErrSystem, "the main thread is missing from /proc/self/task", ESRCH);
   const ThreadCreds cur = *self;
@@ -308,8 +302,7 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
   }
 
   // Prove that every thread answers before anything changes.
-  StatusTarget anyThread;
-  anyThread.any = true;
+  const StatusTarget anyThread{};
   BroadcastReport noop = Broadcast("setcaps-noop", &NoopOp, nullptr, task.fd(), &anyThread, kDeadlineMs);
   result.noopMs = noop.ms;
   result.noopThreads = noop.threads;
@@ -320,9 +313,7 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
                 noop.err, "rt_tgsigqueueinfo", "noop-broadcast");
 
   ApplyArgs args{};
-  args.caps.eff = plan.effective;
-  args.caps.prm = plan.permitted;
-  args.caps.inh = plan.inheritable;
+  args.caps = plan;
   // capset itself lowers ambient capabilities that stop being permitted and inheritable.
   args.lowerAmbient = cur.amb & plan.permitted & plan.inheritable & ~ambient;
 
@@ -331,14 +322,15 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
     ThrowSystemError(kErrNotPermitted, e, "capset", "trial",
                      "the kernel refused the new capability sets on the main thread (nothing was changed)");
 
+  // What every thread must show after: a thread born from a changed one already does.
+  ThreadCreds want = cur;
+  want.inh = plan.inheritable;
+  want.prm = plan.permitted;
+  want.eff = plan.effective;
+  want.amb = ambient;
+  const StatusTarget target{&want, kCapsAndNnp};
+
   // ---- from here on a failure never returns ----
-  StatusTarget target;
-  target.inh = plan.inheritable;
-  target.prm = plan.permitted;
-  target.eff = plan.effective;
-  target.bnd = cur.bnd;
-  target.amb = ambient;
-  target.nnp = cur.nnp;
   BroadcastReport r = Broadcast("setcaps", &ApplyOp, &args, task.fd(), &target, kDeadlineMs);
   result.applyMs = r.ms;
   result.applyThreads = r.threads;
@@ -346,25 +338,16 @@ SetCapsResult SetCapabilities(const SetCapsPlan& plan) {
     FatalSetCaps("setcaps-broadcast", r.err, r.failedTid, BroadcastFailure(r, "answered"));
   }
 
-  ThreadCreds want = cur;
-  want.inh = target.inh;
-  want.prm = target.prm;
-  want.eff = target.eff;
-  want.amb = target.amb;
-  std::vector<ThreadCreds> after = ReadThreads(task.fd(), &err);
-  if (Fault("setcaps-verify")) err = EIO;
-  if (err != 0) FatalSetCaps("verify", err, pid, "cannot read /proc/self/task/*/status");
+  std::vector<ThreadCreds> after;
+  if (int err = HookedOp("setcaps-verify", [&] { return ReadThreads(task.fd(), &after); }, EIO))
+    FatalSetCaps("verify", err, pid, "cannot read /proc/self/task/*/status");
   for (const ThreadCreds& t : after) {
     std::string expected, actual;
     std::string field = FirstDifference(want, t, &expected, &actual);
     if (!field.empty()) FatalSetCaps("verify", 0, t.tid, field + " is " + actual + ", expected " + expected);
   }
   result.threads = static_cast<int>(after.size());
-  result.effective = want.eff;
-  result.permitted = want.prm;
-  result.inheritable = want.inh;
-  result.ambient = want.amb;
-  result.bounding = want.bnd;
+  result.verified = want;
   result.ms = NowMs() - t0;
   return result;
 }
@@ -395,18 +378,18 @@ uint64_t WindowEnter(uint64_t mask) {
     thrower();
   };
   slot->busy.store(true, std::memory_order_seq_cst);
-  RawCaps cur;
+  CapMasks cur;
   if (int e = GetCaps(&cur))
     refuse([&] { ThrowSystemError(kErrSystem, e, "capget", "window", "cannot read this thread's capabilities"); });
-  if (mask & ~cur.prm) {
+  if (const uint64_t notHeld = mask & ~cur.permitted) {
     refuse([&] {
       throw Error(kErrCapabilityNotHeld,
-                  "cannot raise capabilities this thread does not hold in its permitted set: " + CapNames(mask & ~cur.prm) +
-                      " (keep them permitted-only in the drop, e.g. capabilities: '" + CapNames(mask & ~cur.prm) + "+p')",
+                  "cannot raise capabilities this thread does not hold in its permitted set: " + CapNames(notHeld) +
+                      " (keep them permitted-only in the drop, e.g. capabilities: '" + CapNames(notHeld) + "+p')",
                   EPERM, "", "window");
     });
   }
-  const uint64_t raised = mask & ~cur.eff;
+  const uint64_t raised = mask & ~cur.effective;
   // A thread born while the capabilities are raised copies them: remember the last thread from
   // before, so that WindowLeave can tell whether any was born (native/task_tail.h).
   if (raised != 0 && !slot->tail.valid) {
@@ -429,8 +412,8 @@ uint64_t WindowEnter(uint64_t mask) {
   slot->raised.fetch_or(raised, std::memory_order_acq_rel);
   g_windowSeq.fetch_add(1, std::memory_order_acq_rel);
   if (raised != 0) {
-    RawCaps up = cur;
-    up.eff |= raised;
+    CapMasks up = cur;
+    up.effective |= raised;
     if (int err = PutCaps("window-raise", up)) {
       slot->raised.fetch_and(~raised, std::memory_order_acq_rel);
       slot->depth.fetch_sub(1, std::memory_order_acq_rel);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "caps.h"
+#include "status.h"
 
 namespace privdrop {
 
@@ -23,7 +24,7 @@ struct SetCapsPlan : CapMasks {
 struct SetCapsResult {
   int threads = 0;  // threads verified in /proc/self/task
   double ms = 0;
-  uint64_t effective = 0, permitted = 0, inheritable = 0, ambient = 0, bounding = 0;  // as verified
+  ThreadCreds verified;  // what every thread was verified to show
   double noopMs = 0, applyMs = 0;
   int noopThreads = 0, applyThreads = 0;
 };

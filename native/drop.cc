@@ -63,13 +63,12 @@ struct Context {
   std::vector<gid_t> groups;        // the list to set
   unsigned lastCap = 0;
   uint64_t known = 0;               // capabilities the kernel knows
-  uint64_t keep = 0, effective = 0, inheritable = 0;
   uint64_t trimMask = 0;            // dropped from the bounding set
   bool needUid = false, needGid = false, needGroups = false;
   bool setSecurebits = false;
   unsigned long newSecurebits = 0;
   bool useKeepcaps = false;
-  ThreadCreds want;                 // what every thread must show at the end
+  ThreadCreds want;                 // what every thread must show at the end (its prm: the kept set)
   ChrootDir jail;                   // the chroot directory as checked: chroot() goes through it
   SharedKeyring keyring;            // the drop's one new session keyring (created after the rehearsal)
   bool keysRefused = KeyCallsRefused();  // this thread can make no key call (session.h)
@@ -113,10 +112,8 @@ void Validate(Context& c) {
   if (!c.task.Open()) RefuseSystem(kStepValidate, errno, "open", "cannot open /proc/self/task (is /proc mounted?)");
   // Every thread's state, from /proc: each must agree with the calling thread's, and none may
   // have a seccomp filter of its own (the rehearsal cannot tell what it would do, see below).
-  int err = 0;
   std::vector<ThreadCreds> threads;
-  if (Fault("read-threads")) err = EIO;
-  else threads = ReadThreads(c.task.fd(), &err, kStepValidate);
+  int err = HookedOp("read-threads", [&] { return ReadThreads(c.task.fd(), &threads, kStepValidate); }, EIO);
   auto self = std::find_if(threads.begin(), threads.end(), [&](const ThreadCreds& t) { return t.tid == c.pid; });
   if (err == 0 && self == threads.end()) err = ESRCH;
   if (err != 0) RefuseSystem(kStepValidate, err, "read", "cannot read /proc/self/task/*/status");
@@ -144,26 +141,26 @@ void Validate(Context& c) {
 
   c.lastCap = LastCap();
   c.known = c.lastCap >= 63 ? ~uint64_t{0} : Bit(c.lastCap + 1) - 1;
-  c.keep = plan.capabilities.permitted;
-  c.effective = plan.capabilities.effective;
-  c.inheritable = plan.capabilities.inheritable | (plan.ambient ? c.keep : 0);
+  const uint64_t keep = plan.capabilities.permitted;
+  const uint64_t effective = plan.capabilities.effective;
+  const uint64_t inheritable = plan.capabilities.inheritable | (plan.ambient ? keep : 0);
   const bool trim = plan.boundingSet == DropPlan::BoundingSet::Retained;
-  if ((c.keep | c.effective | c.inheritable) & ~c.known)
+  if ((keep | effective | inheritable) & ~c.known)
     Refuse(kStepValidate, kErrInvalidCapabilities,
-           "capability " + CapNames((c.keep | c.effective | c.inheritable) & ~c.known) + " is unknown to this kernel", EINVAL);
-  if (c.effective & ~c.keep)
-    Refuse(kStepValidate, kErrInvalidCapabilities,
-           "effective capabilities must also be permitted: " + CapNames(c.effective & ~c.keep), EINVAL);
-  if (c.keep & ~cur.prm)
+           "capability " + CapNames((keep | effective | inheritable) & ~c.known) + " is unknown to this kernel", EINVAL);
+  if (effective & ~keep)
+    Refuse(kStepValidate, kErrInvalidCapabilities, "effective capabilities must also be permitted: " + CapNames(effective & ~keep),
+           EINVAL);
+  if (keep & ~cur.prm)
     Refuse(kStepValidate, kErrCapabilityNotHeld,
-           "cannot keep capabilities this process does not hold in its permitted set: " + CapNames(c.keep & ~cur.prm), EPERM);
-  if (c.inheritable & ~(cur.prm | cur.inh))
+           "cannot keep capabilities this process does not hold in its permitted set: " + CapNames(keep & ~cur.prm), EPERM);
+  if (inheritable & ~(cur.prm | cur.inh))
     Refuse(kStepValidate, kErrCapabilityNotHeld,
-           "cannot make inheritable capabilities this process does not hold: " + CapNames(c.inheritable & ~(cur.prm | cur.inh)),
+           "cannot make inheritable capabilities this process does not hold: " + CapNames(inheritable & ~(cur.prm | cur.inh)),
            EPERM);
-  if (trim && (c.inheritable & ~c.keep))
+  if (trim && (inheritable & ~keep))
     Refuse(kStepValidate, kErrInvalidArgument,
-           "inheritable capabilities outside the kept set would be dropped from the bounding set: " + CapNames(c.inheritable & ~c.keep));
+           "inheritable capabilities outside the kept set would be dropped from the bounding set: " + CapNames(inheritable & ~keep));
 
   const unsigned long secure = GetSecurebits();
   const unsigned long lockBits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
@@ -175,9 +172,9 @@ void Validate(Context& c) {
   c.needUid = !(cur.uid[0] == plan.uid && cur.uid[1] == plan.uid && cur.uid[2] == plan.uid && cur.uid[3] == plan.uid);
   c.needGid = !(cur.gid[0] == plan.gid && cur.gid[1] == plan.gid && cur.gid[2] == plan.gid && cur.gid[3] == plan.gid);
   c.needGroups = groups != cur.groups;
-  c.trimMask = trim ? (cur.bnd & ~c.keep & c.known) : 0;
+  c.trimMask = trim ? (cur.bnd & ~keep & c.known) : 0;
   const bool keepsAcrossSetuid = (c.newSecurebits & SECBIT_NO_SETUID_FIXUP) != 0;
-  c.useKeepcaps = c.needUid && c.keep != 0 && !keepsAcrossSetuid;
+  c.useKeepcaps = c.needUid && keep != 0 && !keepsAcrossSetuid;
 
   std::string missing;
   auto require = [&](unsigned cap, bool needed, const char* why) {
@@ -200,7 +197,7 @@ void Validate(Context& c) {
     Refuse(kStepValidate, notPermitted, "the securebits are already partly locked to other values", EPERM);
   if (c.useKeepcaps && (secure & SECBIT_KEEP_CAPS_LOCKED) && !(secure & SECBIT_KEEP_CAPS))
     Refuse(kStepValidate, notPermitted, "keep-caps is locked off, so capabilities cannot survive the uid change", EPERM);
-  if (plan.ambient && c.keep != 0 && (secure & SECBIT_NO_CAP_AMBIENT_RAISE))
+  if (plan.ambient && keep != 0 && (secure & SECBIT_NO_CAP_AMBIENT_RAISE))
     Refuse(kStepValidate, notPermitted, "SECBIT_NO_CAP_AMBIENT_RAISE is set: the ambient set cannot be raised", EPERM);
 
   if (!plan.chroot.empty()) {
@@ -227,11 +224,11 @@ void Validate(Context& c) {
     c.want.gid[i] = plan.gid;
   }
   c.want.groups = groups;
-  c.want.inh = c.inheritable;
-  c.want.prm = c.keep;
-  c.want.eff = c.effective;
+  c.want.inh = inheritable;
+  c.want.prm = keep;
+  c.want.eff = effective;
   c.want.bnd = cur.bnd & ~c.trimMask;
-  c.want.amb = plan.ambient ? c.keep : 0;
+  c.want.amb = plan.ambient ? keep : 0;
   c.want.nnp = (plan.noNewPrivileges || cur.nnp) ? 1 : 0;
 }
 
@@ -253,10 +250,9 @@ BroadcastReport Rehearse(Context& c) {
   r.ngroups = c.currentGroups.size();
   r.setresgid = c.needGid;
   r.setresuid = c.needUid;
-  r.ambientRaise = c.plan.ambient && c.keep != 0;
+  r.ambientRaise = c.want.amb != 0;
   r.noNewPrivs = c.plan.noNewPrivileges;
-  StatusTarget anyThread;
-  anyThread.any = true;  // the rehearsal changes nothing visible
+  const StatusTarget anyThread{};  // the rehearsal changes nothing visible
   BroadcastReport b = Broadcast(kStepRehearse, &RehearseOp, &r, c.task.fd(), &anyThread);
   if (b.ok) return b;
   const std::string where = " on thread " + std::to_string(b.failedTid);
@@ -279,6 +275,16 @@ BroadcastReport Rehearse(Context& c) {
          "thread " + std::to_string(b.failedTid) + " may not make " + call + ", which the drop makes on every thread: " +
              strerror(b.err) + " (a seccomp filter or a security module refuses it); nothing was changed",
          b.err, call.substr(0, call.find('(')));
+}
+
+// ---- the keyring: one new session keyring for every thread (root's keys stay behind) -------------
+
+// Created and joined by this thread after every check, so a failure to create it is still a coded
+// error; the other threads join it by name first thing in the transition. Where no thread can make
+// a key call at all (the rehearsal checked every thread), no thread can reach root's keys: nothing
+// to leave behind, and no keyctl to make.
+void CreateKeyring(Context& c) {
+  if (!c.keysRefused) c.keyring = CreateSharedSessionKeyring(c.cur.uid[3]);
 }
 
 // ---- chroot: the first irreversible step when asked for; process-wide, so the main thread only ----
@@ -312,24 +318,15 @@ BroadcastReport Transition(Context& c) {
   t.gid = c.plan.gid;
   t.setUid = c.needUid;
   t.uid = c.plan.uid;
-  t.kept = MakeCapData(c.effective, c.keep, c.inheritable);
-  t.ambient = c.plan.ambient ? c.keep : 0;
+  t.kept = MakeCapData(c.want.eff, c.want.prm, c.want.inh);
+  t.ambient = c.want.amb;
   t.clearKeepcaps = c.useKeepcaps;
   t.noNewPrivileges = c.plan.noNewPrivileges;
 
   // A thread found after the first pass that already shows the final state was created by a
   // thread that had made the whole transition (one signal = the whole sequence, so no thread is
   // ever seen half-way): it needs no signal.
-  StatusTarget done;
-  done.inh = c.want.inh;
-  done.prm = c.want.prm;
-  done.eff = c.want.eff;
-  done.bnd = c.want.bnd;
-  done.amb = c.want.amb;
-  done.nnp = c.want.nnp;
-  done.ids = true;
-  done.uid = c.plan.uid;
-  done.gid = c.plan.gid;
+  const StatusTarget done{&c.want, kUid | kGid | kCapsAndNnp};
   // uid 0 is refused in validate, so the final state always differs from the old one.
   BroadcastReport b = Broadcast(kStepTransition, &TransitionOp, &t, c.task.fd(), &done);
   if (!b.ok) FatalBroadcast(kStepTransition, b);
@@ -339,10 +336,9 @@ BroadcastReport Transition(Context& c) {
 // ---- verify: every thread, as the kernel reports it ----------------------------------------------
 
 int Verify(Context& c) {
-  int err = 0;
-  std::vector<ThreadCreds> after = ReadThreads(c.task.fd(), &err);
-  if (Fault("verify")) err = EIO;
-  if (err != 0) Fatal(kStepVerify, err, c.pid, "cannot read /proc/self/task/*/status");
+  std::vector<ThreadCreds> after;
+  if (int err = HookedOp("verify", [&] { return ReadThreads(c.task.fd(), &after); }, EIO))
+    Fatal(kStepVerify, err, c.pid, "cannot read /proc/self/task/*/status");
   for (const ThreadCreds& t : after) {
     std::string expected, actual;
     std::string field = FirstDifference(c.want, t, &expected, &actual);
@@ -354,15 +350,14 @@ int Verify(Context& c) {
 // ---- regain-check: CERT POS37-C, root and dropped capabilities stay out of reach ------------------
 
 bool CheckRegain(Context& c) {
-  const bool checkUid = !(c.keep & Bit(CAP_SETUID));  // unless cap_setuid was kept on purpose
-  if (checkUid) {
-    bool regained = syscall(SYS_setresuid, -1, 0, -1) == 0 || Fault("regain-check");
-    if (regained) Fatal(kStepRegainCheck, 0, c.pid, "setresuid(-1, 0, -1) succeeded after the drop");
-  }
-  uint64_t notKept = c.known & ~c.keep;
+  const ThreadCreds& w = c.want;
+  const bool checkUid = !(w.prm & Bit(CAP_SETUID));  // unless cap_setuid was kept on purpose
+  if (checkUid && PretendSuccess("regain-check", [] { return syscall(SYS_setresuid, -1, 0, -1); }) == 0)
+    Fatal(kStepRegainCheck, 0, c.pid, "setresuid(-1, 0, -1) succeeded after the drop");
+  uint64_t notKept = c.known & ~w.prm;
   if (notKept != 0) {
     unsigned probe = static_cast<unsigned>(__builtin_ctzll(notKept));
-    CapData raise = MakeCapData(c.effective, c.keep | Bit(probe), c.inheritable);
+    CapData raise = MakeCapData(w.eff, w.prm | Bit(probe), w.inh);
     if (RawCapset("", raise) == 0) Fatal(kStepRegainCheck, 0, c.pid, "capset could raise " + CapNames(Bit(probe)) + " again");
   }
   return checkUid;
@@ -393,13 +388,7 @@ DropResult Drop(const DropPlan& plan) {
     result.broadcasts.push_back({kStepRehearse, rehearsal.ms, rehearsal.threads});
     timed(kStepRehearse, rehearsal.threads);
 
-    // One new session keyring for every thread (root's keys stay behind): created and joined by
-    // this thread after every check, so a failure to create it is still a coded error; the
-    // other threads join it by name first thing in the transition.
-    if (Fault("create-keyring")) RefuseSystem(kStepValidate, EPERM, "keyctl", "cannot create a new session keyring for the drop");
-    // Where no thread can make a key call at all (checked on every thread by the rehearsal), no
-    // thread can reach root's keys: nothing to leave behind, and no keyctl to make.
-    if (!c.keysRefused) c.keyring = CreateSharedSessionKeyring(c.cur.uid[3]);
+    CreateKeyring(c);
     result.sessionKeyring = c.keyring.serial != 0;
   } catch (const std::bad_alloc&) {
     throw Error(kErrSystem, "out of memory before the drop; nothing was changed", ENOMEM, "", step);

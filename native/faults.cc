@@ -38,6 +38,8 @@ void LoadFault() {
   }
 }
 
+namespace detail {
+
 bool Fault(const char* name) { return g_fault[0] != '\0' && strcmp(g_fault, name) == 0 && OnRightThread(); }
 
 bool Fault(const char* call, const char* phase) {
@@ -46,6 +48,8 @@ bool Fault(const char* call, const char* phase) {
   return g_fault[0] != '\0' && strncmp(g_fault, call, n) == 0 && g_fault[n] == ':' && strcmp(g_fault + n + 1, phase) == 0 &&
          OnRightThread();
 }
+
+}  // namespace detail
 
 }  // namespace privdrop
 #endif

@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "fatal.h"
+#include "faults.h"
 #include "thread_ops.h"
 
 namespace privdrop {
@@ -107,7 +108,8 @@ SharedKeyring CreateSharedSessionKeyring(uint32_t fsuid) {
       ThrowSystemError(kErrSystem, errno, "capget", "validate", "cannot read this thread's capabilities");
     syscall(SYS_setfsuid, static_cast<long>(k.owner));
   }
-  long serial = syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, reinterpret_cast<long>(k.name), 0L, 0L, 0L);
+  long serial = Hooked("create-keyring",
+                       [&] { return syscall(SYS_keyctl, kKeyctlJoinSessionKeyring, reinterpret_cast<long>(k.name), 0L, 0L, 0L); });
   int err = serial < 0 ? errno : 0;
   if (serial < 0) {
     if (asOwner) {

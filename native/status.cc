@@ -16,11 +16,9 @@
 #include "faults.h"
 
 namespace privdrop {
-namespace {
 
-// Parses the fields the drop compares out of one status file (a hand parser without
-// allocation but for the group list: this runs for every thread twice per drop).
-bool ParseStatus(const char* text, ThreadCreds* c) {
+// A hand parser: this runs for every thread twice per drop, and in the broadcast (no groups).
+bool ParseStatus(const char* text, ThreadCreds* c, bool groups) {
   int seen = 0;
   const char* p = text;
   auto ids = [](const char* v, uint32_t out[4]) {
@@ -45,6 +43,7 @@ bool ParseStatus(const char* text, ThreadCreds* c) {
       const char* v = colon + 1;
       if (is(p, len, "Uid")) { ids(v, c->uid); seen++; }
       else if (is(p, len, "Gid")) { ids(v, c->gid); seen++; }
+      else if (is(p, len, "Groups") && !groups) seen++;
       else if (is(p, len, "Groups")) {
         char* end = nullptr;
         for (;;) {
@@ -73,6 +72,8 @@ bool ParseStatus(const char* text, ThreadCreds* c) {
   }
   return seen == 9;
 }
+
+namespace {
 
 std::string Hex(uint64_t v) {
   char b[24];
@@ -119,41 +120,36 @@ bool ReadThread(int dirFd, int tid, ThreadCreds* c) {
   }
   close(fd);
   c->tid = tid;
-  if (ParseStatus(text, c)) return true;
+  if (ParseStatus(text, c, true)) return true;
   errno = EIO;  // a status file without every field: never taken for a thread that is gone
   return false;
 }
 
-std::vector<ThreadCreds> ReadThreads(int dirFd, int* err, const char* phase) {
-  std::vector<ThreadCreds> out;
-  out.reserve(64);
-  *err = 0;
+int ReadThreads(int dirFd, std::vector<ThreadCreds>* out, const char* phase) {
+  out->clear();
+  out->reserve(64);
   int listFd = fcntl(dirFd, F_DUPFD_CLOEXEC, 0);
-  if (listFd < 0) { *err = errno; return out; }
+  if (listFd < 0) return errno;
   DIR* dir = fdopendir(listFd);
-  if (dir == nullptr) { *err = errno; close(listFd); return out; }
+  if (dir == nullptr) { int e = errno; close(listFd); return e; }
   rewinddir(dir);
   const int self = static_cast<int>(syscall(SYS_gettid));
+  int err = 0;
   while (dirent* d = readdir(dir)) {
     if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
     ThreadCreds c;
     const int tid = atoi(d->d_name);
-    bool read = ReadThread(dirFd, tid, &c);
+    auto read = [&] { return ReadThread(dirFd, tid, &c) ? 0 : -1; };
     // Test build: another thread's status file reads as unparsable.
-    if (read && tid != self && (phase[0] ? Fault("unreadable-status", phase) : Fault("unreadable-status"))) {
-      read = false;
-      errno = EIO;
-    }
-    if (read) {
-      out.push_back(std::move(c));
+    if ((tid == self ? read() : Hooked(Hook("unreadable-status", phase), read, EIO)) == 0) {
+      out->push_back(std::move(c));
     } else if (errno != ENOENT && errno != ESRCH) {
-      *err = errno;  // unreadable, not gone: the caller must not take the listing as complete
+      err = errno;  // unreadable, not gone: the caller must not take the listing as complete
       break;
     }  // else: exited since the listing
   }
   closedir(dir);
-  if (out.empty() && *err == 0) *err = ENOENT;
-  return out;
+  return err == 0 && out->empty() ? ENOENT : err;
 }
 
 std::string GroupsText(const std::vector<uint32_t>& g) {
@@ -162,32 +158,35 @@ std::string GroupsText(const std::vector<uint32_t>& g) {
   return "[" + s + "]";
 }
 
-std::string FirstDifference(const ThreadCreds& a, const ThreadCreds& b, std::string* av, std::string* bv) {
-  // The same comparison on the numbers first: the text below is built only for a difference to
-  // report (verify calls this for every thread; formatting every field cost microseconds each).
-  if (std::equal(a.uid, a.uid + 4, b.uid) && std::equal(a.gid, a.gid + 4, b.gid) && a.groups == b.groups && a.inh == b.inh &&
-      a.prm == b.prm && a.eff == b.eff && a.bnd == b.bnd && a.amb == b.amb && a.nnp == b.nnp)
-    return "";
-  auto diff = [&](const char* name, const std::string& x, const std::string& y) -> std::string {
-    if (x == y) return "";
-    *av = x;
-    *bv = y;
-    return name;
+int FirstDifferingField(const ThreadCreds& a, const ThreadCreds& b, unsigned fields) {
+  const bool same[kCredFieldCount] = {
+      std::equal(a.uid, a.uid + 4, b.uid), std::equal(a.gid, a.gid + 4, b.gid), a.groups == b.groups,
+      a.inh == b.inh, a.prm == b.prm, a.eff == b.eff, a.bnd == b.bnd, a.amb == b.amb, a.nnp == b.nnp,
   };
-  std::string d;
-  if (!(d = diff("Uid", Ids(a.uid), Ids(b.uid))).empty()) return d;
-  if (!(d = diff("Gid", Ids(a.gid), Ids(b.gid))).empty()) return d;
-  if (!(d = diff("Groups", GroupsText(a.groups), GroupsText(b.groups))).empty()) return d;
-  if (!(d = diff("CapInh", Hex(a.inh), Hex(b.inh))).empty()) return d;
-  if (!(d = diff("CapPrm", Hex(a.prm), Hex(b.prm))).empty()) return d;
-  if (!(d = diff("CapEff", Hex(a.eff), Hex(b.eff))).empty()) return d;
-  if (!(d = diff("CapBnd", Hex(a.bnd), Hex(b.bnd))).empty()) return d;
-  if (!(d = diff("CapAmb", Hex(a.amb), Hex(b.amb))).empty()) return d;
-  return diff("NoNewPrivs", std::to_string(a.nnp), std::to_string(b.nnp));
+  for (int i = 0; i < kCredFieldCount; i++) {
+    if ((fields & (1u << i)) && !same[i]) return i;
+  }
+  return -1;
+}
+
+std::string FirstDifference(const ThreadCreds& a, const ThreadCreds& b, std::string* av, std::string* bv) {
+  // The text is built only for the field that differs (verify compares every thread).
+  static constexpr const char* kNames[kCredFieldCount] = {"Uid", "Gid", "Groups", "CapInh", "CapPrm",
+                                                          "CapEff", "CapBnd", "CapAmb", "NoNewPrivs"};
+  const int i = FirstDifferingField(a, b, kAllCredFields);
+  if (i < 0) return "";
+  auto text = [i](const ThreadCreds& x) {
+    const uint64_t masks[] = {x.inh, x.prm, x.eff, x.bnd, x.amb};
+    return i == 0 ? Ids(x.uid) : i == 1 ? Ids(x.gid) : i == 2 ? GroupsText(x.groups)
+           : i == 8 ? std::to_string(x.nnp) : Hex(masks[i - 3]);
+  };
+  *av = text(a);
+  *bv = text(b);
+  return kNames[i];
 }
 
 bool TaskDir::Open() {
-  if (fd_ < 0) fd_ = Fault("open-task") ? (errno = EPERM, -1) : open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd_ < 0) fd_ = Hooked("open-task", [] { return open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC); });
   return fd_ >= 0;
 }
 

@@ -17,14 +17,13 @@ namespace {
 
 constexpr uint64_t Bit(unsigned cap) { return uint64_t{1} << cap; }
 
+// A raw call behind its fault hook (faults.h): 0 or an errno value.
 int Prctl(const char* fault, long option, unsigned long a2, unsigned long a3 = 0) {
-  if (Fault(fault)) return EPERM;
-  return syscall(SYS_prctl, option, a2, a3, 0UL, 0UL) >= 0 ? 0 : errno;
+  return HookedErrno(fault, [&] { return syscall(SYS_prctl, option, a2, a3, 0UL, 0UL); });
 }
 
 int Raw(const char* fault, long nr, long a1, long a2 = 0, long a3 = 0) {
-  if (Fault(fault)) return EPERM;
-  return syscall(nr, a1, a2, a3) == 0 ? 0 : errno;
+  return HookedErrno(fault, [&] { return syscall(nr, a1, a2, a3); });
 }
 
 // ---- the transition's steps ---------------------------------------------------------------
@@ -32,9 +31,7 @@ int Raw(const char* fault, long nr, long a1, long a2 = 0, long a3 = 0) {
 using Step = int (*)(const TransitionPlan&);
 
 int SessionKeyring(const TransitionPlan& p) {
-  if (p.keyring == nullptr) return 0;
-  if (Fault("session-keyring")) return EPERM;
-  return JoinSharedSessionKeyring(*p.keyring);
+  return p.keyring ? HookedOp("session-keyring", [&] { return JoinSharedSessionKeyring(*p.keyring); }) : 0;
 }
 
 int CapsetRaise(const TransitionPlan& p) { return RawCapset("capset-raise", p.raise); }
@@ -107,9 +104,8 @@ CapData MakeCapData(uint64_t effective, uint64_t permitted, uint64_t inheritable
 }
 
 int RawCapset(const char* fault, const CapData& c) {
-  if (fault[0] != '\0' && Fault(fault)) return EPERM;
   CapData copy = c;  // the kernel may write the header back
-  return syscall(SYS_capset, &copy.header, copy.data) == 0 ? 0 : errno;
+  return HookedErrno(fault, [&] { return syscall(SYS_capset, &copy.header, copy.data); });
 }
 
 namespace {
@@ -131,7 +127,6 @@ int RehearseKeyring(const RehearsalPlan& p, const char** call) {
   }
   if (refused) return 0;
   // A bad name pointer: EFAULT from copying it, after the filter. No keys in this kernel (ENOSYS): no keyring step.
-  *call = "keyctl(KEYCTL_JOIN_SESSION_KEYRING)";
   long r = syscall(SYS_keyctl, 1L /* JOIN_SESSION_KEYRING */, 1L, 0L, 0L, 0L);
   if (r < 0 && errno == ENOSYS) return 0;
   if (int e = Proved(r, EFAULT)) return e;
@@ -142,67 +137,67 @@ int RehearseKeyring(const RehearsalPlan& p, const char** call) {
   return id >= 0 || errno == ENOKEY ? 0 : errno;
 }
 
-int RehearseSetfsuid(const RehearsalPlan& p, const char** call) {
-  *call = "setfsuid";  // -1 is no uid: it changes nothing and returns the fs uid
+int RehearseSetfsuid(const RehearsalPlan& p, const char**) {
+  // -1 is no uid: it changes nothing and returns the fs uid
   return p.setfsuid && syscall(SYS_setfsuid, -1L) == -1 ? errno : 0;
 }
 
-int RehearseCapbsetDrop(const RehearsalPlan& p, const char** call) {
-  *call = "prctl(PR_CAPBSET_DROP)";
+int RehearseCapbsetDrop(const RehearsalPlan& p, const char**) {
   return p.capbsetDrop ? Proved(syscall(SYS_prctl, PR_CAPBSET_DROP, 1000UL, 0UL, 0UL, 0UL), EINVAL) : 0;
 }
 
-int RehearseSecurebits(const RehearsalPlan& p, const char** call) {
-  *call = "prctl(PR_SET_SECUREBITS)";  // no argument is refused after the filter: the current bits, a no-op
+int RehearseSecurebits(const RehearsalPlan& p, const char**) {
+  // No argument is refused after the filter: the current bits, a no-op.
   return p.securebits ? Proved(syscall(SYS_prctl, PR_SET_SECUREBITS, p.currentSecurebits, 0UL, 0UL, 0UL), 0) : 0;
 }
 
-int RehearseKeepcaps(const RehearsalPlan& p, const char** call) {
-  *call = "prctl(PR_SET_KEEPCAPS)";
+int RehearseKeepcaps(const RehearsalPlan& p, const char**) {
   return p.keepcaps ? Proved(syscall(SYS_prctl, PR_SET_KEEPCAPS, 2UL, 0UL, 0UL, 0UL), EINVAL) : 0;
 }
 
-int RehearseSetgroups(const RehearsalPlan& p, const char** call) {
-  *call = "setgroups";
+int RehearseSetgroups(const RehearsalPlan& p, const char**) {
   return p.setgroups && syscall(SYS_setgroups, static_cast<long>(p.ngroups), p.groups) != 0 ? errno : 0;
 }
 
-int RehearseSetresgid(const RehearsalPlan& p, const char** call) {
-  *call = "setresgid";
+int RehearseSetresgid(const RehearsalPlan& p, const char**) {
   return p.setresgid && syscall(SYS_setresgid, -1L, -1L, -1L) != 0 ? errno : 0;
 }
 
-int RehearseSetresuid(const RehearsalPlan& p, const char** call) {
-  *call = "setresuid";
+int RehearseSetresuid(const RehearsalPlan& p, const char**) {
   return p.setresuid && syscall(SYS_setresuid, -1L, -1L, -1L) != 0 ? errno : 0;
 }
 
-int RehearseAmbientClear(const RehearsalPlan&, const char** call) {
-  *call = "prctl(PR_CAP_AMBIENT_CLEAR_ALL)";
+int RehearseAmbientClear(const RehearsalPlan&, const char**) {
   return Proved(syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 1UL, 0UL, 0UL), EINVAL);
 }
 
-int RehearseAmbientRaise(const RehearsalPlan& p, const char** call) {
-  *call = "prctl(PR_CAP_AMBIENT_RAISE)";
+int RehearseAmbientRaise(const RehearsalPlan& p, const char**) {
   return p.ambientRaise ? Proved(syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, 1000UL, 0UL, 0UL), EINVAL) : 0;
 }
 
-int RehearseNoNewPrivs(const RehearsalPlan& p, const char** call) {
-  *call = "prctl(PR_SET_NO_NEW_PRIVS)";
+int RehearseNoNewPrivs(const RehearsalPlan& p, const char**) {
   return p.noNewPrivs ? Proved(syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 0UL, 0UL, 0UL, 0UL), EINVAL) : 0;
 }
 
 struct NamedRehearsal {
   const char* name;  // the transition step it stands for (and its fault name, "<name>:rehearse")
+  const char* call;  // the refused call as the error names it (the keyring step names its later calls itself)
   RehearsalStep run;
 };
 
 // The transition's steps after capset-raise, in its order (capset-final is capset-raise's call).
 constexpr NamedRehearsal kRehearsalSteps[] = {
-    {"session-keyring", &RehearseKeyring}, {"setfsuid", &RehearseSetfsuid},   {"capbset-drop", &RehearseCapbsetDrop},
-    {"securebits", &RehearseSecurebits},   {"keepcaps", &RehearseKeepcaps},   {"setgroups", &RehearseSetgroups},
-    {"setresgid", &RehearseSetresgid},     {"setresuid", &RehearseSetresuid}, {"ambient-clear", &RehearseAmbientClear},
-    {"ambient-raise", &RehearseAmbientRaise}, {"no-new-privs", &RehearseNoNewPrivs},
+    {"session-keyring", "keyctl(KEYCTL_JOIN_SESSION_KEYRING)", &RehearseKeyring},
+    {"setfsuid", "setfsuid", &RehearseSetfsuid},
+    {"capbset-drop", "prctl(PR_CAPBSET_DROP)", &RehearseCapbsetDrop},
+    {"securebits", "prctl(PR_SET_SECUREBITS)", &RehearseSecurebits},
+    {"keepcaps", "prctl(PR_SET_KEEPCAPS)", &RehearseKeepcaps},
+    {"setgroups", "setgroups", &RehearseSetgroups},
+    {"setresgid", "setresgid", &RehearseSetresgid},
+    {"setresuid", "setresuid", &RehearseSetresuid},
+    {"ambient-clear", "prctl(PR_CAP_AMBIENT_CLEAR_ALL)", &RehearseAmbientClear},
+    {"ambient-raise", "prctl(PR_CAP_AMBIENT_RAISE)", &RehearseAmbientRaise},
+    {"no-new-privs", "prctl(PR_SET_NO_NEW_PRIVS)", &RehearseNoNewPrivs},
 };
 
 }  // namespace
@@ -212,13 +207,12 @@ int RehearseOp(const void* a, const char** step) {
   CapData cur{};
   cur.header.version = _LINUX_CAPABILITY_VERSION_3;
   *step = "capset";
-  int e = Fault("capset", "rehearse") ? EPERM : (syscall(SYS_capget, &cur.header, cur.data) == 0 ? 0 : errno);
+  int e = HookedErrno(Hook("capset", "rehearse"), [&] { return syscall(SYS_capget, &cur.header, cur.data); });
   if (e == 0) e = RawCapset("", p.raise ? p.raised : cur);
   if (e) return e;
   for (const NamedRehearsal& s : kRehearsalSteps) {
-    e = s.run(p, step);
-    if (e == 0 && Fault(s.name, "rehearse")) e = EPERM;
-    if (e) break;
+    *step = s.call;
+    if ((e = HookedOp(Hook(s.name, "rehearse"), [&] { return s.run(p, step); }))) break;
   }
   if (p.raise && RawCapset("capset-restore", cur) != 0) { *step = "capset"; return kRestoreFailed; }
   return e;
