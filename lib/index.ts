@@ -1,5 +1,5 @@
-// require('privdrop') loads only what every caller needs: the error class and CapabilitySet (no
-// addon, no worker_threads). The drop, /proc reading, formatting and config reading load when
+// require('privdrop') loads only what every caller needs: the error class (no addon, no
+// worker_threads). CapabilitySet loads on first read too: it is most of what require() cost. The drop, /proc reading, formatting and config reading load when
 // their export is first read. Each lazy export is a getter of the one form Node's cjs-module-lexer
 // recognises (`get: function () { return lazy.name; }`), so named imports from ES modules work
 // (test/esm.test.ts); an ES module import reads every export and so loads them all.
@@ -11,7 +11,7 @@ import type * as Format from './state/format';
 import type * as Json from './state/json';
 import type * as Read from './state/read';
 
-export { CapabilitySet, capabilityNames } from './capabilities';
+import type * as Capabilities from './capabilities';
 export type { CapabilityFlag, CapabilityName, KnownCapabilityName, CapabilityMasks, CapabilitySetJSON } from './capabilities';
 export type { ProcessState, ThreadState, ThreadCapabilities, CapabilityMask, IdSet, Securebits, StateDifference, ConsistencyField } from './state/read';
 export type { DropOptions, DropResult, ResolvedDrop, BroadcastTiming, Id, DropWarning, SignalDoor } from './drop';
@@ -26,6 +26,12 @@ export type { JSONForm, ProcessStateJSON } from './state/json';
 /* eslint-disable @typescript-eslint/no-var-requires */
 let runtime: typeof Runtime | undefined;
 const lazy = {
+  get CapabilitySet() {
+    return loadPart(() => require('./capabilities') as typeof Capabilities, 'capabilities/index').CapabilitySet;
+  },
+  get capabilityNames() {
+    return loadPart(() => require('./capabilities') as typeof Capabilities, 'capabilities/index').capabilityNames;
+  },
   get dropPrivileges() {
     return loadPart(() => require('./drop') as typeof Drop, 'drop/index').dropPrivileges;
   },
@@ -59,6 +65,14 @@ const lazy = {
   },
 };
 /* eslint-enable @typescript-eslint/no-var-requires */
+
+/** A set of capabilities: parse libcap text, compare, combine, format (lib/capabilities/index.ts). */
+export declare const CapabilitySet: typeof Capabilities.CapabilitySet;
+export type CapabilitySet = Capabilities.CapabilitySet;
+Object.defineProperty(exports, 'CapabilitySet', { enumerable: true, get: function () { return lazy.CapabilitySet; } });
+/** Every capability name this kernel and libcap know, in number order (lib/capabilities/index.ts). */
+export declare const capabilityNames: typeof Capabilities.capabilityNames;
+Object.defineProperty(exports, 'capabilityNames', { enumerable: true, get: function () { return lazy.capabilityNames; } });
 
 /** Become the user and group on every thread, keeping exactly the named capabilities (lib/drop/index.ts). */
 export declare const dropPrivileges: typeof Drop.dropPrivileges;

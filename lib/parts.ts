@@ -5,6 +5,7 @@
 /* eslint-disable @typescript-eslint/no-var-requires */
 export function loadEveryPart(): void {
   require('./addon/binding');
+  require('./capabilities');
   require('./config');
   require('./debug');
   require('./drop/trace');
