@@ -205,6 +205,35 @@ void SweepBornThreads(uint64_t bits) {
   ReadTail(&fresh, true);  // later windows start from the thread that is last now
 }
 
+// A thread that ends inside its windows (a Worker terminated while its window's function ran:
+// its JavaScript stops there, and WindowLeave is never called) closes them as it exits, as
+// WindowLeave would have: threads born meanwhile (the threadpool's, another addon's) copied what
+// the windows raised, and keep it unless it is lowered on them; and the open windows would hold
+// setCapabilities() off for good. One per thread that ever opened a window (thread_local: its
+// destructor runs when the thread exits). The main thread ends only with the process: nothing to do.
+struct WindowsAtThreadExit {
+  ~WindowsAtThreadExit() {
+    const int tid = GetTid();
+    if (tid == getpid()) return;
+    WindowSlot* slot = FindWindow(tid);
+    if (slot == nullptr) return;
+    const int depth = slot->depth.load(std::memory_order_acquire);
+    if (depth == 0) return;
+    const uint64_t raised = slot->raised.load(std::memory_order_acquire);
+    if (raised != 0 && !StillLast(slot->tail)) SweepBornThreads(raised);
+    slot->raised.store(0, std::memory_order_release);
+    slot->depth.store(0, std::memory_order_release);
+    ReleaseIfIdle(slot);
+    g_windowSeq.fetch_add(1, std::memory_order_acq_rel);
+    g_openWindows.fetch_sub(depth, std::memory_order_seq_cst);
+  }
+};
+
+void CloseWindowsAtThreadExit() {
+  static thread_local WindowsAtThreadExit guard;
+  (void)guard;  // constructed on the first call on each thread; destroyed when the thread exits
+}
+
 }  // namespace
 
 WindowsHeld::WindowsHeld(const char* what) {
@@ -369,6 +398,7 @@ uint64_t WindowEnter(uint64_t mask) {
     g_openWindows.fetch_sub(1, std::memory_order_seq_cst);
     throw Error(kErrSystem, "too many threads inside capability windows", EMFILE);
   }
+  CloseWindowsAtThreadExit();
   // Nothing changed yet: undo the registration and throw.
   auto refuse = [&](auto&& thrower) {
     slot->busy.store(false, std::memory_order_seq_cst);

@@ -3,7 +3,7 @@
 // measures the time). Each export is still the module's own function, loaded on first read.
 import * as fs from 'fs';
 import * as path from 'path';
-import { repoRoot, runNode, runProcess } from './helpers/child';
+import { isRoot, repoRoot, runNode, runProcess } from './helpers/child';
 
 const dist = path.join(repoRoot, 'dist');
 
@@ -103,3 +103,19 @@ test("the library's files import Node's modules with a plain require, not import
   }
   expect(offenders).toEqual([]);
 });
+
+// evidence/first-contact.js (npm run bench) times whole fresh processes; here it only has to run and
+// print its table, its experiment rows included (the drop's modules as one file, and from a code cache).
+(isRoot ? test : test.skip)('evidence/first-contact.js prints the fresh-process ratios, with its --one-file experiment (root: it drops)', () => {
+  const script = path.join(repoRoot, 'evidence', 'first-contact.js');
+  const r = runProcess(process.execPath, [script, '--runs', '3', '--one-file'], { timeoutMs: 150_000 });
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  const ratio = String.raw`\| -?\d+\.\d ms \| \d+\.\d+x \|`;
+  expect(r.stdout).toMatch(new RegExp(String.raw`^\| require\('privdrop'\) vs node -e 0 \| .* ${ratio} goal: within 3 ms \|$`, 'm'));
+  expect(r.stdout).toMatch(new RegExp(String.raw`^\| require \+ dropPrivileges\(\) vs node -e 0 \| .* ${ratio} goal: 1\.08x \|$`, 'm'));
+  expect(r.stdout).toMatch(new RegExp(String.raw`^\| the same, its \d+ modules as one file of \d+ bytes \(experiment\) .* ${ratio} not shipped \|$`, 'm'));
+  expect(r.stdout).toMatch(new RegExp(String.raw`^\| the same, that file from a V8 code cache of \d+ bytes \(experiment\) .* ${ratio} not shipped \|$`, 'm'));
+  expect(r.stdout).toMatch(new RegExp(String.raw`^\| express start with privdrop vs without \| .* ${ratio} goal: 1\.03x \|$`, 'm'));
+  expect(runProcess(process.execPath, [script, '--runs', '2']).status).not.toBe(0);
+}, 180_000);

@@ -137,6 +137,39 @@ describeAsRoot('threads born inside a withCapabilities() window', () => {
     expect(j.now).toMatchObject({ raised: 0, effs: [none], consistent: true, differences: 0 });
   });
 
+  test('a Worker terminated inside its window: the threads born in it are lowered as it exits, and setCapabilities() is not held off', () => {
+    // Its JavaScript stops inside the function, so the window never returns: the thread closes it
+    // as it exits. Before, the four threadpool threads kept the capability effective for good and
+    // every later setCapabilities() waited a second for the window and threw.
+    const j = run(`
+      dropped();
+      const before = threadCount();
+      const code = \`
+        const { parentPort, workerData } = require('worker_threads');
+        const privdrop = require(workerData);
+        privdrop.withCapabilities(['cap_net_bind_service'], () => {
+          require('fs').stat('/', () => {}); // the process's first threadpool call: four threads born in the window
+          parentPort.postMessage('in');
+          for (;;);
+        });
+      \`;
+      const worker = new Worker(code, { eval: true, workerData: ${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))} });
+      await new Promise((res) => worker.once('message', res));
+      const inside = { raised: raisedThreads(), windows: privdrop.processState().windows.length };
+      await worker.terminate();
+      const after = afterWindow(before);
+      let set;
+      try { set = privdrop.setCapabilities('cap_net_bind_service+p').threads > 0 ? 'ok' : 'no threads'; } catch (e) { set = e.code; }
+      report({ inside, after, windows: privdrop.processState().windows.length, set });
+    `);
+    expect(j.inside).toEqual({ raised: expect.any(Number), windows: 1 });
+    expect(j.inside.raised).toBeGreaterThanOrEqual(5); // the Worker and the threads born in its window
+    expect(j.after.born).toBeGreaterThanOrEqual(4);
+    expect(j.after).toMatchObject({ raised: 0, effs: [none], consistent: true, differences: 0 });
+    expect(j.windows).toBe(0);
+    expect(j.set).toBe('ok');
+  });
+
   test('Workers born in a window open windows of their own at once and start Workers inside them: windows on many threads, each lowering its own', () => {
     const j = run(`
       privdrop.dropPrivileges({ user: 'nobody', capabilities: 'cap_net_bind_service,cap_net_raw+p', supplementaryGroups: 'clear' });
