@@ -16,6 +16,7 @@
 #include <fstream>
 #include <new>
 #include <string>
+#include <type_traits>
 
 #include "broadcast.h"
 #include "caps.h"
@@ -60,7 +61,6 @@ struct Context {
   int pid = 0;
   ThreadCreds cur;                  // the main thread before the drop (every thread agrees)
   std::vector<gid_t> currentGroups; // getgroups(): the exact list now, for the rehearsal
-  std::vector<gid_t> groups;        // the list to set
   unsigned lastCap = 0;
   uint64_t known = 0;               // capabilities the kernel knows
   uint64_t trimMask = 0;            // dropped from the bounding set
@@ -161,18 +161,29 @@ void Validate(Context& c) {
   if (trim && (inheritable & ~keep))
     Refuse(kStepValidate, kErrInvalidArgument,
            "inheritable capabilities outside the kept set would be dropped from the bounding set: " + CapNames(inheritable & ~keep));
+  c.trimMask = trim ? (cur.bnd & ~keep & c.known) : 0;
+
+  // What every thread must show at the end: the transition's target and what verify compares.
+  c.want = cur;
+  std::fill(c.want.uid, c.want.uid + 4, plan.uid);
+  std::fill(c.want.gid, c.want.gid + 4, plan.gid);
+  c.want.groups = SortedUnique(plan.groups);
+  c.want.inh = inheritable;
+  c.want.prm = keep;
+  c.want.eff = effective;
+  c.want.bnd = cur.bnd & ~c.trimMask;
+  c.want.amb = plan.ambient ? keep : 0;
+  c.want.nnp = (plan.noNewPrivileges || cur.nnp) ? 1 : 0;
+  // The id steps run where the state must change.
+  c.needUid = FirstDifferingField(cur, c.want, kUid) >= 0;
+  c.needGid = FirstDifferingField(cur, c.want, kGid) >= 0;
+  c.needGroups = FirstDifferingField(cur, c.want, kGroups) >= 0;
 
   const unsigned long secure = GetSecurebits();
   const unsigned long lockBits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
                                  SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED;
   c.newSecurebits = plan.lockSecurebits ? ((secure | lockBits) & ~static_cast<unsigned long>(SECBIT_KEEP_CAPS)) : secure;
   c.setSecurebits = c.newSecurebits != secure;
-  std::vector<uint32_t> groups = SortedUnique(plan.groups);
-  c.groups.assign(groups.begin(), groups.end());
-  c.needUid = !(cur.uid[0] == plan.uid && cur.uid[1] == plan.uid && cur.uid[2] == plan.uid && cur.uid[3] == plan.uid);
-  c.needGid = !(cur.gid[0] == plan.gid && cur.gid[1] == plan.gid && cur.gid[2] == plan.gid && cur.gid[3] == plan.gid);
-  c.needGroups = groups != cur.groups;
-  c.trimMask = trim ? (cur.bnd & ~keep & c.known) : 0;
   const bool keepsAcrossSetuid = (c.newSecurebits & SECBIT_NO_SETUID_FIXUP) != 0;
   c.useKeepcaps = c.needUid && keep != 0 && !keepsAcrossSetuid;
 
@@ -216,20 +227,6 @@ void Validate(Context& c) {
       Refuse(kStepValidate, kErrInvalidChroot,
              "the chroot directory " + plan.chroot + " cannot be searched by this process (chroot() needs to): " + strerror(e), e, call);
   }
-
-  // What every thread must show at the end: the transition's target and what verify compares.
-  c.want = cur;
-  for (int i = 0; i < 4; i++) {
-    c.want.uid[i] = plan.uid;
-    c.want.gid[i] = plan.gid;
-  }
-  c.want.groups = groups;
-  c.want.inh = inheritable;
-  c.want.prm = keep;
-  c.want.eff = effective;
-  c.want.bnd = cur.bnd & ~c.trimMask;
-  c.want.amb = plan.ambient ? keep : 0;
-  c.want.nnp = (plan.noNewPrivileges || cur.nnp) ? 1 : 0;
 }
 
 // ---- rehearse: every thread proves it can make each call, nothing changes -----------------------
@@ -312,8 +309,9 @@ BroadcastReport Transition(Context& c) {
   t.securebits = c.newSecurebits;
   t.setKeepcaps = c.useKeepcaps;
   t.setGroups = c.needGroups;
-  t.groups = c.groups.data();
-  t.ngroups = c.groups.size();
+  static_assert(std::is_same<gid_t, uint32_t>::value, "ThreadCreds holds gids as uint32_t");
+  t.groups = c.want.groups.data();
+  t.ngroups = c.want.groups.size();
   t.setGid = c.needGid;
   t.gid = c.plan.gid;
   t.setUid = c.needUid;
