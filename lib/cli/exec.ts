@@ -1,7 +1,7 @@
 // `privdrop exec`: drop privileges, then execve COMMAND in place (same PID). Everything that can
 // fail is checked before the drop, so a failure runs nothing.
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { binding } from '../addon/binding';
 import type { CapabilityName } from '../capabilities';
 import { hasFlag, optionValue, parseArgs, UsageError } from './args';

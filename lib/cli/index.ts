@@ -1,7 +1,7 @@
 // The privdrop command: exec, show, parse. Errors go to stderr as one line, never a stack trace
 // (PRIVDROP_DEBUG=1 adds it), with documented exit statuses.
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { ErrorCodes } from '../errors';
 import { didYouMean } from '../errors/suggest';
 import { UsageError } from './args';

@@ -11,8 +11,8 @@
 // file (`setcap cap_net_bind_service+i /usr/bin/node`), with the file's effective bit off.
 // privdrop therefore keeps CAPS permitted and inheritable, not ambient, and checks COMMAND's
 // file before anything changes.
-import * as fs from 'fs';
-import * as path from 'path';
+import fs = require('fs');
+import path = require('path');
 import { CapabilityName, CapabilitySet } from '../capabilities';
 import { binding } from '../addon/binding';
 

@@ -1,5 +1,5 @@
 // `privdrop show [PID]`: what a process holds, thread by thread, as text or JSON.
-import * as fs from 'fs';
+import fs = require('fs');
 import { binding } from '../addon/binding';
 import { hasFlag, parseArgs, UsageError } from './args';
 import { ErrorCodes, PrivdropError } from '../errors';

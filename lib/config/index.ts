@@ -1,7 +1,7 @@
 // Security configuration files: JSON, or the Momentum mail server's `Security { ... }` stanza.
 // Both read into the same DropOptions; every error names the file, line and column.
 // keys.ts: the key table; source.ts: positions; stanza.ts and json.ts: the two formats.
-import * as fs from 'fs';
+import fs = require('fs');
 import type { DropOptions } from '../drop';
 import { debug } from '../debug';
 import { ErrorCodes, PrivdropError } from '../errors';

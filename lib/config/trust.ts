@@ -6,8 +6,8 @@
 // Two walks: the name as given (checkConfigTrust: symlinks and the directories they are in), and
 // where the opened descriptor really is (checkOpenedConfig), which a /proc/self/root/... or
 // /proc/self/cwd/... name would otherwise hide. Only a regular file is read (fileKind).
-import * as fs from 'fs';
-import * as nodePath from 'path';
+import fs = require('fs');
+import nodePath = require('path');
 import { ErrorCodes, PrivdropError } from '../errors';
 
 const S_ISVTX = 0o1000;

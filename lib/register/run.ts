@@ -2,7 +2,7 @@
 // is root, on its main thread) or check that the process already is what the configuration says
 // and holds nothing more (a child the server spawned, a cluster worker, a Worker thread: they
 // inherit NODE_OPTIONS or execArgv, and so load this module again as the dropped user).
-import * as fs from 'fs';
+import fs = require('fs');
 import { readSecurityConfigs } from '../config';
 import { debug, msSince } from '../debug';
 import { DropOptions, DropResult, dropPrivileges, keptSet, resolveWithoutPrechecks, ResolvedDrop } from '../drop';
