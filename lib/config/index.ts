@@ -109,7 +109,9 @@ function parseConfigText(text: string, path: string, needUser: boolean): ConfigR
 function readConfigFile(path: string): string {
   const readError = (e: unknown) => {
     const err = e as NodeJS.ErrnoException;
-    return new PrivdropError(ErrorCodes.INVALID_CONFIG, `cannot read config file ${path}: ${err.code ?? ''} ${err.message}`.replace(/\s+/g, ' '), {
+    // Node's own messages start with the code ("ENOENT: no such file or directory, stat '...'").
+    const detail = err.code && !err.message.startsWith(err.code) ? `${err.code} ${err.message}` : err.message;
+    return new PrivdropError(ErrorCodes.INVALID_CONFIG, `cannot read config file ${path}: ${detail}`.replace(/\s+/g, ' '), {
       path,
       syscall: err.syscall,
       cause: e,

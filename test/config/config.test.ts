@@ -92,9 +92,13 @@ describe('loadSecurityConfig() reads both formats into DropOptions', () => {
     }
   });
 
-  test('a missing file is an INVALID_CONFIG error naming the file', () => {
+  test('a missing file is an INVALID_CONFIG error naming the file and the errno once', () => {
     expect(() => loadSecurityConfig('/nonexistent/privdrop.conf')).toThrow(
-      expect.objectContaining({ code: ErrorCodes.INVALID_CONFIG, path: '/nonexistent/privdrop.conf', message: expect.stringContaining('ENOENT') }),
+      expect.objectContaining({
+        code: ErrorCodes.INVALID_CONFIG,
+        path: '/nonexistent/privdrop.conf',
+        message: "cannot read config file /nonexistent/privdrop.conf: ENOENT: no such file or directory, stat '/nonexistent/privdrop.conf'",
+      }),
     );
   });
 });
