@@ -62,9 +62,9 @@ const beforeIrreversible: Array<[string, string, string, string | undefined]> = 
   ['unreadable-status:validate', 'ERR_PRIVDROP_SYSTEM', 'validate', 'read'],
   // [the transition step the rehearsal stands in for, the system call it names]
   ...([
-    ['capset', 'capset'], ['session-keyring', 'keyctl'], ['capbset-drop', 'prctl'], ['keepcaps', 'prctl'],
-    ['setgroups', 'setgroups'], ['setresgid', 'setresgid'], ['setresuid', 'setresuid'], ['ambient-clear', 'prctl'],
-    ['ambient-raise', 'prctl'], ['no-new-privs', 'prctl'],
+    ['capset', 'capset'], ['session-keyring', 'keyctl'], ['setfsuid', 'setfsuid'], ['capbset-drop', 'prctl'],
+    ['securebits', 'prctl'], ['keepcaps', 'prctl'], ['setgroups', 'setgroups'], ['setresgid', 'setresgid'],
+    ['setresuid', 'setresuid'], ['ambient-clear', 'prctl'], ['ambient-raise', 'prctl'], ['no-new-privs', 'prctl'],
   ] as const).flatMap(([step, call]) =>
     onBoth(`${step}:rehearse`).map((f): [string, string, string, string] => [f, 'ERR_PRIVDROP_NOT_PERMITTED', 'rehearse', call]),
   ),
