@@ -210,8 +210,8 @@ describeAsRoot('chroot: what loads on first use', () => {
   test('Workers that loaded privdrop before the drop: the addon loads inside the jail, a file never loaded is a coded error with the remedy', () => {
     // Worker "state" read processState before the drop (its files, the addon's loader among them, are
     // loaded; the addon is not): inside the jail its first CapabilitySet.parse() loads the addon by
-    // the path the process loaded it from. Worker "bare" only required privdrop: the loader's file
-    // itself is out of reach.
+    // the path the process loaded it from. Worker "bare" only required privdrop (the error class):
+    // CapabilitySet's own file is out of reach.
     const r = scenario(`
       const start = (before) => new Promise((resolve) => {
         const w = new Worker(\`
@@ -240,7 +240,7 @@ describeAsRoot('chroot: what loads on first use', () => {
     expect(r.json.state).toEqual({ parsed: 'cap_net_raw=p', errnoName: 'EPERM' });
     expect(r.json.bare.errnoName).toBe('EPERM');
     expect(r.json.bare.parsed).toMatchObject({ code: 'ERR_PRIVDROP_BINDING_NOT_FOUND', step: 'load' });
-    expect(r.json.bare.parsed.message).toMatch(/addon\/binding\.js: .*root directory changed \(dropPrivileges\(\) with chroot\).*Worker started before a drop with chroot must use what it needs/);
+    expect(r.json.bare.parsed.message).toMatch(/capabilities\/index\.js: .*root directory changed \(dropPrivileges\(\) with chroot\).*Worker started before a drop with chroot must use what it needs/);
   });
 });
 
