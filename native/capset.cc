@@ -126,6 +126,18 @@ void ReleaseIfIdle(WindowSlot* slot) {
   slot->tid.store(0, std::memory_order_release);
 }
 
+// Takes `count` windows of a thread, which raised `raised`, out of the registry once what they
+// raised is lowered everywhere (slot: the thread's, or null when it has none).
+void Unregister(WindowSlot* slot, uint64_t raised, int count) {
+  if (slot) {
+    slot->raised.fetch_and(~raised, std::memory_order_acq_rel);
+    slot->depth.fetch_sub(count, std::memory_order_acq_rel);
+    ReleaseIfIdle(slot);
+  }
+  g_windowSeq.fetch_add(1, std::memory_order_acq_rel);
+  g_openWindows.fetch_sub(count, std::memory_order_seq_cst);
+}
+
 [[noreturn]] void FatalWindow(const std::string& what, int err, int tid) {
   AbortWith("privdrop: FATAL: withCapabilities() could not lower " + what + " on thread " + std::to_string(tid) + ": " +
             (err ? strerror(err) : "still effective") +
@@ -221,11 +233,7 @@ struct WindowsAtThreadExit {
     if (depth == 0) return;
     const uint64_t raised = slot->raised.load(std::memory_order_acquire);
     if (raised != 0 && !StillLast(slot->tail)) SweepBornThreads(raised);
-    slot->raised.store(0, std::memory_order_release);
-    slot->depth.store(0, std::memory_order_release);
-    ReleaseIfIdle(slot);
-    g_windowSeq.fetch_add(1, std::memory_order_acq_rel);
-    g_openWindows.fetch_sub(depth, std::memory_order_seq_cst);
+    Unregister(slot, raised, depth);
   }
 };
 
@@ -469,13 +477,7 @@ void WindowLeave(uint64_t raised) {
     // before is not last any more, lower them everywhere (what this thread's windows raised).
     if (slot == nullptr || !StillLast(slot->tail)) SweepBornThreads(slot ? slot->raised.load(std::memory_order_acquire) : raised);
   }
-  if (slot) {
-    slot->raised.fetch_and(~raised, std::memory_order_acq_rel);
-    slot->depth.fetch_sub(1, std::memory_order_acq_rel);
-    ReleaseIfIdle(slot);
-  }
-  g_windowSeq.fetch_add(1, std::memory_order_acq_rel);
-  g_openWindows.fetch_sub(1, std::memory_order_seq_cst);
+  Unregister(slot, raised, 1);
 }
 
 std::vector<WindowInfo> Windows(uint64_t* seq) {
