@@ -25,12 +25,14 @@ export type { JSONForm, ProcessStateJSON } from './state/json';
 
 /* eslint-disable @typescript-eslint/no-var-requires */
 let runtime: typeof Runtime | undefined;
+let capabilities: typeof Capabilities | undefined;
 const lazy = {
+  // Kept once loaded, like the runtime below: privdrop.CapabilitySet may be read on every call.
   get CapabilitySet() {
-    return loadPart(() => require('./capabilities') as typeof Capabilities, 'capabilities/index').CapabilitySet;
+    return (capabilities ??= loadPart(() => require('./capabilities') as typeof Capabilities, 'capabilities/index')).CapabilitySet;
   },
   get capabilityNames() {
-    return loadPart(() => require('./capabilities') as typeof Capabilities, 'capabilities/index').capabilityNames;
+    return (capabilities ??= loadPart(() => require('./capabilities') as typeof Capabilities, 'capabilities/index')).capabilityNames;
   },
   get dropPrivileges() {
     return loadPart(() => require('./drop') as typeof Drop, 'drop/index').dropPrivileges;
