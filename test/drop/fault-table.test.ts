@@ -1,11 +1,13 @@
 // docs/design.md's fault table ("What happens when a step fails") is the one list of the drop's
 // fault hooks. Here it is held to the code both ways: every name in it is a hook of the drop's
 // native code (faults.h's wrappers, thread_ops.cc's step tables), every hook of that code is in
-// it, and every name is run by a test. Before this check the table named hooks that did not exist
+// it, and every name is run by a test (test/helpers/faults.ts holds the lists faults.test.ts and
+// keyring.test.ts run). Before this check the table named hooks that did not exist
 // (prctl:rehearse, keyctl:rehearse), and two rehearsal hooks were run by no test.
 import * as fs from 'fs';
 import * as path from 'path';
 import { repoRoot } from '../helpers/child';
+import { faultNamesRun } from '../helpers/faults';
 
 const read = (file: string) => fs.readFileSync(path.join(repoRoot, file), 'utf8');
 
@@ -57,21 +59,6 @@ const matches = (hooks: ReturnType<typeof nativeHooks>, name: string): boolean =
   return hooks.exact.has(name) || (hooks.phased.has(base) && (phase === undefined || PHASES.includes(phase)));
 };
 
-/** Every string literal of the drop's fault tests, and the rehearsal steps faults.test.ts runs as `${step}:rehearse`. */
-function testedNames(): Set<string> {
-  const tested = new Set<string>();
-  for (const file of ['test/drop/faults.test.ts', 'test/drop/keyring.test.ts']) {
-    const text = read(file);
-    for (const m of text.matchAll(/'([a-z0-9_:@-]+)'/g)) tested.add(m[1].replace(/@thread$/, ''));
-    if (file.endsWith('faults.test.ts')) {
-      const list = /\.\.\.\(\[([\s\S]*?)\] as const\)\.flatMap\(\(\[step, call\]\) =>\s*onBoth\(`\$\{step\}:rehearse`\)/.exec(text);
-      expect(list).not.toBeNull();
-      for (const m of list![1].matchAll(/\['([a-z0-9-]+)',/g)) tested.add(`${m[1]}:rehearse`);
-    }
-  }
-  return tested;
-}
-
 test("every fault name in docs/design.md's table is a hook of the drop's native code", () => {
   const hooks = nativeHooks();
   expect(hooks.exact.size).toBeGreaterThan(30);
@@ -87,6 +74,6 @@ test("every hook of the drop's native code is in docs/design.md's table", () => 
 });
 
 test("every fault name in docs/design.md's table is run by test/drop/faults.test.ts or keyring.test.ts", () => {
-  const tested = testedNames();
+  const tested = faultNamesRun();
   expect(tableNames().filter((n) => !tested.has(n))).toEqual([]);
 });

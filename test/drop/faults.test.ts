@@ -6,6 +6,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { describeAsRoot, faultsBinding, runNode } from '../helpers/child';
 import { prelude } from '../helpers/drop';
+import { afterIrreversible, beforeIrreversible, REHEARSAL_RESTORE } from '../helpers/faults';
 
 let jail: string;
 beforeAll(() => {
@@ -43,53 +44,6 @@ describeAsRoot('the normal build', () => {
     expect(r.json.ok).toBe(true);
   });
 });
-
-// The per-thread steps, each failed on the calling thread and on one other thread.
-const onBoth = (name: string): string[] => [name, `${name}@thread`];
-
-// [fault name, code, err.step, err.syscall] — every system call made before the first irreversible step.
-const beforeIrreversible: Array<[string, string, string, string | undefined]> = [
-  ['open-task', 'ERR_PRIVDROP_SYSTEM', 'validate', 'open'],
-  ['read-threads', 'ERR_PRIVDROP_SYSTEM', 'validate', 'read'],
-  ['open-chroot', 'ERR_PRIVDROP_INVALID_CHROOT', 'validate', 'open'],
-  ['getgroups', 'ERR_PRIVDROP_SYSTEM', 'validate', 'getgroups'],
-  ['rt_sigaction:rehearse', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', 'rt_sigaction'],
-  ['getdents64:rehearse', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', 'getdents64'],
-  ['rt_tgsigqueueinfo:rehearse', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', 'rt_tgsigqueueinfo'],
-  // A thread that never answers: the rehearsal's deadline passes, nothing has changed.
-  ['silent:rehearse@thread', 'ERR_PRIVDROP_THREAD_UNREACHABLE', 'rehearse', undefined],
-  // Another thread's status file cannot be parsed: validate reads every thread's.
-  ['unreadable-status:validate', 'ERR_PRIVDROP_SYSTEM', 'validate', 'read'],
-  // [the transition step the rehearsal stands in for, the system call it names]
-  ...([
-    ['capset', 'capset'], ['session-keyring', 'keyctl'], ['setfsuid', 'setfsuid'], ['capbset-drop', 'prctl'],
-    ['securebits', 'prctl'], ['keepcaps', 'prctl'], ['setgroups', 'setgroups'], ['setresgid', 'setresgid'],
-    ['setresuid', 'setresuid'], ['ambient-clear', 'prctl'], ['ambient-raise', 'prctl'], ['no-new-privs', 'prctl'],
-  ] as const).flatMap(([step, call]) =>
-    onBoth(`${step}:rehearse`).map((f): [string, string, string, string] => [f, 'ERR_PRIVDROP_NOT_PERMITTED', 'rehearse', call]),
-  ),
-];
-
-// [fault name, step named in the diagnostic, what the diagnostic names as failing, extra options]
-// — every call from the first irreversible step on.
-const transitionSteps = [
-  'capset-raise', 'capbset-drop', 'keepcaps-set', 'setgroups', 'setresgid', 'setresuid',
-  'capset-final', 'ambient-clear', 'ambient-raise', 'keepcaps-clear', 'no-new-privs',
-];
-const afterIrreversible: Array<[string, string, string, string]> = [
-  ['chroot', 'chroot', '', ''],
-  ['chdir', 'chroot', 'chdir', ''],
-  ['rt_sigaction:transition', 'transition', 'install-handler', ''],
-  ['getdents64:transition', 'transition', 'list-threads', ''],
-  ['rt_tgsigqueueinfo:transition', 'transition', 'send-signal', ''],
-  ['silent:transition@thread', 'transition', 'no-answer', ''],
-  ...transitionSteps.flatMap((step) => onBoth(step).map((f): [string, string, string, string] => [f, 'transition', step, ''])),
-  ...onBoth('securebits').map((f): [string, string, string, string] => [f, 'transition', 'securebits', ', lockSecurebits: true']),
-  ['verify', 'verify', '', ''],
-  // Another thread's status file cannot be parsed: the verification must not pass over it.
-  ['unreadable-status', 'verify', '', ''],
-  ['regain-check', 'regain-check', '', ''],
-];
 
 describeAsRoot('a failure before the first irreversible step', () => {
   test.each(beforeIrreversible)('%s: a coded error and processState() unchanged', (fault, code, step, syscall) => {
@@ -130,7 +84,7 @@ describeAsRoot('a failure after the first irreversible step', () => {
 describeAsRoot('the rehearsal puts back the effective set it raised', () => {
   // Effective uid 1000 (permitted kept, effective empty): the rehearsal raises effective to
   // permitted on each thread for the calls and lowers it again; if lowering fails it aborts.
-  test.each(['capset-restore', 'capset-restore@thread'])('%s: abort with the diagnostic, no JavaScript after it', (fault) => {
+  test.each(REHEARSAL_RESTORE)('%s: abort with the diagnostic, no JavaScript after it', (fault) => {
     const r = runNode(`${prelude}\nprocess.seteuid(1000);\n${dropAndContinue()}`, { binding: faultsBinding, env: { PRIVDROP_FAULT: fault } });
     expect(r.signal).toBe('SIGABRT');
     expect(r.stdout).not.toContain('CONTINUED');

@@ -4,6 +4,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { describeAsRoot, distEntry, repoRoot, runProcess } from '../helpers/child';
+import { KEYRING_ABORTS, KEYRING_REFUSED } from '../helpers/faults';
 
 const BIN = path.join(repoRoot, 'bin', 'privdrop.js');
 const KEYCTL = '/usr/bin/keyctl';
@@ -96,13 +97,13 @@ describeAsRoot('the keyring and chroot steps fail closed (fault-injection build)
     process.stdout.write('CONTINUED\\n');
     report({ d, before, after: summary() });`;
 
-  test('create-keyring: a coded error, nothing changed', () => {
-    const r = withFault('create-keyring', body);
+  test(`${KEYRING_REFUSED}: a coded error, nothing changed`, () => {
+    const r = withFault(KEYRING_REFUSED, body);
     expect(r.json.d).toMatchObject({ ok: false, code: 'ERR_PRIVDROP_SYSTEM', step: 'validate' });
     expect(r.json.after).toEqual(r.json.before);
   });
 
-  test.each(['session-keyring', 'session-keyring@thread', 'fchdir'])('%s: abort, never back in JavaScript', (fault) => {
+  test.each(KEYRING_ABORTS)('%s: abort, never back in JavaScript', (fault) => {
     const r = withFault(fault, body);
     expect(r.signal).toBe('SIGABRT');
     expect(r.stdout).not.toContain('CONTINUED');
