@@ -160,10 +160,11 @@ for (const [what, met, value] of goals) console.log(`${met ? 'met   ' : 'MISSED'
 
 // Issue 20: what privdrop adds to a fresh process (require; require and drop; the express example's
 // start), side by side with node -e 0 or the same server without privdrop, in alternating fresh
-// processes. BENCH_FIRST_CONTACT_RUNS=0 leaves it out.
+// processes, with the floor (the native drop and no privdrop JavaScript) and the first call's phases
+// inside the process. BENCH_FIRST_CONTACT_RUNS=0 leaves it out.
 const contactRuns = process.env.BENCH_FIRST_CONTACT_RUNS ?? '21';
 if (contactRuns !== '0') {
   console.log('');
-  const contact = spawnSync(process.execPath, [path.join(__dirname, 'first-contact.js'), '--runs', contactRuns], { stdio: 'inherit' });
+  const contact = spawnSync(process.execPath, [path.join(__dirname, 'first-contact.js'), '--runs', contactRuns, '--phases'], { stdio: 'inherit' });
   if (contact.status !== 0) process.exitCode = 1;
 }

@@ -8,7 +8,20 @@
 //   express start:   drop (+p), load express, listen() on a low port, close
 //                    vs the same server without privdrop (as root, app.listen on the port)
 //
-//   node evidence/first-contact.js [--runs N] [--one-file]   (as root; part of npm run bench)
+//   floor:           the addon loaded by its path and its native drop of the same plan, with no
+//                    privdrop JavaScript at all, vs node -e 0: what the JavaScript layer could at
+//                    best come down to
+//
+//   node evidence/first-contact.js [--runs N] [--one-file] [--phases] [--compile-cache]
+//                                  (as root; part of npm run bench)
+//
+// --phases prints where the first call's time goes inside the process (performance.now() between
+// the steps, medians of --runs fresh processes), each step run first and then once more in the
+// same process: what the same work costs once everything is loaded and compiled.
+//
+// --compile-cache adds a row for Node's own compile cache (module.enableCompileCache, Node 22.1 and
+// later; skipped on older Node): the require-and-drop script with NODE_COMPILE_CACHE set to a
+// root-owned directory that a process which resolved the same options (without dropping) filled.
 //
 // --one-file adds an experiment that is not shipped: the same require-and-drop script against a
 // copy of the drop's path written as one file (every module the drop loads, each in its own
@@ -28,10 +41,12 @@ const entry = path.join(root, 'dist', 'index.js');
 const express = path.join(root, 'examples', 'node_modules', 'express');
 
 function parse(argv) {
-  const out = { runs: 21, oneFile: false };
+  const out = { runs: 21, oneFile: false, phases: false, compileCache: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--runs') out.runs = Number(argv[++i]);
     else if (argv[i] === '--one-file') out.oneFile = true;
+    else if (argv[i] === '--phases') out.phases = true;
+    else if (argv[i] === '--compile-cache') out.compileCache = true;
     else throw new Error(`unknown argument ${argv[i]}`);
   }
   if (!Number.isInteger(out.runs) || out.runs < 3) throw new Error('--runs needs an integer of at least 3');
@@ -40,22 +55,22 @@ function parse(argv) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
-function timeOnce(args) {
+function timeOnce(args, env = {}) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+  const r = spawnSync(process.execPath, args, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}: ${r.stderr}`);
   return ms;
 }
 
 /** Alternates a and b for `runs` rounds (a first on even rounds, b first on odd), after one warm-up each. */
-function pair(a, b, runs) {
-  timeOnce(a);
+function pair(a, b, runs, envA = {}) {
+  timeOnce(a, envA);
   timeOnce(b);
   const ta = [];
   const tb = [];
   for (let i = 0; i < runs; i++) {
-    if (i % 2 === 0) { ta.push(timeOnce(a)); tb.push(timeOnce(b)); } else { tb.push(timeOnce(b)); ta.push(timeOnce(a)); }
+    if (i % 2 === 0) { ta.push(timeOnce(a, envA)); tb.push(timeOnce(b)); } else { tb.push(timeOnce(b)); ta.push(timeOnce(a, envA)); }
   }
   return { a: median(ta), b: median(tb) };
 }
@@ -149,8 +164,82 @@ fs.writeFileSync(${JSON.stringify(cacheFile)}, script.createCachedData());`));
   return { script, bytes: fs.statSync(cacheFile).size };
 }
 
+const dropOptions = "{ user: 'nobody', capabilities: 'cap_net_bind_service+ep' }";
+
+/**
+ * The floor: a script that loads the addon by the path privdrop loads it from and hands its native
+ * drop the plan privdrop makes of the same options (made here, in another process), with no
+ * privdrop JavaScript in the timed process. Returns the script's path.
+ */
+function floorScript(dir) {
+  const made = spawnSync(process.execPath, ['-e', `
+    const drop = require(${JSON.stringify(path.join(root, 'dist', 'drop', 'index.js'))});
+    const { nativePlan } = require(${JSON.stringify(path.join(root, 'dist', 'drop', 'options.js'))});
+    const { bindingPath } = require(${JSON.stringify(path.join(root, 'dist', 'addon', 'binding.js'))});
+    const plan = { ...nativePlan(drop.resolveDropOptions(${dropOptions})), closeDebugSignal: true };
+    const c = plan.capabilities;
+    plan.capabilities = { effective: String(c.effective), permitted: String(c.permitted), inheritable: String(c.inheritable) };
+    console.log(JSON.stringify({ file: bindingPath(), plan }));`], { encoding: 'utf8' });
+  if (made.status !== 0) throw new Error(`making the floor's plan failed: ${made.stderr}`);
+  const { file, plan } = JSON.parse(made.stdout);
+  const script = path.join(dir, 'floor.js');
+  fs.writeFileSync(script, `const module_ = { exports: {} };
+process.dlopen(module_, ${JSON.stringify(file)});
+const native = module_.exports;
+native.setErrorFactory((code, message) => new Error(code + ': ' + message));
+const plan = JSON.parse(${JSON.stringify(JSON.stringify(plan))});
+for (const set of ['effective', 'permitted', 'inheritable']) plan.capabilities[set] = BigInt(plan.capabilities[set]);
+const user = native.lookupUser('nobody');
+if (user.uid !== plan.uid) throw new Error('nobody moved');
+native.drop(plan);
+`);
+  return script;
+}
+
+/** --phases: the first call's steps timed inside fresh processes, each run once more after. */
+function phases(dir, runs) {
+  const dist = (f) => JSON.stringify(path.join(root, 'dist', f));
+  const script = `const t = [performance.now()]; const mark = () => t.push(performance.now());
+const privdrop = require(${dist('index.js')}); mark();
+const drop = require(${dist('drop/index.js')}); mark();
+const { binding } = require(${dist('addon/binding.js')}); binding(); mark();
+const options = ${dropOptions};
+const plan = drop.resolveDropOptions(options); mark();
+drop.resolveDropOptions(options); mark();
+const r = drop.dropPlan(plan); mark();
+process.stdout.write(JSON.stringify({ t, native: r.ms }));`;
+  const names = ["require('privdrop')", "the drop's modules", 'the addon (libc check, dlopen)', 'resolveDropOptions(), first', 'resolveDropOptions(), again', 'dropPlan(): JavaScript and native drop'];
+  const file = path.join(dir, 'phases.js');
+  fs.writeFileSync(file, script);
+  const rows = names.map(() => []);
+  const native = [];
+  for (let i = 0; i < runs; i++) {
+    const r = spawnSync(process.execPath, [file], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    if (r.status !== 0) throw new Error(`phases failed: ${r.stderr}`);
+    const { t, native: ms } = JSON.parse(r.stdout);
+    for (let k = 0; k < names.length; k++) rows[k].push(t[k + 1] - t[k]);
+    native.push(ms);
+  }
+  console.log(`First call, inside the process: medians of ${runs} fresh processes, node ${process.version}`);
+  console.log('| step | ms |');
+  console.log('|---|---|');
+  for (let k = 0; k < names.length; k++) console.log(`| ${names[k]} | ${median(rows[k]).toFixed(2)} |`);
+  console.log(`| of which the native drop | ${median(native).toFixed(2)} |`);
+}
+
+/** --compile-cache: NODE_COMPILE_CACHE in a root-owned directory, filled by a run that resolved the same options. */
+function compileCacheRow(dir, dropScript, runs) {
+  if (typeof require('module').enableCompileCache !== 'function') return null;
+  const cache = fs.mkdtempSync(path.join(dir, 'compile-cache-'));
+  fs.chmodSync(cache, 0o700);
+  const env = { NODE_COMPILE_CACHE: cache };
+  const fill = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(entry)}).resolveDropOptions(${dropOptions})`], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '', ...env } });
+  if (fill.status !== 0) throw new Error(`filling the compile cache failed: ${fill.stderr}`);
+  return pair([dropScript], ['-e', '0'], runs, env);
+}
+
 function main() {
-  const { runs, oneFile: withOneFile } = parse(process.argv.slice(2));
+  const { runs, oneFile: withOneFile, phases: withPhases, compileCache } = parse(process.argv.slice(2));
   if (process.getuid() !== 0) {
     console.error('first-contact: needs root (it drops privileges and binds a low port)');
     process.exit(1);
@@ -163,7 +252,13 @@ function main() {
     const rows = [
       ['require(\'privdrop\') vs node -e 0', pair(['-e', `require(${JSON.stringify(entry)})`], empty, runs), 'goal: within 3 ms'],
       ['require + dropPrivileges() vs node -e 0', pair([s.drop], empty, runs), 'goal: 1.08x'],
+      ['the floor: the addon and its native drop of the same plan, no privdrop JavaScript, vs node -e 0', pair([floorScript(dir)], empty, runs), 'lower bound'],
     ];
+    if (compileCache) {
+      const cached = compileCacheRow(dir, s.drop, runs);
+      if (cached) rows.push(["require + dropPrivileges() with Node's compile cache (NODE_COMPILE_CACHE, filled) vs node -e 0", cached, 'experiment']);
+      else console.log(`first-contact: --compile-cache skipped: node ${process.version} has no module.enableCompileCache (Node 22.1 and later)`);
+    }
     if (withOneFile) {
       const one = oneFile(dir);
       const script = path.join(dir, 'drop-one-file.js');
@@ -183,6 +278,7 @@ function main() {
     for (const [what, { a, b }, goal] of rows) {
       console.log(`| ${what} | ${a.toFixed(1)} ms | ${b.toFixed(1)} ms | ${(a - b).toFixed(1)} ms | ${(a / b).toFixed(3)}x | ${goal} |`);
     }
+    if (withPhases) phases(dir, runs);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -105,10 +105,11 @@ test("the library's files import Node's modules with a plain require, not import
 });
 
 // evidence/first-contact.js (npm run bench) times whole fresh processes; here it only has to run and
-// print its table, its experiment rows included (the drop's modules as one file, and from a code cache).
-(isRoot ? test : test.skip)('evidence/first-contact.js prints the fresh-process ratios, with its --one-file experiment (root: it drops)', () => {
+// print its table, its floor and experiment rows included (the addon's native drop with no privdrop
+// JavaScript; the drop's modules as one file, and from a code cache), and the first call's phases.
+(isRoot ? test : test.skip)('evidence/first-contact.js prints the fresh-process ratios, with its floor, its --one-file experiment and --phases (root: it drops)', () => {
   const script = path.join(repoRoot, 'evidence', 'first-contact.js');
-  const r = runProcess(process.execPath, [script, '--runs', '3', '--one-file'], { timeoutMs: 150_000 });
+  const r = runProcess(process.execPath, [script, '--runs', '3', '--one-file', '--phases', '--compile-cache'], { timeoutMs: 150_000 });
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
   const ratio = String.raw`\| -?\d+\.\d ms \| \d+\.\d+x \|`;
@@ -117,5 +118,16 @@ test("the library's files import Node's modules with a plain require, not import
   expect(r.stdout).toMatch(new RegExp(String.raw`^\| the same, its \d+ modules as one file of \d+ bytes \(experiment\) .* ${ratio} not shipped \|$`, 'm'));
   expect(r.stdout).toMatch(new RegExp(String.raw`^\| the same, that file from a V8 code cache of \d+ bytes \(experiment\) .* ${ratio} not shipped \|$`, 'm'));
   expect(r.stdout).toMatch(new RegExp(String.raw`^\| express start with privdrop vs without \| .* ${ratio} goal: 1\.03x \|$`, 'm'));
+  expect(r.stdout).toMatch(new RegExp(String.raw`^\| the floor: the addon and its native drop of the same plan, no privdrop JavaScript, vs node -e 0 \| .* ${ratio} lower bound \|$`, 'm'));
+  // Node's compile cache exists from Node 22.1; before, the output says why the row is not there.
+  if (typeof (require('module') as { enableCompileCache?: unknown }).enableCompileCache === 'function') {
+    expect(r.stdout).toMatch(new RegExp(String.raw`^\| require \+ dropPrivileges\(\) with Node's compile cache \(NODE_COMPILE_CACHE, filled\) vs node -e 0 \| .* ${ratio} experiment \|$`, 'm'));
+  } else {
+    expect(r.stdout).toMatch(/^first-contact: --compile-cache skipped: node v\S+ has no module\.enableCompileCache/m);
+  }
+  const step = String.raw` \| \d+\.\d\d \|$`;
+  for (const name of [String.raw`require\('privdrop'\)`, "the drop's modules", String.raw`the addon \(libc check, dlopen\)`, String.raw`resolveDropOptions\(\), first`, String.raw`resolveDropOptions\(\), again`, String.raw`dropPlan\(\): JavaScript and native drop`, 'of which the native drop']) {
+    expect(r.stdout).toMatch(new RegExp(String.raw`^\| ${name}${step}`, 'm'));
+  }
   expect(runProcess(process.execPath, [script, '--runs', '2']).status).not.toBe(0);
 }, 180_000);
