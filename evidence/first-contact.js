@@ -27,8 +27,8 @@
 // copy of the drop's path written as one file (every module the drop loads, each in its own
 // function, its require() resolved inside the file), to measure what loading those modules one
 // by one costs against loading the same code at once; and that file again compiled from a V8 code
-// cache (vm.Script cachedData, made by a process that resolved the same options first), to
-// measure what compiling it costs. Caches written at run time by root are a risk privdrop does not
+// cache (vm.Script cachedData, made by a process that dropped with the same options first, so
+// every function the drop runs is in it), to measure what compiling it costs. Caches written at run time by root are a risk privdrop does not
 // take (docs/design.md, Loading): this measures, it does not propose.
 'use strict';
 const { spawnSync } = require('child_process');
@@ -155,8 +155,12 @@ if (cachedData && script.cachedDataRejected) throw new Error('the code cache was
 ${then}
 `;
   const make = path.join(dir, 'make-cache.js');
-  fs.writeFileSync(make, loader(`m.exports.resolveDropOptions({ user: 'nobody', capabilities: 'cap_net_bind_service+ep' });
-fs.writeFileSync(${JSON.stringify(cacheFile)}, script.createCachedData());`));
+  // The cache is made after a real drop, so every function the drop runs is in it: the file is
+  // opened while still root, written after.
+  fs.writeFileSync(make, loader(`const fd = fs.openSync(${JSON.stringify(cacheFile)}, 'w');
+m.exports.dropPrivileges(${dropOptions});
+fs.writeSync(fd, script.createCachedData());
+fs.closeSync(fd);`));
   const made = spawnSync(process.execPath, [make], { encoding: 'utf8' });
   if (made.status !== 0) throw new Error(`making the code cache failed: ${made.stderr}`);
   const script = path.join(dir, 'drop-code-cache.js');

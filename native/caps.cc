@@ -4,8 +4,10 @@
 
 #include <linux/capability.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cerrno>
-#include <fstream>
 #include <memory>
 #include <type_traits>
 
@@ -124,11 +126,18 @@ std::string CapNames(uint64_t mask) {
   return s;
 }
 
+// Read with open()/read(), not std::ifstream: iostreams would link libstdc++'s locale machinery
+// into the static prebuild, and its start-up code would run at every dlopen.
 unsigned LastCap() {
-  std::ifstream f("/proc/sys/kernel/cap_last_cap");
+  int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return CAP_LAST_CAP;
+  char text[16];
+  ssize_t n = read(fd, text, sizeof text - 1);
+  close(fd);
   unsigned v = 0;
-  if (f >> v && v < 64) return v;
-  return CAP_LAST_CAP;
+  ssize_t i = 0;
+  for (; i < n && text[i] >= '0' && text[i] <= '9' && v < 1000; i++) v = v * 10 + static_cast<unsigned>(text[i] - '0');
+  return i > 0 && v < 64 ? v : CAP_LAST_CAP;
 }
 
 }  // namespace privdrop
