@@ -187,6 +187,7 @@ function floorScript(dir) {
   if (made.status !== 0) throw new Error(`making the floor's plan failed: ${made.stderr}`);
   const { file, plan } = JSON.parse(made.stdout);
   const script = path.join(dir, 'floor.js');
+  floorScript.binary = file;
   fs.writeFileSync(script, `const module_ = { exports: {} };
 process.dlopen(module_, ${JSON.stringify(file)});
 const native = module_.exports;
@@ -276,7 +277,7 @@ function main() {
     } else {
       console.log(`first-contact: express start skipped: ${express} is missing (npm ci --prefix examples)`);
     }
-    console.log(`First contact: medians of ${runs} alternating fresh processes each, node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`);
+    console.log(`First contact: medians of ${runs} alternating fresh processes each, node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}, addon ${path.relative(root, floorScript.binary)}`);
     console.log('| what | with privdrop | baseline | difference | ratio | |');
     console.log('|---|---|---|---|---|---|');
     for (const [what, { a, b }, goal] of rows) {
