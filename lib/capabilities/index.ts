@@ -2,17 +2,6 @@
 import type { RawBinding, RawMasks } from '../addon/binding';
 import { describe, ErrorCodes, invalidArgument, loadPart, PrivdropError } from '../errors';
 
-// The modules this file loads on first use, resolved now: a use after dropPrivileges({ chroot })
-// cannot reach their files, and Node answers a resolution it has made before from its cache.
-// In an application's bundle they are inlined: there is no file to resolve and resolve() throws.
-try {
-  require.resolve('../addon/binding');
-  require.resolve('../errors/suggest');
-  require.resolve('../debug');
-} catch {
-  // bundled (esbuild leaves require.resolve as it is); require('privdrop') must not throw
-}
-
 /** util.inspect.custom, by its registered name: the public types then need no @types/node. */
 const inspectCustom: unique symbol = Symbol.for('nodejs.util.inspect.custom') as never;
 
